@@ -1,0 +1,172 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the [vmheartbeat] group."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'vmheartbeat',
+    title='VM heartbeat monitor options',
+    help="""
+Options of masakari-vmheartbeatmonitor, the monitor that heartbeats
+opted-in instances through the QEMU guest agent and reports the ones that
+stop answering to Masakari.
+""")
+
+OPT_IN_FLAVOR = 'flavor'
+OPT_IN_ALL = 'all'
+
+opts = [
+    cfg.FloatOpt('interval',
+                 default=5.0, min=0.1, max=3600.0,
+                 help='Seconds between two heartbeats of one instance. '
+                      'A flavor may override it with the extra spec '
+                      '"<extra_spec_key>_interval".'),
+    cfg.FloatOpt('timeout',
+                 default=2.0, min=0.05, max=3600.0,
+                 help='Seconds to wait for the guest agent to answer one '
+                      'heartbeat. Must not exceed "interval": a heartbeat '
+                      'still unanswered when the next one is due counts as '
+                      'missed. libvirt only takes whole seconds, so a call '
+                      'is bounded in libvirt by the next whole second and '
+                      'by this monitor at exactly this value.'),
+    cfg.IntOpt('failure_threshold',
+               default=3, min=1, max=100,
+               help='Consecutive missed heartbeats after which an instance '
+                    'is considered failed and escalated.'),
+    cfg.FloatOpt('startup_grace_period',
+                 default=120.0, min=0.0, max=3600.0,
+                 help='Seconds a newly started or rebooted instance may take '
+                      'before its guest agent first answers. Missed '
+                      'heartbeats in this period are not counted.'),
+    cfg.StrOpt('opt_in',
+               default=OPT_IN_FLAVOR,
+               choices=[
+                   (OPT_IN_FLAVOR, 'Only instances whose flavor has the '
+                                   'extra spec set to true (asks Nova).'),
+                   (OPT_IN_ALL, 'Every running domain with an '
+                                'org.qemu.guest_agent.0 channel, for '
+                                'deployments without Nova.'),
+               ],
+               help='Which instances are heartbeated.'),
+    cfg.StrOpt('extra_spec_key',
+               default='masakari:vm_heartbeat',
+               regex=r'^[A-Za-z0-9_.:-]{1,200}$',
+               help='Flavor extra spec that opts an instance in (value '
+                    '"true" or "false"). The same key with the suffixes '
+                    '"_interval", "_timeout" and "_failure_threshold" '
+                    'overrides those options per flavor.'),
+    cfg.FloatOpt('optin_refresh_interval',
+                 default=600.0, min=10.0, max=86400.0,
+                 help='Seconds after which a cached opt-in answer from Nova '
+                      'is refreshed. A domain that is redefined (resize) is '
+                      'refreshed at once.'),
+    cfg.FloatOpt('resync_interval',
+                 default=60.0, min=1.0, max=3600.0,
+                 help='Seconds between two full listings of the running '
+                      'domains, on top of libvirt events.'),
+    cfg.IntOpt('probe_workers',
+               default=64, min=1, max=1024,
+               help='Threads that carry heartbeat calls. A hung guest '
+                    'holds one for as long as libvirt holds its call, '
+                    'never more than one per instance.'),
+    cfg.IntOpt('libvirt_connections',
+               default=4, min=1, max=32,
+               help='libvirt connections used for heartbeat calls. libvirtd '
+                    'serves at most max_client_requests (default 5) calls '
+                    'at once per connection; this monitor keeps one slot '
+                    'free on each.'),
+    cfg.IntOpt('calls_per_connection',
+               default=4, min=1, max=64,
+               help='Heartbeat calls in flight at once on one libvirt '
+                    'connection. Keep it below libvirtd\'s '
+                    'max_client_requests.'),
+    cfg.IntOpt('max_answer_bytes',
+               default=4096, min=64, max=1048576,
+               help='Largest guest agent answer accepted. A longer answer '
+                    'is treated as a wrong answer and never parsed.'),
+    cfg.StrOpt('probe_driver',
+               default='guest_agent_sync',
+               help='Heartbeat probe, a stevedore entry point in the '
+                    'masakarimonitors_ext.vmheartbeat.probes namespace.'),
+    cfg.IntOpt('retry_attempts',
+               default=2, min=1, max=20,
+               help='Quick re-probes made by the escalation before the '
+                    'failure is confirmed.'),
+    cfg.FloatOpt('retry_backoff',
+                 default=0.2, min=0.0, max=60.0,
+                 help='Seconds between two re-probes of the escalation.'),
+    cfg.IntOpt('escalation_workers',
+               default=16, min=1, max=256,
+               help='Escalation flows that may run at once.'),
+    cfg.StrOpt('state_path',
+               default='/var/lib/masakarimonitors/vmheartbeat',
+               help='Directory of the escalation state (an SQLite '
+                    'database) that lets an escalation interrupted by a '
+                    'restart resume without losing or repeating its '
+                    'notification.'),
+    cfg.ListOpt('notifiers',
+                default=['masakari'],
+                help='Where failures are sent: stevedore entry points in '
+                     'the masakarimonitors_ext.vmheartbeat.notifiers '
+                     'namespace (masakari, log, noop).'),
+    cfg.FloatOpt('notification_deadline',
+                 default=600.0, min=1.0, max=86400.0,
+                 help='Seconds during which a notification that failed '
+                      'for a transient reason (API down, 5xx, 401) is '
+                      'retried before it is given up and logged as lost.'),
+    cfg.FloatOpt('notification_retry_interval',
+                 default=2.0, min=0.1, max=600.0,
+                 help='First delay between two tries of a notification; '
+                      'it doubles up to 30 seconds.'),
+    cfg.FloatOpt('shutdown_timeout',
+                 default=10.0, min=0.0, max=600.0,
+                 help='Seconds a stopping monitor waits for running '
+                      'escalations; the ones still running then are '
+                      'resumed at the next start.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}
+
+
+def check(conf):
+    """Check the relations between options that oslo.config cannot.
+
+    :raises: masakarimonitors_ext.exception.ConfigurationError naming the
+        option.
+    """
+    from masakarimonitors_ext import exception
+
+    group = conf.vmheartbeat
+    if group.timeout > group.interval:
+        raise exception.ConfigurationError(
+            'vmheartbeat.timeout',
+            '%s is longer than interval (%s): a heartbeat must be answered '
+            'or missed before the next one is due' % (
+                group.timeout, group.interval))
+    if not group.notifiers:
+        raise exception.ConfigurationError(
+            'vmheartbeat.notifiers', 'no notifier given (use "noop" to '
+            'send nothing on purpose)')
+    if group.calls_per_connection * group.libvirt_connections < 1:
+        raise exception.ConfigurationError(
+            'vmheartbeat.libvirt_connections', 'no call can be made')

@@ -1,0 +1,87 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Exceptions of the VM heartbeat monitor."""
+
+
+class VMHeartbeatError(Exception):
+    """Base of the monitor's exceptions."""
+
+
+class ConfigurationError(VMHeartbeatError):
+    """A bad option: the monitor cannot start.
+
+    :param option: the option, as ``group.name``.
+    :param reason: what is wrong and what would be right.
+    """
+
+    def __init__(self, option, reason):
+        self.option = option
+        self.reason = reason
+        group, _, name = option.rpartition('.')
+        where = '[%s] %s' % (group or 'DEFAULT', name)
+        super().__init__('invalid configuration: %s: %s' % (where, reason))
+
+
+class LibvirtUnavailable(VMHeartbeatError):
+    """libvirtd cannot be reached: no verdict can be made about a guest."""
+
+
+class InstanceAnswered(VMHeartbeatError):
+    """The guest answered during the escalation: it is not failed."""
+
+    def __init__(self, instance_uuid):
+        self.instance_uuid = instance_uuid
+        super().__init__('instance %s answered its heartbeat' % instance_uuid)
+
+
+class InstanceSuppressed(VMHeartbeatError):
+    """The instance is not running or is in a lifecycle operation.
+
+    Such an instance is never reported: a stopped or crashed QEMU is the
+    stock instancemonitor's to report, and a paused, rebooting or migrating
+    one is not failed.
+    """
+
+    def __init__(self, instance_uuid, reason):
+        self.instance_uuid = instance_uuid
+        self.reason = reason
+        super().__init__('instance %s is not to be reported: %s' % (
+            instance_uuid, reason))
+
+
+class ProbeMissed(VMHeartbeatError):
+    """One re-probe of the escalation went unanswered."""
+
+    def __init__(self, instance_uuid, result):
+        self.instance_uuid = instance_uuid
+        self.result = result
+        super().__init__('instance %s missed a re-probe: %s' % (
+            instance_uuid, result))
+
+
+class NotificationError(VMHeartbeatError):
+    """A notifier could not deliver a notification.
+
+    :param transient: True when trying again later may succeed (API down,
+        5xx, 401); False for errors of configuration or payload.
+    """
+
+    def __init__(self, message, transient):
+        self.transient = transient
+        super().__init__(message)
+
+
+class ShuttingDown(VMHeartbeatError):
+    """The monitor is stopping; the escalation resumes at the next start."""

@@ -1,0 +1,257 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Runs escalation flows, persisted so that a restart resumes them.
+
+Each failure episode is one flow run, in its own TaskFlow logbook in a
+local SQLite database. A flow that a stop or a crash interrupted is found
+there at the next start and resumed: tasks that had finished are not run
+again, so a notification is neither lost nor sent twice (a notification
+whose delivery was cut short is sent again with the same time and payload,
+which Masakari recognizes as a duplicate).
+"""
+
+import contextlib
+import os
+import threading
+import time
+
+import futurist
+from oslo_log import log as logging
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy
+import taskflow.engines
+from taskflow import exceptions as tf_exc
+from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence import models
+from taskflow import states
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import constants
+
+LOG = logging.getLogger(__name__)
+
+_DONE = frozenset([states.SUCCESS, states.REVERTED, states.FAILURE])
+_OUTCOMES = (
+    (exception.InstanceAnswered, constants.OUTCOME_ANSWERED),
+    (exception.InstanceSuppressed, constants.OUTCOME_SUPPRESSED),
+    (exception.LibvirtUnavailable, constants.OUTCOME_INCONCLUSIVE),
+    (exception.NotificationError, constants.OUTCOME_UNDELIVERED),
+)
+_BOOK_PREFIX = 'vmhb-episode-'
+
+
+def _sqlite_engine(path):
+    """An SQLite engine in WAL mode, shared by the escalation threads.
+
+    WAL with synchronous=NORMAL keeps every committed step across a crash
+    of the monitor, at a fraction of the default journal's fsync cost.
+    """
+    engine = sqlalchemy.create_engine(
+        'sqlite:///%s' % path,
+        connect_args={'check_same_thread': False, 'timeout': 30})
+
+    @sqlalchemy.event.listens_for(engine, 'connect')
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA journal_mode=WAL')
+        cursor.execute('PRAGMA synchronous=NORMAL')
+        cursor.close()
+
+    return engine
+
+
+def _outcome_of(error):
+    if isinstance(error, tf_exc.WrappedFailure):
+        for exc_class, outcome in _OUTCOMES:
+            if error.check(exc_class):
+                return outcome, error
+        return constants.OUTCOME_UNDELIVERED, error
+    for exc_class, outcome in _OUTCOMES:
+        if isinstance(error, exc_class):
+            return outcome, error
+    return None, error
+
+
+class Escalator:
+    """Starts, persists and resumes escalation flows.
+
+    :param flows: an ``EscalationFlows`` factory.
+    :param conf: the configuration.
+    :param on_closed: called with (instance_uuid, outcome) when an episode
+        ends, outcome being one of ``constants.OUTCOME_*``.
+    :param stop: a ``threading.Event`` set when the monitor stops.
+    """
+
+    def __init__(self, flows, conf, on_closed, stop):
+        self._flows = flows
+        self._conf = conf
+        self._on_closed = on_closed
+        self._stop = stop
+        workers = conf.vmheartbeat.escalation_workers
+        self._runner = futurist.ThreadPoolExecutor(max_workers=workers)
+        self._task_executor = futurist.ThreadPoolExecutor(
+            max_workers=workers * 2)
+        self._engines = {}
+        self._lock = threading.Lock()
+        self._backend = None
+
+    def open(self):
+        """Open (or create) the escalation database."""
+        path = self._conf.vmheartbeat.state_path
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self._backend = impl_sqlalchemy.SQLAlchemyBackend(
+            {}, engine=_sqlite_engine(os.path.join(path,
+                                                   'escalations.sqlite')))
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            conn.upgrade()
+
+    def escalating(self, instance_uuid):
+        with self._lock:
+            return instance_uuid in self._engines
+
+    def start(self, instance_uuid, evidence, probe_timeout):
+        """Escalate a failure of an instance, unless one is under way.
+
+        :returns: False when an escalation of this instance already runs.
+        """
+        with self._lock:
+            if instance_uuid in self._engines:
+                return False
+            self._engines[instance_uuid] = None
+        self._runner.submit(self._begin, instance_uuid, list(evidence),
+                            probe_timeout)
+        return True
+
+    def _begin(self, instance_uuid, evidence, probe_timeout):
+        try:
+            self._persist_and_run(instance_uuid, evidence, probe_timeout)
+        except Exception:
+            LOG.exception('Instance %s: the escalation could not start',
+                          instance_uuid)
+            with self._lock:
+                self._engines.pop(instance_uuid, None)
+            self._on_closed(instance_uuid, constants.OUTCOME_UNDELIVERED)
+
+    def _persist_and_run(self, instance_uuid, evidence, probe_timeout):
+        book = models.LogBook(_BOOK_PREFIX + instance_uuid)
+        flow_detail = models.FlowDetail(
+            constants.name_for(constants.ESCALATION_FLOW, instance_uuid),
+            uuidutils.generate_uuid())
+        flow_detail.meta = {constants.INSTANCE_UUID: instance_uuid}
+        book.add(flow_detail)
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            conn.save_logbook(book)
+        store = {
+            constants.INSTANCE_UUID: instance_uuid,
+            constants.HOSTNAME: self._conf.hostname,
+            constants.GENERATED_TIME: timeutils.utcnow().replace(
+                microsecond=0).isoformat(),
+            constants.EPISODE_STARTED: time.time(),
+            constants.EVIDENCE: evidence,
+            constants.PROBE_TIMEOUT: probe_timeout,
+        }
+        LOG.warning('Instance %s failed its heartbeats; escalating (flow '
+                    '%s)', instance_uuid, flow_detail.name)
+        self._load_and_run(instance_uuid, book, flow_detail, store)
+
+    def resume_pending(self):
+        """Resume the flows a previous run left unfinished.
+
+        :returns: the UUIDs of the instances whose escalation resumed.
+        """
+        resumed = []
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            books = list(conn.get_logbooks())
+        for book in books:
+            pending = [fd for fd in book if fd.state not in _DONE]
+            if not pending or not book.name.startswith(_BOOK_PREFIX):
+                self._forget(book)
+                continue
+            flow_detail = pending[0]
+            instance_uuid = flow_detail.meta[constants.INSTANCE_UUID]
+            with self._lock:
+                if instance_uuid in self._engines:
+                    continue
+                self._engines[instance_uuid] = None
+            LOG.warning('Instance %s: resuming the escalation a previous run '
+                        'left in state %s', instance_uuid, flow_detail.state)
+            self._runner.submit(self._load_and_run, instance_uuid, book,
+                                flow_detail, None)
+            resumed.append(instance_uuid)
+        return resumed
+
+    def _load_and_run(self, instance_uuid, book, flow_detail, store):
+        flow = self._flows.get_escalation_flow(instance_uuid)
+        engine = taskflow.engines.load(
+            flow, store=store, flow_detail=flow_detail, book=book,
+            backend=self._backend, engine='parallel',
+            executor=self._task_executor)
+        with self._lock:
+            self._engines[instance_uuid] = engine
+        self._run(instance_uuid, engine, book)
+
+    def _run(self, instance_uuid, engine, book):
+        outcome = constants.OUTCOME_NOTIFIED
+        try:
+            engine.run()
+        except Exception as e:
+            outcome, error = _outcome_of(e)
+            if outcome is None:
+                LOG.exception('Escalation of instance %s failed',
+                              instance_uuid)
+                outcome = constants.OUTCOME_UNDELIVERED
+            else:
+                LOG.log(logging.ERROR
+                        if outcome == constants.OUTCOME_UNDELIVERED
+                        else logging.INFO,
+                        'Instance %s: escalation ended, %s: %s',
+                        instance_uuid, outcome, error)
+        if engine.storage.get_flow_state() not in _DONE:
+            outcome = constants.OUTCOME_INTERRUPTED
+            LOG.warning('Instance %s: escalation interrupted by the stop; '
+                        'it resumes at the next start', instance_uuid)
+        else:
+            self._forget(book)
+            if outcome == constants.OUTCOME_NOTIFIED:
+                LOG.warning('Instance %s: failure reported', instance_uuid)
+        with self._lock:
+            self._engines.pop(instance_uuid, None)
+        self._on_closed(instance_uuid, outcome)
+
+    def _forget(self, book):
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            with contextlib.suppress(tf_exc.NotFound):
+                conn.destroy_logbook(book.uuid)
+
+    def stop(self, timeout):
+        """Suspend running flows; wait up to ``timeout`` for them."""
+        with self._lock:
+            engines = [e for e in self._engines.values() if e is not None]
+        for engine in engines:
+            engine.suspend()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._engines:
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            left = list(self._engines)
+        if left:
+            LOG.warning('Stopping with escalations still running for %s; '
+                        'they resume at the next start', ', '.join(left))
+        self._runner.shutdown(wait=False)
+        self._task_executor.shutdown(wait=False)

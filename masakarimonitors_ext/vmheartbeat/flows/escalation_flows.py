@@ -1,0 +1,88 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The escalation flow of one failed instance."""
+
+from taskflow.patterns import linear_flow
+from taskflow.patterns import unordered_flow
+
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
+
+
+class EscalationFlows:
+    """Builds escalation flows.
+
+    :param services: what the tasks use: ``prober``, ``inventory``,
+        ``optin``, ``notifiers`` (a list of (name, driver)) and ``stop``
+        (a ``threading.Event``).
+    :param conf: the configuration.
+    """
+
+    def __init__(self, services, conf):
+        self._services = services
+        self._conf = conf.vmheartbeat
+
+    def get_escalation_flow(self, instance_uuid):
+        """The flow that confirms a failure and reports it.
+
+        Steps, in order:
+
+        1. re-probe: quick re-probes with a short backoff
+           (``retry_attempts``, ``retry_backoff``); an answer ends it;
+        2. confirm the domain: it exists, runs, and no lifecycle
+           operation (libvirt job, Nova task state) is under way;
+        3. confirm with one last probe;
+        4. notify every configured notifier in parallel, each retried on
+           transient errors until ``notification_deadline``.
+
+        Requires in the store: ``instance_uuid``, ``hostname``,
+        ``generated_time``, ``episode_started``, ``evidence`` and
+        ``probe_timeout``.
+        """
+        services = self._services
+        flow = linear_flow.Flow(
+            constants.name_for(constants.ESCALATION_FLOW, instance_uuid))
+
+        reprobe = linear_flow.Flow(
+            constants.name_for(constants.REPROBE_SUBFLOW, instance_uuid),
+            retry=retry_tasks.ReprobeRetry(
+                instance_uuid, self._conf.retry_attempts,
+                self._conf.retry_backoff, services.stop))
+        reprobe.add(probe_tasks.ReprobeInstanceTask(
+            instance_uuid, services.prober, self._conf.retry_attempts))
+        flow.add(reprobe)
+
+        flow.add(domain_tasks.ConfirmDomainRunningTask(
+            instance_uuid, services.inventory, services.optin))
+        flow.add(probe_tasks.ConfirmLastProbeTask(instance_uuid,
+                                                  services.prober))
+
+        notify = unordered_flow.Flow(
+            constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
+        for name, notifier in services.notifiers:
+            one = linear_flow.Flow(
+                constants.name_for('%s-%s' % (constants.NOTIFY_SUBFLOW, name),
+                                   instance_uuid),
+                retry=retry_tasks.DeliveryRetry(
+                    instance_uuid, name, self._conf.notification_deadline,
+                    self._conf.notification_retry_interval, services.stop))
+            one.add(notification_tasks.NotifyTask(instance_uuid, name,
+                                                  notifier))
+            notify.add(one)
+        flow.add(notify)
+        return flow

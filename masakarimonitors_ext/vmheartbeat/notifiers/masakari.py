@@ -1,0 +1,114 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Notify Masakari: the VM notification its instance recovery acts on."""
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+import openstack.connection
+from openstack import exceptions as sdk_exc
+from oslo_log import log as logging
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat.notifiers import base
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+
+_WHAT_TO_FIX = {
+    400: 'check that [DEFAULT] hostname (%(host)s) is a host of a Masakari '
+         'failover segment',
+    403: 'the [api] user must have the admin role in Masakari',
+    404: 'check the Masakari endpoint ([api] endpoint_override or the '
+         'catalog entry of service type instance-ha)',
+}
+
+
+def make_masakari_connection(conf):
+    """An openstacksdk connection to Masakari from the [api] options."""
+    auth = ks_loading.load_auth_from_conf_options(conf, 'api')
+    session = ks_loading.load_session_from_conf_options(conf, 'api',
+                                                        auth=auth)
+    if session.timeout is None:
+        session.timeout = DEFAULT_TIMEOUT
+    kwargs = {}
+    if conf.api.endpoint_override:
+        kwargs['instance_ha_endpoint_override'] = conf.api.endpoint_override
+    return openstack.connection.Connection(
+        session=session, interface=conf.api.api_interface,
+        region_name=conf.api.region, **kwargs)
+
+
+class MasakariNotifier(base.Notifier):
+    """Sends a ``VM`` notification to the Masakari API.
+
+    The payload carries exactly what Masakari accepts: the instance UUID,
+    ``QEMU_GUEST_AGENT_ERROR`` and ``STOPPED_FAILED``. A 409 means Masakari
+    already has it (a repeat within its duplicate window) and counts as
+    delivered.
+
+    :param conf: the configuration ([api] options).
+    :param connection: an openstacksdk connection (made from [api] when
+        None).
+    """
+
+    def __init__(self, conf, connection=None):
+        super().__init__(conf)
+        self._conn = connection
+
+    @property
+    def connection(self):
+        if self._conn is None:
+            self._conn = make_masakari_connection(self.conf)
+        return self._conn
+
+    def notify(self, failure):
+        payload = {
+            'instance_uuid': failure.instance_uuid,
+            'event': constants.EVENT_GUEST_AGENT_ERROR,
+            'vir_domain_event': constants.VIR_DOMAIN_EVENT_STOPPED_FAILED,
+        }
+        try:
+            notification = self.connection.instance_ha.create_notification(
+                type=constants.NOTIFICATION_TYPE_VM,
+                hostname=failure.hostname,
+                generated_time=failure.generated_time,
+                payload=payload)
+        except sdk_exc.HttpException as e:
+            return self._http_error(e, failure)
+        except (ks_exc.ClientException, sdk_exc.SDKException,
+                OSError) as e:
+            self._conn = None
+            raise exception.NotificationError(
+                'Masakari API not reachable: %s' % e, transient=True)
+        return 'accepted by Masakari as notification %s' % (
+            notification.notification_uuid)
+
+    def _http_error(self, error, failure):
+        status = error.status_code
+        if status == 409:
+            return 'Masakari already has it (409: %s)' % error.details
+        if status in _WHAT_TO_FIX:
+            raise exception.NotificationError(
+                'Masakari refused the notification (%s: %s): %s' % (
+                    status, error.details,
+                    _WHAT_TO_FIX[status] % {'host': failure.hostname}),
+                transient=False)
+        # 5xx, 401 (token expired) and anything unexpected: try again
+        self._conn = None
+        raise exception.NotificationError(
+            'Masakari answered %s: %s' % (status, error.details),
+            transient=True)

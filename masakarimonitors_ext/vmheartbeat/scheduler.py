@@ -1,0 +1,183 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""When each watched instance is heartbeated.
+
+One thread keeps a heap of due times. At each instance's beat it starts a
+call through the prober, unless a call is still in flight: such a call past
+its deadline is a miss, and no new call piles onto it. Each call also gets a
+deadline entry, so a guest that holds its call (a hung guest holds it 5 s or
+more in libvirt) is counted as missing at its deadline, not when libvirt
+gives up; each later beat that finds the call still in flight is
+missed at its own deadline. Results go to ``on_result(instance_uuid, result)``.
+"""
+
+import heapq
+import itertools
+import threading
+import time
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+_BEAT = 'beat'
+_DEADLINE = 'deadline'
+_SLOT_DEADLINE = 'slot-deadline'
+
+
+class _Watched:
+    __slots__ = ('settings', 'generation', 'missed_call')
+
+    def __init__(self, settings, generation):
+        self.settings = settings
+        self.generation = generation
+        self.missed_call = None
+
+
+class BeatScheduler:
+    """Heartbeats watched instances at their own interval.
+
+    :param prober: a ``prober.Prober``.
+    :param on_result: called with (instance_uuid, ProbeResult), from the
+        scheduler thread or a probe thread; must not block.
+    """
+
+    def __init__(self, prober, on_result, clock=time.monotonic):
+        self._prober = prober
+        self._on_result = on_result
+        self._clock = clock
+        self._heap = []
+        self._seq = itertools.count()
+        self._generations = itertools.count(1)
+        self._watched = {}
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = None
+
+    def watch(self, instance_uuid, settings, delay=0.0):
+        """Heartbeat an instance (again) with these settings."""
+        with self._cond:
+            entry = _Watched(settings, next(self._generations))
+            old = self._watched.get(instance_uuid)
+            if old is not None:
+                entry.missed_call = old.missed_call
+            self._watched[instance_uuid] = entry
+            self._push(self._clock() + delay, instance_uuid, _BEAT, entry)
+
+    def unwatch(self, instance_uuid):
+        with self._cond:
+            self._watched.pop(instance_uuid, None)
+
+    def watching(self, instance_uuid):
+        with self._cond:
+            return instance_uuid in self._watched
+
+    def probe_now(self, instance_uuid):
+        """Beat now (an event hinted at trouble); the next beats follow."""
+        with self._cond:
+            entry = self._watched.get(instance_uuid)
+            if entry is None:
+                return
+            entry.generation = next(self._generations)
+            self._push(self._clock(), instance_uuid, _BEAT, entry)
+
+    def _push(self, when, instance_uuid, kind, entry, call=None):
+        heapq.heappush(self._heap, (when, next(self._seq), instance_uuid,
+                                    kind, entry.generation, call))
+        self._cond.notify()
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run,
+                                        name='vmhb-scheduler', daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _run(self):
+        while True:
+            with self._cond:
+                due = self._next_due()
+                if due is None:
+                    return
+            for item in due:
+                self._handle(*item)
+
+    def _next_due(self):
+        while not self._stopping:
+            now = self._clock()
+            if self._heap and self._heap[0][0] <= now:
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    _, _, uuid, kind, generation, call = heapq.heappop(
+                        self._heap)
+                    entry = self._watched.get(uuid)
+                    if kind == _BEAT and (entry is None or
+                                          entry.generation != generation):
+                        continue
+                    if entry is not None:
+                        due.append((uuid, kind, entry, call, now))
+                if due:
+                    return due
+                continue
+            wait = self._heap[0][0] - now if self._heap else None
+            self._cond.wait(wait)
+        return None
+
+    def _handle(self, instance_uuid, kind, entry, call, now):
+        if kind != _BEAT:
+            # A beat that found a call in flight is missed unless that call
+            # answered during its slot.
+            done = call.future.done()
+            if not done or (kind == _SLOT_DEADLINE and
+                            not call.future.result().answered):
+                with self._cond:
+                    entry.missed_call = call
+                self._report(instance_uuid, call.overdue_result(now))
+            return
+        settings = entry.settings
+        with self._cond:
+            self._push(now + settings.interval, instance_uuid, _BEAT, entry)
+        call, started = self._prober.submit(instance_uuid, settings.timeout,
+                                            on_done=self._call_done)
+        # NOTE: a call still in flight (a hung guest holds it for seconds)
+        # is not doubled: this beat is missed at its own deadline unless
+        # that call completes first.
+        with self._cond:
+            if started:
+                self._push(call.deadline, instance_uuid, _DEADLINE, entry,
+                           call)
+            else:
+                self._push(now + settings.timeout, instance_uuid,
+                           _SLOT_DEADLINE, entry, call)
+
+    def _call_done(self, instance_uuid, call, result):
+        with self._cond:
+            entry = self._watched.get(instance_uuid)
+            if entry is None or entry.missed_call is call:
+                # already counted as missed at its deadline
+                return
+        self._report(instance_uuid, result)
+
+    def _report(self, instance_uuid, result):
+        try:
+            self._on_result(instance_uuid, result)
+        except Exception:
+            LOG.exception('Handling the heartbeat result of instance %s '
+                          'failed', instance_uuid)

@@ -1,0 +1,112 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Retry controllers of the escalation."""
+
+import time
+
+from oslo_log import log as logging
+from taskflow import retry
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import constants
+
+LOG = logging.getLogger(__name__)
+
+MAX_DELIVERY_BACKOFF = 30.0
+
+
+def _last_failure(history):
+    if not len(history):
+        return None
+    _result, failures = history[-1]
+    return next(iter(failures.values()), None)
+
+
+class ReprobeRetry(retry.Times):
+    """Re-probe after a short backoff while the guest keeps missing.
+
+    Provides the attempt number to the re-probe task. An answer or a
+    domain that turns out not to be running ends the escalation at once.
+
+    :param stop: a ``threading.Event`` set when the monitor stops.
+    """
+
+    def __init__(self, instance_uuid, attempts, backoff, stop):
+        super().__init__(
+            attempts=attempts, revert_all=True,
+            name=constants.name_for(constants.REPROBE_RETRY, instance_uuid),
+            provides=constants.REPROBE_ATTEMPT)
+        self._backoff = backoff
+        self._stop = stop
+
+    def on_failure(self, history, *args, **kwargs):
+        if (history.caused_by(exception.InstanceAnswered, index=-1) or
+                history.caused_by(exception.InstanceSuppressed, index=-1)):
+            return retry.REVERT_ALL
+        decision = super().on_failure(history, *args, **kwargs)
+        if decision == retry.RETRY:
+            self._stop.wait(self._backoff)
+        return decision
+
+
+class DeliveryRetry(retry.Retry):
+    """Deliver again after a transient error, until the deadline.
+
+    The deadline counts from the start of the failure episode, which is
+    kept in the flow's store, so a monitor restart does not extend it.
+    Backoff doubles from ``interval`` up to 30 seconds. When the monitor
+    stops, it retries without waiting: the suspended engine then stops
+    before the next try, and the delivery resumes at the next start.
+
+    :param deadline: seconds, from the episode start, to keep trying.
+    :param interval: first backoff, in seconds.
+    :param stop: a ``threading.Event`` set when the monitor stops.
+    """
+
+    def __init__(self, instance_uuid, notifier_name, deadline, interval,
+                 stop):
+        super().__init__(
+            name=constants.name_for(
+                '%s-%s' % (constants.NOTIFY_RETRY, notifier_name),
+                instance_uuid),
+            requires=(constants.EPISODE_STARTED,))
+        self._deadline = deadline
+        self._interval = interval
+        self._stop = stop
+
+    def execute(self, history, episode_started):
+        return len(history) + 1
+
+    def revert(self, history, episode_started, *args, **kwargs):
+        pass
+
+    def on_failure(self, history, episode_started, *args, **kwargs):
+        failure = _last_failure(history)
+        if not (failure and failure.check(exception.NotificationError) and
+                failure.exception.transient):
+            return retry.REVERT_ALL
+        left = episode_started + self._deadline - time.time()
+        if left <= 0:
+            LOG.error('Giving up a notification after %ss of transient '
+                      'errors: %s', self._deadline, failure.exception_str)
+            return retry.REVERT_ALL
+        if self._stop.is_set():
+            return retry.RETRY
+        backoff = min(MAX_DELIVERY_BACKOFF, left,
+                      self._interval * 2 ** max(0, len(history) - 1))
+        LOG.warning('Notification not delivered (%s); trying again in '
+                    '%.1fs', failure.exception_str, backoff)
+        self._stop.wait(backoff)
+        return retry.RETRY
