@@ -83,5 +83,23 @@ class NotificationError(VMHeartbeatError):
         super().__init__(message)
 
 
+class TransientNotificationError(NotificationError):
+    """A notification failed for a reason that may pass: try again.
+
+    A class of its own because a failure read back from the escalation
+    database keeps its exception's type names, not its attributes.
+    """
+
+    def __init__(self, message):
+        super().__init__(message, transient=True)
+
+
+class PermanentNotificationError(NotificationError):
+    """A notification was refused for good (configuration or payload)."""
+
+    def __init__(self, message):
+        super().__init__(message, transient=False)
+
+
 class ShuttingDown(VMHeartbeatError):
     """The monitor is stopping; the escalation resumes at the next start."""

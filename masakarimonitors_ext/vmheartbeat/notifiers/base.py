@@ -60,6 +60,7 @@ class Notifier(metaclass=abc.ABCMeta):
 
         :param failure: a :class:`Failure`.
         :returns: a short description of what the receiver answered.
-        :raises: masakarimonitors_ext.exception.NotificationError, with
-            ``transient`` True when trying again later may succeed.
+        :raises: masakarimonitors_ext.exception.TransientNotificationError
+            when trying again later may succeed,
+            PermanentNotificationError when it cannot.
         """

@@ -92,8 +92,8 @@ class MasakariNotifier(base.Notifier):
         except (ks_exc.ClientException, sdk_exc.SDKException,
                 OSError) as e:
             self._conn = None
-            raise exception.NotificationError(
-                'Masakari API not reachable: %s' % e, transient=True)
+            raise exception.TransientNotificationError(
+                'Masakari API not reachable: %s' % e)
         return 'accepted by Masakari as notification %s' % (
             notification.notification_uuid)
 
@@ -102,13 +102,11 @@ class MasakariNotifier(base.Notifier):
         if status == 409:
             return 'Masakari already has it (409: %s)' % error.details
         if status in _WHAT_TO_FIX:
-            raise exception.NotificationError(
+            raise exception.PermanentNotificationError(
                 'Masakari refused the notification (%s: %s): %s' % (
                     status, error.details,
-                    _WHAT_TO_FIX[status] % {'host': failure.hostname}),
-                transient=False)
+                    _WHAT_TO_FIX[status] % {'host': failure.hostname}))
         # 5xx, 401 (token expired) and anything unexpected: try again
         self._conn = None
-        raise exception.NotificationError(
-            'Masakari answered %s: %s' % (status, error.details),
-            transient=True)
+        raise exception.TransientNotificationError(
+            'Masakari answered %s: %s' % (status, error.details))

@@ -94,8 +94,8 @@ class DeliveryRetry(retry.Retry):
 
     def on_failure(self, history, episode_started, *args, **kwargs):
         failure = _last_failure(history)
-        if not (failure and failure.check(exception.NotificationError) and
-                failure.exception.transient):
+        if not (failure and
+                failure.check(exception.TransientNotificationError)):
             return retry.REVERT_ALL
         left = episode_started + self._deadline - time.time()
         if left <= 0:

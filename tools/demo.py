@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The main job: a real VM, hung on purpose, found and recovered.
+
+Runs the real masakari-vmheartbeatmonitor against a tiny guest with the real
+qemu-ga on libvirtd + QEMU (TCG), and the real Masakari API and engine
+(over RabbitMQ) with a Nova stand-in that maps stop/start onto the libvirt
+domain. Panics the guest kernel and prints the timeline: fault injected,
+misses seen, escalation steps, notification accepted, Masakari's final
+status, and the VM answering again.
+
+Run it through tools/demo.sh, which sets the machine up first.
+"""
+
+import argparse
+import datetime
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from tests.functional.fixtures import libvirt_guest  # noqa: E402
+from tests.functional.fixtures import masakari_service  # noqa: E402
+from tests.functional.fixtures import monitor  # noqa: E402
+
+HOSTNAME = 'compute-1'
+
+# (pattern in the monitor log, what the timeline says)
+MILESTONES = (
+    (r'missed heartbeat (\d+/\d+): (\S+)', 'monitor: missed heartbeat'),
+    (r'escalating \(flow (\S+)\)', 'monitor: escalation flow started'),
+    (r're-probe (\d+/\d+) missed', 'flow: re-probe missed'),
+    (r'domain is running, in no lifecycle', 'flow: domain confirmed running'),
+    (r'last probe missed too', 'flow: last probe missed'),
+    (r'notification masakari: (.*)', 'flow: Masakari answered'),
+    (r'failure reported', 'monitor: failure reported'),
+    (r'no longer watched \((\w+)\)', 'monitor: domain stopped by recovery'),
+    (r'\): watched', 'monitor: restarted domain watched again'),
+    (r'answering heartbeats', 'monitor: VM answering heartbeats'),
+)
+_STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ')
+
+
+def _log_time(line):
+    match = _STAMP.match(line)
+    if not match:
+        return None
+    stamp = datetime.datetime.strptime(match.group(1),
+                                       '%Y-%m-%d %H:%M:%S.%f')
+    return stamp.timestamp()
+
+
+class Timeline:
+    def __init__(self):
+        self.t0 = None
+        self.events = []
+
+    def add(self, when, what):
+        self.events.append((when, what))
+        rel = '' if self.t0 is None else '%+8.2fs' % (when - self.t0)
+        print('%s  %s' % (rel.rjust(9), what), flush=True)
+
+
+def follow(proc, instance_uuid, timeline, seen, after):
+    for line in proc.log().splitlines():
+        if instance_uuid not in line or line in seen:
+            continue
+        when = _log_time(line)
+        if when is None or when < after:
+            continue
+        for pattern, what in MILESTONES:
+            match = re.search(pattern, line)
+            if match:
+                seen.add(line)
+                detail = ' '.join(match.groups())
+                timeline.add(when, '%s %s' % (what, detail) if detail
+                             else what)
+                break
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--fault', default='panic',
+                        choices=('panic', 'kill_agent', 'sigstop'),
+                        help='how to hang the guest (default: kernel panic)')
+    parser.add_argument('--keep', action='store_true',
+                        help='leave Masakari running at the end')
+    args = parser.parse_args()
+
+    print('== setting up: libvirtd, guest image, RabbitMQ, Masakari')
+    libvirt_guest.ensure_libvirtd()
+    libvirt_guest.ensure_guest_image()
+    masakari = masakari_service.MasakariService(hostnames=(HOSTNAME,))
+    masakari.start()
+    workdir = tempfile.mkdtemp(prefix='vmhb-demo-')
+    guest = None
+    proc = None
+    try:
+        masakari.create_segment_and_host(HOSTNAME)
+        instance_uuid = str(uuid.uuid4())
+        masakari.register_server(
+            instance_uuid, name='demo-vm',
+            extra_specs={'masakari:vm_heartbeat': 'true'})
+        sections = {
+            'DEFAULT': {'hostname': HOSTNAME},
+            'libvirt': {'connection_uri': libvirt_guest.DEFAULT_URI},
+            'vmheartbeat': {'interval': 1, 'timeout': 1,
+                            'failure_threshold': 3,
+                            'startup_grace_period': 30,
+                            'opt_in': 'flavor',
+                            'notifiers': 'masakari,log',
+                            'state_path': os.path.join(workdir, 'state')},
+        }
+        sections.update(masakari.monitor_config())
+        print('== starting masakari-vmheartbeatmonitor (log: %s/monitor.log)'
+              % workdir)
+        proc = monitor.MonitorProcess(workdir, sections).start()
+        guest = libvirt_guest.Guest('vmhb-demo', uuid=instance_uuid)
+        guest.cleanup()
+        guest.create()
+        print('== guest %s booted, qemu-ga answered in %.1fs' % (
+            instance_uuid, guest.wait_agent(60)))
+        proc.wait_for_log(r'Instance %s: answering heartbeats'
+                          % instance_uuid, 60)
+        print('== the monitor heartbeats it (interval 1s, timeout 1s, '
+              'threshold 3); now hanging the guest (%s)\n' % args.fault)
+
+        timeline = Timeline()
+        timeline.t0 = getattr(guest, args.fault)()
+        timeline.add(timeline.t0, 'fault injected: %s' % args.fault)
+        seen, status, accepted = set(), None, None
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            follow(proc, instance_uuid, timeline, seen, timeline.t0)
+            found = masakari.notifications_for(instance_uuid)
+            if found and found[0]['status'] != status:
+                status = found[0]['status']
+                accepted = accepted or found[0]
+                timeline.add(time.time(), 'masakari: notification %s is %s'
+                             % (found[0]['notification_uuid'][:8], status))
+            answering = any('answering' in what
+                            for _, what in timeline.events)
+            if status in ('ignored', 'error', 'failed') or (
+                    status == 'finished' and answering):
+                break
+            time.sleep(0.1)
+        follow(proc, instance_uuid, timeline, seen, timeline.t0)
+        count = len(masakari.notifications_for(instance_uuid))
+        print('\n== %d notification(s) for %s; Masakari status: %s' % (
+            count, instance_uuid, status))
+        if status != 'finished' or count != 1:
+            print('== DEMO FAILED; monitor log tail:\n%s' % proc.tail(60))
+            return 1
+        print('== DEMO OK: hung VM found, reported once, recovered by '
+              'Masakari, answering again')
+        return 0
+    finally:
+        if proc is not None:
+            proc.stop()
+        if guest is not None:
+            guest.cleanup()
+        if not args.keep:
+            masakari.stop()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
