@@ -16,6 +16,8 @@
 
 from oslo_config import cfg
 
+from masakarimonitors_ext import exception
+
 GROUP = cfg.OptGroup(
     'vmheartbeat',
     title='VM heartbeat monitor options',
@@ -148,14 +150,28 @@ def list_opts():
     return {GROUP: opts}
 
 
+def _read_all(conf):
+    """Read every option once: a bad value fails here, named."""
+    groups = (('DEFAULT', ('hostname',)), ('libvirt', ('connection_uri',)),
+              (GROUP.name, [opt.dest for opt in opts]))
+    for group, names in groups:
+        section = conf if group == 'DEFAULT' else conf[group]
+        for name in names:
+            try:
+                section[name]
+            except (cfg.ConfigFileValueError, ValueError) as e:
+                reason = str(e).rsplit('is not valid: ', 1)[-1]
+                raise exception.ConfigurationError(
+                    '%s.%s' % (group, name), reason)
+
+
 def check(conf):
-    """Check the relations between options that oslo.config cannot.
+    """Check every option value, and the relations oslo.config cannot.
 
     :raises: masakarimonitors_ext.exception.ConfigurationError naming the
         option.
     """
-    from masakarimonitors_ext import exception
-
+    _read_all(conf)
     group = conf.vmheartbeat
     if group.timeout > group.interval:
         raise exception.ConfigurationError(
@@ -167,6 +183,7 @@ def check(conf):
         raise exception.ConfigurationError(
             'vmheartbeat.notifiers', 'no notifier given (use "noop" to '
             'send nothing on purpose)')
-    if group.calls_per_connection * group.libvirt_connections < 1:
+    if not conf.hostname:
         raise exception.ConfigurationError(
-            'vmheartbeat.libvirt_connections', 'no call can be made')
+            'DEFAULT.hostname', 'empty: Masakari needs the name of this '
+            'compute host')

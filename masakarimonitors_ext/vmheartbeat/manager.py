@@ -166,6 +166,11 @@ class VMHeartbeatManager:
                     self._restart(entry, self._grace)
                 elif not domain.running and not entry.suppressed:
                     self._suppress(entry, 'domain not running')
+                elif (domain.running and
+                        not self.scheduler.watching(instance_uuid)):
+                    # NOTE: an escalation resumed at start made this entry
+                    # with default settings and no beats: adopt it.
+                    known = False
         if not known:
             self._adopter.submit(self._adopt, instance_uuid, domain, False)
 

@@ -1,0 +1,68 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Base class and helpers of the unit tests."""
+
+import threading
+
+import fixtures
+from oslo_config import fixture as config_fixture
+import testtools
+
+from masakarimonitors_ext import conf
+
+#: seconds a test waits for something another thread does; reaching it
+#: means the test failed, it is never part of a passing run.
+WAIT = 10.0
+
+
+class FakeClock:
+    """A ``time.monotonic`` stand-in that moves only when told."""
+
+    def __init__(self, now=1000.0):
+        self._now = now
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds):
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+    def set(self, now):
+        with self._lock:
+            self._now = now
+
+
+class TestCase(testtools.TestCase):
+    """Base of every unit test: isolated configuration and captured logs."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(60, gentle=True))
+        self.conf_fixture = self.useFixture(config_fixture.Config(conf.CONF))
+        self.conf = self.conf_fixture.conf
+        self.logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+
+    def flags(self, group=None, **kw):
+        """Override options for this test only."""
+        self.conf_fixture.config(group=group, **kw)
+
+    def wait_for(self, event, what):
+        """Wait for a ``threading.Event`` another thread sets."""
+        if not event.wait(WAIT):
+            self.fail('timed out waiting for %s' % what)

@@ -1,0 +1,167 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Fakes of the monitor's parts, shared by the vmheartbeat tests."""
+
+import collections
+import contextlib
+import threading
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat.probes import base
+from tests.unit import base as test_base
+
+
+def result(outcome=base.Outcome.ANSWERED, detail='', started=0.0,
+           duration=0.0):
+    return base.ProbeResult(outcome, detail, started, duration)
+
+
+ANSWERED = result()
+TIMED_OUT = result(base.Outcome.TIMED_OUT, 'libvirt error 86: Guest agent '
+                   'is not responding: Guest agent not available for now')
+NOT_CONNECTED = result(base.Outcome.NOT_CONNECTED, 'libvirt error 86: '
+                       'QEMU guest agent is not connected')
+NOT_RUNNING = result(base.Outcome.NOT_RUNNING, 'libvirt error 55: domain '
+                     'is not running')
+INCONCLUSIVE = result(base.Outcome.INCONCLUSIVE, 'libvirtd not reachable')
+
+
+def settings(interval=5.0, timeout=2.0, failure_threshold=3):
+    return optin.InstanceSettings(interval, timeout, failure_threshold)
+
+
+class FakePool:
+    """A ``ConnectionPool`` whose domains are the instance UUIDs."""
+
+    def __init__(self):
+        self.waits = []
+        self.errors = {}
+        self.resets = 0
+
+    @contextlib.contextmanager
+    def domain(self, instance_uuid, wait):
+        self.waits.append((instance_uuid, wait))
+        error = self.errors.get(instance_uuid)
+        if error is not None:
+            raise error
+        yield instance_uuid
+
+    def reset_broken(self):
+        self.resets += 1
+
+
+class ScriptedDriver(base.ProbeDriver):
+    """A probe driver the test steers, per instance.
+
+    ``results[uuid]`` is returned (answered by default). ``hold(uuid)``
+    makes the calls of that instance block until ``release(uuid)``, like a
+    hung guest that holds its libvirt call.
+    """
+
+    def __init__(self):
+        self.results = {}
+        self.calls = collections.Counter()
+        self.entered = collections.defaultdict(threading.Event)
+        self._gates = {}
+        self._lock = threading.Lock()
+
+    def hold(self, instance_uuid):
+        self._gates[instance_uuid] = threading.Event()
+
+    def release(self, instance_uuid, result=None):
+        if result is not None:
+            self.results[instance_uuid] = result
+        gate = self._gates.pop(instance_uuid, None)
+        if gate is not None:
+            gate.set()
+
+    def release_all(self):
+        for instance_uuid in list(self._gates):
+            self.release(instance_uuid)
+
+    def probe(self, domain, timeout):
+        with self._lock:
+            self.calls[domain] += 1
+        self.entered[domain].set()
+        gate = self._gates.get(domain)
+        if gate is not None:
+            gate.wait(test_base.WAIT)
+        return self.results.get(domain, ANSWERED)
+
+
+class FakeInventory:
+    """The inventory as the escalation sees it: libvirt's domain states."""
+
+    def __init__(self, states=None):
+        self.states = states or {}
+        self.error = None
+
+    def domain_state(self, instance_uuid):
+        if self.error is not None:
+            raise self.error
+        return self.states.get(instance_uuid)
+
+
+class FakeOptIn(optin.OptInPolicy):
+    """Answers from ``decisions`` (not watched when missing)."""
+
+    def __init__(self, decisions=None, task_states=None):
+        self.decisions = decisions or {}
+        self.task_states = task_states or {}
+        self.asked = collections.Counter()
+        self.forgotten = []
+
+    def decide(self, instance_uuid, refresh=False):
+        self.asked[instance_uuid] += 1
+        decision = self.decisions.get(instance_uuid)
+        if isinstance(decision, Exception):
+            raise decision
+        return decision or optin.Decision(False, reason='not opted in')
+
+    def task_state(self, instance_uuid):
+        return self.task_states.get(instance_uuid)
+
+    def forget(self, instance_uuid):
+        self.forgotten.append(instance_uuid)
+
+
+class RecordingNotifier:
+    """A notifier that records what it delivered.
+
+    ``errors`` are raised, one per call, before it starts delivering.
+    """
+
+    def __init__(self, errors=()):
+        self.errors = list(errors)
+        self.tries = 0
+        self.delivered = []
+        self._lock = threading.Lock()
+
+    def notify(self, failure):
+        with self._lock:
+            self.tries += 1
+            if self.errors:
+                raise self.errors.pop(0)
+            self.delivered.append(failure)
+        return 'delivered'
+
+
+def transient_error():
+    return exception.TransientNotificationError('Masakari answered 503')
+
+
+def permanent_error():
+    return exception.PermanentNotificationError('Masakari answered 400')

@@ -1,0 +1,99 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import threading
+import types
+
+from taskflow.patterns import linear_flow
+from taskflow.patterns import unordered_flow
+
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
+from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
+from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
+from tests.unit import base
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+STORE = {constants.INSTANCE_UUID, constants.HOSTNAME,
+         constants.GENERATED_TIME, constants.EPISODE_STARTED,
+         constants.EVIDENCE, constants.PROBE_TIMEOUT}
+
+
+class EscalationFlowTestCase(base.TestCase):
+
+    def flow(self, *names):
+        self.flags(group='vmheartbeat', retry_attempts=4, retry_backoff=0.5)
+        services = types.SimpleNamespace(
+            prober=object(), inventory=fakes.FakeInventory(),
+            optin=fakes.FakeOptIn(),
+            notifiers=[(name, fakes.RecordingNotifier()) for name in names],
+            stop=threading.Event())
+        factory = escalation_flows.EscalationFlows(services, self.conf)
+        return factory.get_escalation_flow(A)
+
+    def test_name_carries_the_uuid(self):
+        flow = self.flow('masakari')
+        self.assertIsInstance(flow, linear_flow.Flow)
+        self.assertEqual('vmhb-escalate-' + A, flow.name)
+
+    def test_requires_and_provides(self):
+        flow = self.flow('masakari', 'log')
+        self.assertEqual(STORE, set(flow.requires))
+        self.assertEqual({constants.REPROBE_ATTEMPT, constants.REPROBE_RESULT,
+                          constants.DOMAIN_STATE, constants.LAST_PROBE},
+                         set(flow.provides))
+
+    def test_steps_in_order(self):
+        reprobe, confirm, last, notify = list(self.flow('masakari'))
+        self.assertEqual('vmhb-reprobe-' + A, reprobe.name)
+        self.assertIsInstance(reprobe.retry, retry_tasks.ReprobeRetry)
+        self.assertEqual(4, reprobe.retry._attempts)
+        self.assertEqual(0.5, reprobe.retry._backoff)
+        self.assertEqual(['vmhb-reprobe-instance-' + A],
+                         [task.name for task in reprobe])
+        self.assertIsInstance(list(reprobe)[0],
+                              probe_tasks.ReprobeInstanceTask)
+        self.assertIsInstance(confirm,
+                              domain_tasks.ConfirmDomainRunningTask)
+        self.assertIsInstance(last, probe_tasks.ConfirmLastProbeTask)
+        self.assertIsInstance(notify, unordered_flow.Flow)
+        self.assertEqual('vmhb-notify-' + A, notify.name)
+
+    def test_one_notify_subflow_per_notifier(self):
+        notify = list(self.flow('masakari', 'log', 'noop'))[-1]
+        subflows = list(notify)
+        self.assertEqual(['vmhb-notify-%s-%s' % (name, A)
+                          for name in ('masakari', 'log', 'noop')],
+                         [subflow.name for subflow in subflows])
+        for name, subflow in zip(('masakari', 'log', 'noop'), subflows):
+            self.assertIsInstance(subflow.retry, retry_tasks.DeliveryRetry)
+            self.assertEqual('vmhb-notify-retry-%s-%s' % (name, A),
+                             subflow.retry.name)
+            tasks = list(subflow)
+            self.assertEqual(1, len(tasks))
+            self.assertIsInstance(tasks[0], notification_tasks.NotifyTask)
+            self.assertEqual('vmhb-notify-instance-%s-%s' % (name, A),
+                             tasks[0].name)
+
+    def test_no_notifier(self):
+        notify = list(self.flow())[-1]
+        self.assertEqual([], list(notify))
+        self.assertEqual(STORE - {constants.HOSTNAME,
+                                  constants.GENERATED_TIME,
+                                  constants.EVIDENCE,
+                                  constants.EPISODE_STARTED},
+                         set(self.flow().requires))

@@ -1,0 +1,30 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
+from masakarimonitors_ext.vmheartbeat.notifiers import log
+from tests.unit import base
+
+A = '11111111-1111-1111-1111-111111111111'
+
+
+class LogNotifierTestCase(base.TestCase):
+
+    def test_logs_the_failure_with_its_evidence(self):
+        failure = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
+                                    ('healthy: timed_out', 'last probe: x'))
+        self.assertEqual('logged', log.LogNotifier(self.conf).notify(failure))
+        self.assertIn('Instance %s on compute-1 failed its heartbeats at '
+                      '2026-11-24T19:15:00; evidence: healthy: timed_out | '
+                      'last probe: x' % A, self.logger.output)

@@ -1,0 +1,185 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import types
+from unittest import mock
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as sdk_exc
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
+from masakarimonitors_ext.vmheartbeat.notifiers import masakari
+from tests.unit import base
+
+A = '11111111-1111-1111-1111-111111111111'
+FAILURE = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
+                            ('missed 3 heartbeats',))
+
+
+class FakeInstanceHA:
+    """openstacksdk's instance_ha proxy: answers, or raises, in turn."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.created = []
+
+    def create_notification(self, **attrs):
+        self.created.append(attrs)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def accepted():
+    return types.SimpleNamespace(
+        notification_uuid='44444444-4444-4444-4444-444444444444')
+
+
+def http_error(status, details):
+    return sdk_exc.HttpException(message='HTTP %s' % status,
+                                 http_status=status, details=details)
+
+
+class MasakariNotifierTestCase(base.TestCase):
+
+    def notifier(self, *answers):
+        self.api = FakeInstanceHA(*answers)
+        self.connection = types.SimpleNamespace(instance_ha=self.api)
+        return masakari.MasakariNotifier(self.conf, self.connection)
+
+    def test_accepted(self):
+        answer = self.notifier(accepted()).notify(FAILURE)
+        self.assertIn('44444444-4444-4444-4444-444444444444', answer)
+        self.assertEqual([{
+            'type': 'VM',
+            'hostname': 'compute-1',
+            'generated_time': '2026-11-24T19:15:00',
+            'payload': {'instance_uuid': A,
+                        'event': 'QEMU_GUEST_AGENT_ERROR',
+                        'vir_domain_event': 'STOPPED_FAILED'},
+        }], self.api.created)
+
+    def test_payload_has_exactly_the_three_keys(self):
+        self.notifier(accepted()).notify(FAILURE)
+        self.assertEqual({'instance_uuid', 'event', 'vir_domain_event'},
+                         set(self.api.created[0]['payload']))
+
+    def test_duplicate_counts_as_delivered(self):
+        notifier = self.notifier(sdk_exc.ConflictException(
+            message='Conflict', http_status=409,
+            details='Notification received from host compute-1 of type '
+                    'VM is a duplicate'))
+        answer = notifier.notify(FAILURE)
+        self.assertIn('409', answer)
+        self.assertIn('duplicate', answer)
+        self.assertIs(self.connection, notifier._conn)
+
+    def assert_permanent(self, status, details, *fix):
+        notifier = self.notifier(http_error(status, details))
+        error = self.assertRaises(exception.NotificationError,
+                                  notifier.notify, FAILURE)
+        self.assertIsInstance(error, exception.PermanentNotificationError)
+        self.assertFalse(error.transient)
+        self.assertIn(str(status), str(error))
+        self.assertIn(details, str(error))
+        for words in fix:
+            self.assertIn(words, str(error))
+
+    def test_bad_request_names_the_hostname(self):
+        self.assert_permanent(
+            400, 'Host compute-1 is not a host of any failover segment',
+            '[DEFAULT] hostname (compute-1)', 'failover segment')
+
+    def test_forbidden_names_the_role(self):
+        self.assert_permanent(
+            403, 'Policy does not allow os_masakari_api:notifications:create',
+            '[api] user', 'admin role')
+
+    def test_not_found_names_the_endpoint(self):
+        self.assert_permanent(404, 'The resource could not be found.',
+                              '[api] endpoint_override')
+
+    def assert_transient(self, error, *words):
+        notifier = self.notifier(error)
+        raised = self.assertRaises(exception.NotificationError,
+                                   notifier.notify, FAILURE)
+        self.assertIsInstance(raised, exception.TransientNotificationError)
+        self.assertTrue(raised.transient)
+        for word in words:
+            self.assertIn(word, str(raised))
+        # the next try starts from a new connection (a fresh token)
+        self.assertIsNone(notifier._conn)
+
+    def test_server_error_is_transient(self):
+        self.assert_transient(http_error(500, 'Internal Server Error'),
+                              '500')
+
+    def test_unauthorized_is_transient(self):
+        self.assert_transient(http_error(401, 'The request you have made '
+                                              'requires authentication.'),
+                              '401')
+
+    def test_api_down_is_transient(self):
+        self.assert_transient(ks_exc.ConnectFailure(
+            'Unable to establish connection to http://127.0.0.1:15868/v1'),
+            'not reachable', '127.0.0.1:15868')
+
+    def test_sdk_error_is_transient(self):
+        self.assert_transient(sdk_exc.SDKException('catalog has no '
+                                                   'instance-ha'))
+
+    def test_socket_error_is_transient(self):
+        self.assert_transient(ConnectionResetError('reset by peer'))
+
+    def test_try_again_after_a_transient_error(self):
+        notifier = self.notifier(http_error(503, 'Service Unavailable'))
+        self.assertRaises(exception.TransientNotificationError,
+                          notifier.notify, FAILURE)
+        retried = FakeInstanceHA(accepted())
+        with mock.patch.object(
+                masakari, 'make_masakari_connection',
+                return_value=types.SimpleNamespace(
+                    instance_ha=retried)) as make:
+            notifier.notify(FAILURE)
+        make.assert_called_once_with(self.conf)
+        self.assertEqual(self.api.created, retried.created)
+
+
+class MakeMasakariConnectionTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(
+            masakari.ks_loading, 'load_auth_from_conf_options',
+            return_value=None))
+
+    def test_from_the_api_options(self):
+        self.flags(group='api', endpoint_override='http://127.0.0.1:15868/v1')
+        with mock.patch.object(masakari.openstack.connection,
+                               'Connection') as connection:
+            masakari.make_masakari_connection(self.conf)
+        kwargs = connection.call_args[1]
+        self.assertEqual('http://127.0.0.1:15868/v1',
+                         kwargs['instance_ha_endpoint_override'])
+        self.assertEqual(masakari.DEFAULT_TIMEOUT, kwargs['session'].timeout)
+
+    def test_without_endpoint_override(self):
+        with mock.patch.object(masakari.openstack.connection,
+                               'Connection') as connection:
+            masakari.make_masakari_connection(self.conf)
+        self.assertNotIn('instance_ha_endpoint_override',
+                         connection.call_args[1])

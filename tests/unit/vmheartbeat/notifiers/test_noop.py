@@ -1,0 +1,26 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
+from masakarimonitors_ext.vmheartbeat.notifiers import noop
+from tests.unit import base
+
+
+class NoopNotifierTestCase(base.TestCase):
+
+    def test_drops_the_failure(self):
+        failure = notifiers.Failure('x', 'compute-1', '2026-11-24T19:15:00')
+        self.assertEqual('dropped',
+                         noop.NoopNotifier(self.conf).notify(failure))
+        self.assertEqual('', self.logger.output)

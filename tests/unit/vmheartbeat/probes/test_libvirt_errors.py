@@ -1,0 +1,95 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat.probes import libvirt_errors
+from tests.unit import base as test_base
+from tests.unit import fake_libvirt
+
+
+class ClassifyTestCase(test_base.TestCase):
+
+    def assert_outcome(self, outcome, error):
+        got, detail = libvirt_errors.classify(error)
+        self.assertIs(outcome, got)
+        self.assertIn(error.get_error_message(), detail)
+        self.assertIn(str(error.get_error_code()), detail)
+
+    def test_paused_domain_is_not_running(self):
+        self.assert_outcome(base.Outcome.NOT_RUNNING,
+                            fake_libvirt.paused_error())
+
+    def test_gone_domain_is_not_running(self):
+        self.assert_outcome(base.Outcome.NOT_RUNNING,
+                            fake_libvirt.no_domain_error('x'))
+
+    def test_killed_agent_is_not_connected(self):
+        self.assert_outcome(base.Outcome.NOT_CONNECTED,
+                            fake_libvirt.agent_not_connected_error())
+
+    def test_panicked_guest_timed_out(self):
+        self.assert_outcome(base.Outcome.TIMED_OUT,
+                            fake_libvirt.agent_timeout_error())
+
+    def test_operation_timeout(self):
+        error = fake_libvirt.libvirtError(
+            'Timed out during operation: cannot acquire state change lock',
+            fake_libvirt.VIR_ERR_OPERATION_TIMEOUT)
+        self.assert_outcome(base.Outcome.TIMED_OUT, error)
+
+    def test_lost_libvirtd_is_inconclusive(self):
+        self.assert_outcome(base.Outcome.INCONCLUSIVE,
+                            fake_libvirt.connection_closed_error())
+        self.assert_outcome(base.Outcome.INCONCLUSIVE,
+                            fake_libvirt.cannot_connect_error())
+        for code in (fake_libvirt.VIR_ERR_RPC,
+                     fake_libvirt.VIR_ERR_NO_CONNECT,
+                     fake_libvirt.VIR_ERR_INVALID_CONN,
+                     fake_libvirt.VIR_ERR_AUTH_FAILED,
+                     fake_libvirt.VIR_ERR_AUTH_UNAVAILABLE):
+            self.assert_outcome(base.Outcome.INCONCLUSIVE,
+                                fake_libvirt.libvirtError('lost', code))
+
+    def test_any_other_error_is_an_agent_error(self):
+        error = fake_libvirt.libvirtError(
+            'internal error: unable to execute QEMU agent command '
+            "'guest-sync': Command not found",
+            fake_libvirt.VIR_ERR_INTERNAL_ERROR, fake_libvirt.VIR_FROM_QEMU)
+        self.assert_outcome(base.Outcome.AGENT_ERROR, error)
+
+    def test_message_falls_back_to_the_text(self):
+        error = fake_libvirt.libvirtError('something', 1)
+        error.err = (1, fake_libvirt.VIR_FROM_QEMU, None)
+        outcome, detail = libvirt_errors.classify(error)
+        self.assertIs(base.Outcome.AGENT_ERROR, outcome)
+        self.assertIn('something', detail)
+
+    def test_detail_is_bounded(self):
+        error = fake_libvirt.libvirtError('x' * 10000, 1)
+        _, detail = libvirt_errors.classify(error)
+        self.assertLessEqual(len(detail), 203)
+        self.assertTrue(detail.endswith('...'))
+
+
+class ShortTestCase(test_base.TestCase):
+
+    def test_short_text_unchanged(self):
+        self.assertEqual('abc', libvirt_errors.short('abc'))
+
+    def test_long_text_cut(self):
+        text = libvirt_errors.short('y' * 500)
+        self.assertEqual('y' * 200 + '...', text)
+
+    def test_not_a_string(self):
+        self.assertEqual('42', libvirt_errors.short(42))

@@ -1,0 +1,207 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import threading
+from unittest import mock
+
+import fixtures
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import connections
+from tests.unit import base
+from tests.unit import fake_libvirt
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+URI = 'qemu:///system'
+
+
+class ConnectionPoolTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.domains = {A: fake_libvirt.virDomain(A),
+                        B: fake_libvirt.virDomain(B)}
+        self.opened = []
+        self.open_error = None
+        self.useFixture(fixtures.MockPatchObject(
+            fake_libvirt, 'open', side_effect=self._open))
+
+    def _open(self, uri):
+        if self.open_error is not None:
+            raise self.open_error
+        conn = fake_libvirt.virConnect(uri, self.domains)
+        self.opened.append(conn)
+        return conn
+
+    def test_yields_the_domain(self):
+        pool = connections.ConnectionPool(URI, 2, 2)
+        with pool.domain(A, 0) as dom:
+            self.assertIs(self.domains[A], dom)
+        self.assertEqual(URI, self.opened[0].uri)
+
+    def test_connection_and_domain_are_reused(self):
+        pool = connections.ConnectionPool(URI, 1, 4)
+        for _ in range(3):
+            with pool.domain(A, 0):
+                pass
+        self.assertEqual(1, len(self.opened))
+
+    def test_calls_are_spread_over_connections(self):
+        pool = connections.ConnectionPool(URI, 2, 2)
+        with pool.domain(A, 0), pool.domain(B, 0):
+            self.assertEqual(2, len(self.opened))
+
+    def test_bound_on_calls_in_flight(self):
+        pool = connections.ConnectionPool(URI, 2, 2)
+        with pool.domain(A, 0), pool.domain(A, 0), pool.domain(B, 0), \
+                pool.domain(B, 0):
+            error = self.assertRaises(exception.LibvirtUnavailable,
+                                      pool.domain(A, 0).__enter__)
+            self.assertIn('maximum of calls', str(error))
+        with pool.domain(A, 0):  # every slot is free again
+            pass
+
+    def test_waits_for_a_slot(self):
+        pool = connections.ConnectionPool(URI, 1, 1)
+        held = pool.domain(A, 0)
+        held.__enter__()
+        got = threading.Event()
+
+        def second():
+            with pool.domain(B, base.WAIT):
+                got.set()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        self.addCleanup(thread.join, base.WAIT)
+        self.assertFalse(got.is_set())
+        held.__exit__(None, None, None)
+        self.wait_for(got, 'the freed slot')
+
+    def test_libvirtd_down_is_unavailable(self):
+        self.open_error = fake_libvirt.cannot_connect_error()
+        pool = connections.ConnectionPool(URI, 1, 1)
+        error = self.assertRaises(exception.LibvirtUnavailable,
+                                  pool.domain(A, 0).__enter__)
+        self.assertIn('Failed to connect socket', str(error))
+        self.open_error = None
+        with pool.domain(A, 0):  # the slot was released
+            pass
+
+    def test_unknown_domain(self):
+        pool = connections.ConnectionPool(URI, 1, 1)
+        error = self.assertRaises(fake_libvirt.libvirtError,
+                                  pool.domain('nope', 0).__enter__)
+        self.assertEqual(fake_libvirt.VIR_ERR_NO_DOMAIN,
+                         error.get_error_code())
+        with pool.domain(A, 0):
+            pass
+
+    def test_undefined_domain_is_looked_up_again(self):
+        pool = connections.ConnectionPool(URI, 1, 1)
+        with pool.domain(A, 0):
+            pass
+        recreated = fake_libvirt.virDomain(A)
+        self.domains[A] = recreated
+
+        def gone():
+            with pool.domain(A, 0):
+                raise fake_libvirt.no_domain_error(A)
+
+        self.assertRaises(fake_libvirt.libvirtError, gone)
+        with pool.domain(A, 0) as dom:
+            self.assertIs(recreated, dom)
+        self.assertEqual(1, len(self.opened))
+
+    def test_dead_connection_is_reopened(self):
+        pool = connections.ConnectionPool(URI, 1, 1)
+
+        def lost():
+            with pool.domain(A, 0):
+                self.opened[0].alive = False
+                raise fake_libvirt.connection_closed_error()
+
+        self.assertRaises(fake_libvirt.libvirtError, lost)
+        self.assertTrue(self.opened[0].closed)
+        with pool.domain(A, 0):
+            pass
+        self.assertEqual(2, len(self.opened))
+
+    def test_error_on_a_live_connection_keeps_it(self):
+        pool = connections.ConnectionPool(URI, 1, 1)
+
+        def failed():
+            with pool.domain(A, 0):
+                raise fake_libvirt.agent_not_connected_error()
+
+        self.assertRaises(fake_libvirt.libvirtError, failed)
+        self.assertFalse(self.opened[0].closed)
+
+    def test_reset_broken(self):
+        pool = connections.ConnectionPool(URI, 2, 1)
+        with pool.domain(A, 0), pool.domain(B, 0):
+            pass
+        self.opened[0].alive = False
+        pool.reset_broken()
+        self.assertTrue(self.opened[0].closed)
+        self.assertFalse(self.opened[1].closed)
+
+    def test_close(self):
+        pool = connections.ConnectionPool(URI, 2, 1)
+        with pool.domain(A, 0), pool.domain(B, 0):
+            pass
+        pool.close()
+        self.assertTrue(all(conn.closed for conn in self.opened))
+
+    def test_libvirt_errors_are_silenced(self):
+        with mock.patch.object(fake_libvirt,
+                               'registerErrorHandler') as register:
+            connections.ConnectionPool(URI, 1, 1)
+        handler, ctx = register.call_args[0]
+        self.assertIsNone(handler(None, (1, 2, 'error')))
+
+
+class CheckUriTestCase(base.TestCase):
+
+    def test_good_uri(self):
+        conn = fake_libvirt.virConnect()
+        with mock.patch.object(fake_libvirt, 'open', return_value=conn):
+            connections.check_uri(URI)
+        self.assertTrue(conn.closed)
+
+    def test_bad_uri_names_the_option(self):
+        error = self.assertRaises(exception.ConfigurationError,
+                                  connections.check_uri, 'qemu:///nowhere')
+        self.assertEqual('libvirt.connection_uri', error.option)
+        self.assertIn('[libvirt] connection_uri', str(error))
+        self.assertIn('qemu:///nowhere', str(error))
+
+
+class EventLoopTestCase(base.TestCase):
+
+    def test_started_once(self):
+        ran = threading.Event()
+        self.useFixture(fixtures.MonkeyPatch(
+            'masakarimonitors_ext.vmheartbeat.connections._event_loop_thread',
+            None))
+        self.useFixture(fixtures.MockPatchObject(
+            connections, '_run_event_loop', ran.set))
+        register = self.useFixture(fixtures.MockPatchObject(
+            fake_libvirt, 'virEventRegisterDefaultImpl')).mock
+        connections.start_event_loop()
+        connections.start_event_loop()
+        self.wait_for(ran, 'the event loop')
+        register.assert_called_once_with()
+        self.assertTrue(connections._event_loop_thread.daemon)

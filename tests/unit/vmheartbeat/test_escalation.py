@@ -1,0 +1,348 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Escalation flows on a real TaskFlow engine and a real SQLite database."""
+
+import contextlib
+import queue
+import threading
+import types
+
+import fixtures
+from taskflow.persistence import models
+from taskflow import states
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import escalation
+from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
+from tests.unit import base as test_base
+from tests.unit import fake_libvirt
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+RUNNING = (fake_libvirt.VIR_DOMAIN_RUNNING,
+           fake_libvirt.VIR_DOMAIN_RUNNING_BOOTED,
+           fake_libvirt.VIR_DOMAIN_JOB_NONE)
+
+
+class EscalationProber:
+    """The prober as the escalation uses it: blocking re-probes.
+
+    Answers from ``script`` in order, then ``default``; ``on_call(n)``
+    runs at the n-th call (from 1), inside the task.
+    """
+
+    def __init__(self, script=(), default=fakes.TIMED_OUT, on_call=None):
+        self.script = list(script)
+        self.default = default
+        self.on_call = on_call
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def probe(self, instance_uuid, timeout):
+        with self._lock:
+            self.calls += 1
+            n = self.calls
+            result = self.script.pop(0) if self.script else self.default
+        if self.on_call is not None:
+            self.on_call(n)
+        return result
+
+
+class BlockingNotifier(fakes.RecordingNotifier):
+    """Holds its first delivery until released, then fails transiently.
+
+    Like a Masakari API that hangs until the monitor stops; while the
+    monitor is stopping every later try fails transiently too.
+    """
+
+    def __init__(self, stop):
+        super().__init__()
+        self.stop = stop
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def notify(self, failure):
+        self.tries += 1
+        if self.tries == 1:
+            self.entered.set()
+            self.release.wait(test_base.WAIT)
+            raise fakes.transient_error()
+        if self.stop.is_set():
+            raise fakes.transient_error()
+        return super().notify(failure)
+
+
+class EscalatorTestCase(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.state_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(hostname='compute-1')
+        self.flags(group='vmheartbeat', state_path=self.state_path,
+                   retry_attempts=2, retry_backoff=0.0,
+                   notification_retry_interval=0.1,
+                   notification_deadline=60.0, escalation_workers=2)
+        self.closed = queue.Queue()
+
+    def make_escalator(self, prober=None, notifiers=None, states_=None,
+                       task_states=None):
+        stop = threading.Event()
+        services = types.SimpleNamespace(
+            prober=prober or EscalationProber(),
+            inventory=fakes.FakeInventory(
+                {A: RUNNING, B: RUNNING} if states_ is None else states_),
+            optin=fakes.FakeOptIn(task_states=task_states),
+            notifiers=[('recorder', fakes.RecordingNotifier())]
+            if notifiers is None else notifiers,
+            stop=stop)
+        escalator = escalation.Escalator(
+            escalation_flows.EscalationFlows(services, self.conf), self.conf,
+            lambda uuid, outcome: self.closed.put((uuid, outcome)), stop)
+        escalator.open()
+        self.addCleanup(escalator.stop, 0)
+        return escalator, services
+
+    def outcome(self):
+        try:
+            return self.closed.get(timeout=test_base.WAIT)
+        except queue.Empty:
+            self.fail('the escalation did not end')
+
+    def books(self):
+        escalator, _ = self.make_escalator()
+        with contextlib.closing(
+                escalator._backend.get_connection()) as conn:
+            return list(conn.get_logbooks())
+
+
+class EscalationOutcomeTestCase(EscalatorTestCase):
+
+    def test_failure_notifies_once(self):
+        escalator, services = self.make_escalator()
+        self.assertTrue(escalator.start(A, ['starting: timed_out'], 2.0))
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+
+        notifier = services.notifiers[0][1]
+        self.assertEqual(1, len(notifier.delivered))
+        failure = notifier.delivered[0]
+        self.assertEqual(A, failure.instance_uuid)
+        self.assertEqual('compute-1', failure.hostname)
+        self.assertRegex(failure.generated_time,
+                         r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$')
+        self.assertEqual('starting: timed_out', failure.evidence[0])
+        self.assertEqual(['re-probes: ', 'domain: running (reason 1)',
+                          'last probe: '],
+                         [e[:len(p)] for e, p in zip(
+                             failure.evidence[1:],
+                             ('re-probes: ', 'domain: running (reason 1)',
+                              'last probe: '))])
+        # two re-probes, then the last probe
+        self.assertEqual(3, services.prober.calls)
+        self.assertFalse(escalator.escalating(A))
+        # a finished episode leaves nothing behind to resume
+        self.assertEqual([], self.books())
+
+    def test_answer_ends_without_notification(self):
+        escalator, services = self.make_escalator(
+            prober=EscalationProber([fakes.TIMED_OUT, fakes.ANSWERED]))
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual(2, services.prober.calls)
+        self.assertEqual(0, services.notifiers[0][1].tries)
+        self.assertEqual([], self.books())
+
+    def test_answer_to_the_last_probe_ends_without_notification(self):
+        escalator, services = self.make_escalator(
+            prober=EscalationProber(
+                [fakes.TIMED_OUT, fakes.TIMED_OUT, fakes.ANSWERED]))
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual(0, services.notifiers[0][1].tries)
+
+    def test_paused_domain_is_suppressed(self):
+        paused = (fake_libvirt.VIR_DOMAIN_PAUSED,
+                  fake_libvirt.VIR_DOMAIN_PAUSED_USER,
+                  fake_libvirt.VIR_DOMAIN_JOB_NONE)
+        escalator, services = self.make_escalator(states_={A: paused})
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual(0, services.notifiers[0][1].tries)
+
+    def test_not_running_probe_is_suppressed(self):
+        escalator, services = self.make_escalator(
+            prober=EscalationProber([fakes.NOT_RUNNING]))
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual(1, services.prober.calls)
+
+    def test_nova_task_state_is_suppressed(self):
+        escalator, services = self.make_escalator(
+            task_states={A: 'migrating'})
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual(0, services.notifiers[0][1].tries)
+
+    def test_libvirt_unavailable_is_inconclusive(self):
+        escalator, services = self.make_escalator(
+            prober=EscalationProber(default=fakes.INCONCLUSIVE))
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_INCONCLUSIVE),
+                         self.outcome())
+        self.assertEqual(0, services.notifiers[0][1].tries)
+
+    def test_every_notifier_gets_it_once(self):
+        first = fakes.RecordingNotifier()
+        second = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(
+            notifiers=[('first', first), ('second', second)])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(first.delivered))
+        self.assertEqual(1, len(second.delivered))
+
+    def test_transient_error_is_retried(self):
+        notifier = fakes.RecordingNotifier([fakes.transient_error()])
+        escalator, _ = self.make_escalator(
+            notifiers=[('recorder', notifier)])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(2, notifier.tries)
+        self.assertEqual(1, len(notifier.delivered))
+
+    def test_permanent_error_is_undelivered(self):
+        notifier = fakes.RecordingNotifier([fakes.permanent_error()])
+        escalator, services = self.make_escalator(
+            notifiers=[('recorder', notifier)])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_UNDELIVERED),
+                         self.outcome())
+        self.assertEqual(1, notifier.tries)
+        self.assertEqual([], notifier.delivered)
+        self.assertEqual([], self.books())
+
+    def test_one_escalation_per_instance(self):
+        gate = threading.Event()
+        entered = threading.Event()
+
+        def hold(n):
+            entered.set()
+            gate.wait(test_base.WAIT)
+
+        escalator, services = self.make_escalator(
+            prober=EscalationProber(on_call=hold))
+        self.addCleanup(gate.set)
+        self.assertTrue(escalator.start(A, [], 2.0))
+        self.wait_for(entered, 'the first re-probe')
+        self.assertTrue(escalator.escalating(A))
+        self.assertFalse(escalator.start(A, [], 2.0))
+        self.assertFalse(escalator.escalating(B))
+        gate.set()
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(services.notifiers[0][1].delivered))
+        self.assertTrue(self.closed.empty())
+
+
+class ResumeTestCase(EscalatorTestCase):
+    """A stop or a crash in the middle; the next start resumes."""
+
+    def assert_resumed_and_notified_once(self):
+        prober = EscalationProber(default=fakes.ANSWERED)
+        notifier = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(
+            prober=prober, notifiers=[('recorder', notifier)])
+        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(notifier.delivered))
+        self.assertEqual(A, notifier.delivered[0].instance_uuid)
+        # the probes that had finished are not run again
+        self.assertEqual(0, prober.calls)
+
+        # finished: never resumed again
+        again = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(notifiers=[('recorder', again)])
+        self.assertEqual([], escalator.resume_pending())
+        self.assertEqual(0, again.tries)
+        self.assertEqual([], self.books())
+
+    def test_stop_before_notifying(self):
+        holder = {}
+
+        def stop_at_last_probe(n):
+            if n == 3:
+                services.stop.set()
+                holder['escalator'].stop(0)
+
+        prober = EscalationProber(on_call=stop_at_last_probe)
+        escalator, services = self.make_escalator(prober=prober)
+        holder['escalator'] = escalator
+        escalator.start(A, ['missed'], 2.0)
+        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        self.assertEqual(0, services.notifiers[0][1].tries)
+
+        self.assert_resumed_and_notified_once()
+
+    def test_stop_during_a_delivery(self):
+        escalator, services = self.make_escalator()
+        notifier = BlockingNotifier(services.stop)
+        services.notifiers[:] = [('recorder', notifier)]
+        escalator.start(A, ['missed'], 2.0)
+        self.wait_for(notifier.entered, 'the delivery')
+        services.stop.set()
+        stopper = threading.Thread(target=escalator.stop,
+                                   args=(test_base.WAIT,))
+        stopper.start()
+        notifier.release.set()
+        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        stopper.join(test_base.WAIT)
+        self.assertEqual([], notifier.delivered)
+
+        self.assert_resumed_and_notified_once()
+
+    def test_finished_flow_is_never_resumed(self):
+        escalator, _ = self.make_escalator()
+        book = models.LogBook(escalation._BOOK_PREFIX + A)
+        detail = models.FlowDetail(
+            constants.name_for(constants.ESCALATION_FLOW, A),
+            '33333333-3333-3333-3333-333333333333')
+        detail.meta = {constants.INSTANCE_UUID: A}
+        detail.state = states.SUCCESS
+        book.add(detail)
+        with contextlib.closing(
+                escalator._backend.get_connection()) as conn:
+            conn.save_logbook(book)
+
+        self.assertEqual([], escalator.resume_pending())
+        self.assertTrue(self.closed.empty())
+        self.assertEqual([], self.books())
+
+
+class OutcomeOfTestCase(test_base.TestCase):
+
+    def test_expected_errors(self):
+        for error, outcome in (
+                (exception.InstanceAnswered(A), constants.OUTCOME_ANSWERED),
+                (exception.InstanceSuppressed(A, 'paused'),
+                 constants.OUTCOME_SUPPRESSED),
+                (exception.LibvirtUnavailable('down'),
+                 constants.OUTCOME_INCONCLUSIVE),
+                (fakes.permanent_error(), constants.OUTCOME_UNDELIVERED)):
+            self.assertEqual((outcome, error),
+                             escalation._outcome_of(error))
+
+    def test_unexpected_error(self):
+        error = RuntimeError('bug')
+        self.assertEqual((None, error), escalation._outcome_of(error))

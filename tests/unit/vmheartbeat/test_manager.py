@@ -1,0 +1,387 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import threading
+import types
+from unittest import mock
+
+import fixtures
+import futurist
+from openstack import exceptions as sdk_exc
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import escalation
+from masakarimonitors_ext.vmheartbeat import health
+from masakarimonitors_ext.vmheartbeat import inventory
+from masakarimonitors_ext.vmheartbeat import manager
+from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat.probes import guest_agent
+from masakarimonitors_ext.vmheartbeat import scheduler
+from tests.unit import base as test_base
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+KEY = 'masakari:vm_heartbeat'
+
+
+def domain(uuid=A, running=True, agent=True):
+    return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running)
+
+
+class FakeCompute:
+    """openstacksdk's compute proxy: servers with embedded flavors."""
+
+    def __init__(self, extra_specs):
+        self.extra_specs = extra_specs
+        self.asked = []
+
+    def get_server(self, instance_uuid):
+        self.asked.append(instance_uuid)
+        if instance_uuid not in self.extra_specs:
+            raise sdk_exc.NotFoundException('no such server')
+        return types.SimpleNamespace(
+            flavor={'extra_specs': self.extra_specs[instance_uuid]},
+            task_state=None)
+
+
+class ManagerTestCase(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = test_base.FakeClock(0.0)
+        self.useFixture(fixtures.MockPatchObject(
+            manager, 'time', types.SimpleNamespace(monotonic=self.clock)))
+        self.flags(group='vmheartbeat', startup_grace_period=60.0,
+                   failure_threshold=3, notifiers=['noop'])
+        self.optin = fakes.FakeOptIn({
+            A: optin.Decision(True, fakes.settings(), 'opted in'),
+            B: optin.Decision(True, fakes.settings(), 'opted in')})
+
+    def make_manager(self, optin_policy=None):
+        monitor = manager.VMHeartbeatManager(self.conf,
+                                             optin_policy or self.optin)
+        for pool in (monitor._adopter, monitor.escalator._runner,
+                     monitor.escalator._task_executor):
+            self.addCleanup(pool.shutdown)
+        self.addCleanup(monitor.prober.shutdown)
+        # decisions are made in the test's thread
+        monitor._adopter = futurist.SynchronousExecutor()
+        monitor.prober = mock.Mock(spec=['submit', 'probe', 'in_flight',
+                                         'shutdown'])
+        monitor.scheduler = scheduler.BeatScheduler(monitor.prober,
+                                                    monitor._on_result,
+                                                    clock=self.clock)
+        monitor.escalator = mock.Mock(spec=escalation.Escalator)
+        monitor.inventory = mock.Mock(spec=inventory.Inventory)
+        monitor.inventory.describe.side_effect = domain
+        return monitor
+
+    def state(self, monitor, uuid=A):
+        entry = monitor._health.get(uuid)
+        return None if entry is None else entry.state
+
+    def miss(self, monitor, times=1, uuid=A):
+        for _ in range(times):
+            monitor._on_result(uuid, fakes.TIMED_OUT)
+
+
+class LoadDriversTestCase(ManagerTestCase):
+
+    def test_loads_the_configured_drivers(self):
+        self.flags(group='vmheartbeat', notifiers=['log', 'noop'],
+                   max_answer_bytes=100)
+        probe = manager.load_probe_driver(self.conf)
+        self.assertIsInstance(probe, guest_agent.GuestAgentSyncProbe)
+        self.assertEqual(100, probe.max_answer_bytes)
+        self.assertEqual(['log', 'noop'],
+                         [name for name, _ in
+                          manager.load_notifiers(self.conf)])
+
+    def test_unknown_probe_names_the_option(self):
+        self.flags(group='vmheartbeat', probe_driver='smoke_signals')
+        error = self.assertRaises(exception.ConfigurationError,
+                                  manager.VMHeartbeatManager, self.conf,
+                                  self.optin)
+        self.assertEqual('vmheartbeat.probe_driver', error.option)
+        self.assertIn('[vmheartbeat] probe_driver', str(error))
+        self.assertIn('smoke_signals', str(error))
+
+    def test_unknown_notifier_names_the_option(self):
+        self.flags(group='vmheartbeat', notifiers=['log', 'pigeon'])
+        error = self.assertRaises(exception.ConfigurationError,
+                                  manager.VMHeartbeatManager, self.conf,
+                                  self.optin)
+        self.assertEqual('vmheartbeat.notifiers', error.option)
+        self.assertIn('[vmheartbeat] notifiers', str(error))
+        self.assertIn('pigeon', str(error))
+        self.assertNotIn('log', error.reason)
+
+
+class OptInTestCase(ManagerTestCase):
+
+    def test_flavor_without_the_extra_spec_is_never_probed(self):
+        compute = FakeCompute({A: {'hw:cpu_policy': 'dedicated'},
+                               B: {KEY: 'true'}})
+        policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=compute), self.clock)
+        monitor = self.make_manager(policy)
+        listing = {A: domain(A), B: domain(B)}
+        monitor.domains_listed(listing)
+        monitor.domains_listed(listing)  # the next resync
+
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertNotIn(A, monitor._health)
+        self.assertTrue(monitor.scheduler.watching(B))
+        # a known unwatched instance is not asked about at every resync
+        self.assertEqual([A, B], sorted(compute.asked))
+        # and it is never heartbeated
+        monitor.scheduler._cond.wait = mock.Mock(side_effect=StopIteration)
+        self.clock.set(3600.0)
+        with monitor.scheduler._cond:
+            due = monitor.scheduler._next_due()
+        self.assertEqual([B], [item[0] for item in due])
+
+    def test_domain_without_agent_channel_is_not_watched(self):
+        monitor = self.make_manager()
+        monitor.domains_listed({A: domain(agent=False)})
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertIn('has no org.qemu.guest_agent.0 channel',
+                      self.logger.output)
+
+    def test_nova_unknown_asks_again_at_the_next_resync(self):
+        self.optin.decisions[A] = optin.OptInUnknown('Nova is down')
+        monitor = self.make_manager()
+        monitor.domains_listed({A: domain()})
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.optin.decisions[A] = optin.Decision(True, fakes.settings())
+        monitor.domains_listed({A: domain()})
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertEqual(2, self.optin.asked[A])
+
+    def test_domain_first_seen_paused_is_watched_once_running(self):
+        monitor = self.make_manager()
+        monitor.domains_listed({A: domain(running=False)})
+        self.assertFalse(monitor.scheduler.watching(A))
+        monitor.domains_listed({A: domain(running=True)})
+        self.assertTrue(monitor.scheduler.watching(A))
+
+    def test_started_domain_is_adopted(self):
+        monitor = self.make_manager()
+        monitor.domain_event(A, constants.EVENT_STARTED, 0)
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertEqual(health.STARTING, self.state(monitor))
+
+    def test_redefined_domain_refreshes_the_decision(self):
+        monitor = self.make_manager()
+        monitor.domains_listed({A: domain()})
+        self.optin.decisions[A] = optin.Decision(False,
+                                                 reason='flavor changed')
+        monitor.domain_event(A, constants.EVENT_REDEFINED, 1)
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertNotIn(A, monitor._health)
+
+
+class HealthTestCase(ManagerTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.monitor = self.make_manager()
+        self.monitor.domains_listed({A: domain()})
+        self.clock.set(100.0)  # past the startup grace period
+        self.monitor._on_result(A, fakes.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def test_threshold_misses_start_exactly_one_escalation(self):
+        self.miss(self.monitor, 2)
+        self.monitor.escalator.start.assert_not_called()
+        self.miss(self.monitor)
+        self.monitor.escalator.start.assert_called_once_with(
+            A, mock.ANY, 2.0)
+        evidence = self.monitor.escalator.start.call_args[0][1]
+        self.assertEqual(4, len(evidence))
+        self.assertEqual(health.FAILED, self.state(self.monitor))
+        self.miss(self.monitor, 5)
+        self.assertEqual(1, self.monitor.escalator.start.call_count)
+
+    def test_answer_resets_the_count(self):
+        self.miss(self.monitor, 2)
+        self.monitor._on_result(A, fakes.ANSWERED)
+        self.miss(self.monitor, 2)
+        self.monitor.escalator.start.assert_not_called()
+        self.assertEqual(health.SUSPECT, self.state(self.monitor))
+
+    def test_inconclusive_results_are_not_misses(self):
+        for _ in range(10):
+            self.monitor._on_result(A, fakes.INCONCLUSIVE)
+        self.monitor.escalator.start.assert_not_called()
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def test_paused_domain_is_suppressed_and_never_escalated(self):
+        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.assertTrue(self.monitor._health[A].suppressed)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.miss(self.monitor, 10)  # results of calls still in flight
+        self.monitor.escalator.start.assert_not_called()
+
+    def test_not_running_result_suppresses(self):
+        self.miss(self.monitor, 2)
+        self.monitor._on_result(A, fakes.NOT_RUNNING)
+        self.assertTrue(self.monitor._health[A].suppressed)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.miss(self.monitor, 10)
+        self.monitor.escalator.start.assert_not_called()
+
+    def test_listing_shows_a_paused_domain(self):
+        self.monitor.domains_listed({A: domain(running=False)})
+        self.assertTrue(self.monitor._health[A].suppressed)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.monitor.domains_listed({A: domain(running=True)})
+        self.assertEqual(health.STARTING, self.state(self.monitor))
+        self.assertTrue(self.monitor.scheduler.watching(A))
+
+    def test_resume_restarts_with_a_short_grace(self):
+        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.monitor.domain_event(A, constants.EVENT_RESUMED, 0)
+        self.assertTrue(self.monitor.scheduler.watching(A))
+        self.assertEqual(health.STARTING, self.state(self.monitor))
+        # interval 5 * 2 + timeout 2: misses count after 12s, not 60s
+        self.clock.advance(11.0)
+        self.miss(self.monitor)
+        self.assertEqual(0, self.monitor._health[A].misses)
+        self.clock.advance(2.0)
+        self.miss(self.monitor)
+        self.assertEqual(1, self.monitor._health[A].misses)
+
+    def test_reboot_restarts_the_grace_period(self):
+        self.miss(self.monitor, 2)
+        self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
+        self.assertEqual(health.STARTING, self.state(self.monitor))
+        self.assertEqual(0, self.monitor._health[A].misses)
+        self.clock.advance(59.0)
+        self.miss(self.monitor, 10)
+        self.monitor.escalator.start.assert_not_called()
+        self.assertEqual(0, self.monitor._health[A].misses)
+        self.clock.advance(2.0)
+        self.miss(self.monitor)
+        self.assertEqual(1, self.monitor._health[A].misses)
+
+    def test_stopped_forgets_the_instance(self):
+        self.monitor.domain_event(A, constants.EVENT_STOPPED, 5)
+        self.assertNotIn(A, self.monitor._health)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertEqual([A], self.optin.forgotten)
+        self.miss(self.monitor, 10)
+        self.monitor.escalator.start.assert_not_called()
+
+    def test_gone_from_the_listing_is_forgotten(self):
+        self.monitor.domains_listed({})
+        self.assertNotIn(A, self.monitor._health)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+
+    def test_agent_events_probe_at_once(self):
+        with mock.patch.object(self.monitor.scheduler,
+                               'probe_now') as probe_now:
+            self.monitor.domain_event(
+                A, constants.EVENT_AGENT_DISCONNECTED, 2)
+            self.monitor.domain_event(A, constants.EVENT_AGENT_CONNECTED, 2)
+        self.assertEqual([mock.call(A), mock.call(A)],
+                         probe_now.call_args_list)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def fail_instance(self):
+        self.miss(self.monitor, 3)
+        self.assertEqual(health.FAILED, self.state(self.monitor))
+
+    def test_notified_episode_reports(self):
+        self.fail_instance()
+        self.monitor._on_episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.assertEqual(health.REPORTED, self.state(self.monitor))
+        self.miss(self.monitor, 5)
+        self.assertEqual(1, self.monitor.escalator.start.call_count)
+        self.monitor._on_result(A, fakes.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def test_answered_episode_clears(self):
+        self.fail_instance()
+        self.monitor._on_episode_closed(A, constants.OUTCOME_ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.fail_instance()
+        self.assertEqual(2, self.monitor.escalator.start.call_count)
+
+    def test_suppressed_episode_suppresses(self):
+        self.fail_instance()
+        self.monitor._on_episode_closed(A, constants.OUTCOME_SUPPRESSED)
+        self.assertTrue(self.monitor._health[A].suppressed)
+        self.assertFalse(self.monitor.scheduler.watching(A))
+
+    def test_interrupted_episode_stays_failed(self):
+        self.fail_instance()
+        self.monitor._on_episode_closed(A, constants.OUTCOME_INTERRUPTED)
+        self.assertEqual(health.FAILED, self.state(self.monitor))
+
+
+class RunTestCase(ManagerTestCase):
+
+    def test_run_resumes_escalations_then_stops(self):
+        monitor = self.make_manager()
+        monitor.scheduler = mock.Mock(spec=scheduler.BeatScheduler)
+        monitor.escalator.resume_pending.return_value = [A]
+        order = mock.Mock()
+        for name, part in (('scheduler', monitor.scheduler),
+                           ('inventory', monitor.inventory),
+                           ('escalator', monitor.escalator)):
+            order.attach_mock(part, name)
+        with mock.patch.object(manager.connections,
+                               'start_event_loop'), \
+                mock.patch.object(manager.connections, 'check_uri'):
+            monitor.stop()
+            monitor.run()
+
+        self.assertEqual(health.FAILED, self.state(monitor))
+        names = [c[0] for c in order.mock_calls]
+        self.assertEqual(['escalator.open', 'escalator.resume_pending',
+                          'scheduler.start', 'inventory.start',
+                          'inventory.stop', 'scheduler.stop',
+                          'escalator.stop'], names)
+        monitor.escalator.stop.assert_called_once_with(
+            self.conf.vmheartbeat.shutdown_timeout)
+
+    def test_resumed_escalation_keeps_the_instance_heartbeated(self):
+        self.optin.decisions[A] = optin.Decision(
+            True, fakes.settings(interval=7.0, timeout=1.0), 'opted in')
+        monitor = self.make_manager()
+        monitor.escalator.resume_pending.return_value = [A]
+        started = threading.Event()
+        monitor.inventory.start.side_effect = started.set
+        self.useFixture(fixtures.MockPatchObject(manager.connections,
+                                                 'start_event_loop'))
+        self.useFixture(fixtures.MockPatchObject(manager.connections,
+                                                 'check_uri'))
+        runner = threading.Thread(target=monitor.run)
+        runner.start()
+        self.addCleanup(runner.join, test_base.WAIT)
+        self.addCleanup(monitor.stop)
+        self.wait_for(started, 'the start')
+        self.assertEqual(health.FAILED, self.state(monitor))
+
+        # the inventory's first listing
+        monitor.domains_listed({A: domain()})
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertEqual(7.0, monitor._health[A].settings.interval)
+        self.assertEqual(health.FAILED, self.state(monitor))
+        monitor._on_episode_closed(A, constants.OUTCOME_ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(monitor))
+        self.assertTrue(monitor.scheduler.watching(A))

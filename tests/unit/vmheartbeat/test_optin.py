@@ -1,0 +1,261 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import types
+from unittest import mock
+
+import fixtures
+from openstack import exceptions as sdk_exc
+
+from masakarimonitors_ext.vmheartbeat import optin
+from tests.unit import base
+
+A = '11111111-1111-1111-1111-111111111111'
+KEY = 'masakari:vm_heartbeat'
+DEFAULTS = optin.InstanceSettings(5.0, 2.0, 3)
+
+
+class DecideFromExtraSpecsTestCase(base.TestCase):
+
+    def decide(self, extra_specs):
+        return optin.decide_from_extra_specs(extra_specs, KEY, DEFAULTS)
+
+    def test_no_extra_spec(self):
+        for specs in (None, {}, {'hw:cpu_policy': 'dedicated'}):
+            decision = self.decide(specs)
+            self.assertFalse(decision.watched)
+            self.assertIn('no %s extra spec' % KEY, decision.reason)
+            self.assertEqual((), decision.problems)
+
+    def test_opted_in_with_defaults(self):
+        for value in ('true', 'True', '1', 'yes'):
+            decision = self.decide({KEY: value})
+            self.assertTrue(decision.watched, value)
+            self.assertEqual(DEFAULTS, decision.settings)
+
+    def test_opted_out(self):
+        decision = self.decide({KEY: 'false'})
+        self.assertFalse(decision.watched)
+        self.assertEqual((), decision.problems)
+
+    def test_not_a_boolean(self):
+        decision = self.decide({KEY: 'maybe'})
+        self.assertFalse(decision.watched)
+        self.assertEqual(1, len(decision.problems))
+        self.assertIn("'maybe'", decision.problems[0])
+
+    def test_overrides(self):
+        decision = self.decide({KEY: 'true', KEY + '_interval': '10',
+                                KEY + '_timeout': '1.5',
+                                KEY + '_failure_threshold': '5'})
+        self.assertEqual(optin.InstanceSettings(10.0, 1.5, 5),
+                         decision.settings)
+        self.assertIsInstance(decision.settings.failure_threshold, int)
+        self.assertEqual((), decision.problems)
+
+    def test_bad_override_uses_the_default(self):
+        for bad in ('0', '-1', 'nan', 'soon', '3601', ''):
+            decision = self.decide({KEY: 'true', KEY + '_interval': bad})
+            self.assertTrue(decision.watched)
+            self.assertEqual(DEFAULTS, decision.settings, bad)
+            self.assertEqual(1, len(decision.problems), bad)
+            self.assertIn(KEY + '_interval', decision.problems[0])
+
+    def test_fractional_threshold_is_refused(self):
+        decision = self.decide({KEY: 'true',
+                                KEY + '_failure_threshold': '2.5'})
+        self.assertEqual(3, decision.settings.failure_threshold)
+        self.assertEqual(1, len(decision.problems))
+
+    def test_timeout_longer_than_interval_uses_the_defaults(self):
+        decision = self.decide({KEY: 'true', KEY + '_interval': '1',
+                                KEY + '_timeout': '4'})
+        self.assertEqual(DEFAULTS, decision.settings)
+        self.assertIn('timeout 4.0 is longer than interval 1.0',
+                      decision.problems[-1])
+
+
+class FakeCompute:
+
+    def __init__(self):
+        self.servers = {}
+        self.error = None
+        self.asked = 0
+
+    def get_server(self, instance_uuid):
+        self.asked += 1
+        if self.error is not None:
+            raise self.error
+        if instance_uuid not in self.servers:
+            raise sdk_exc.NotFoundException('No Server found for %s' % (
+                instance_uuid,))
+        return self.servers[instance_uuid]
+
+
+def server(extra_specs, task_state=None):
+    flavor = {'original_name': 'm1.small'}
+    if extra_specs is not None:
+        flavor['extra_specs'] = extra_specs
+    return types.SimpleNamespace(flavor=flavor, task_state=task_state)
+
+
+class FlavorOptInTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='vmheartbeat', interval=5.0, timeout=2.0,
+                   failure_threshold=3, optin_refresh_interval=600.0)
+        self.clock = base.FakeClock(0.0)
+        self.compute = FakeCompute()
+        self.policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=self.compute),
+            clock=self.clock)
+
+    def test_opted_in(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        decision = self.policy.decide(A)
+        self.assertTrue(decision.watched)
+        self.assertEqual(DEFAULTS, decision.settings)
+
+    def test_configured_key(self):
+        self.flags(group='vmheartbeat', extra_spec_key='acme:hb')
+        policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=self.compute))
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.assertFalse(policy.decide(A).watched)
+        self.compute.servers[A] = server({'acme:hb': 'true'})
+        self.assertTrue(policy.decide(A, refresh=True).watched)
+
+    def test_not_a_nova_instance(self):
+        decision = self.policy.decide(A)
+        self.assertFalse(decision.watched)
+        self.assertIn('not a Nova instance', decision.reason)
+
+    def test_answer_is_cached_until_it_is_old(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.clock.advance(599.0)
+        self.compute.servers[A] = server({KEY: 'false'})
+        self.assertTrue(self.policy.decide(A).watched)
+        self.assertEqual(1, self.compute.asked)
+        self.clock.advance(1.0)
+        self.assertFalse(self.policy.decide(A).watched)
+        self.assertEqual(2, self.compute.asked)
+
+    def test_refresh_asks_again(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.compute.servers[A] = server({KEY: 'false'})
+        self.assertFalse(self.policy.decide(A, refresh=True).watched)
+        self.assertEqual(2, self.compute.asked)
+
+    def test_nova_down_keeps_the_last_answer(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.clock.advance(3600.0)
+        self.compute.error = sdk_exc.SDKException('Nova unreachable')
+        self.assertTrue(self.policy.decide(A).watched)
+        self.assertIn('keeping the last known answer', self.logger.output)
+
+    def test_nova_down_without_an_answer_is_unknown(self):
+        self.compute.error = sdk_exc.HttpException('Service Unavailable',
+                                                   http_status=503)
+        error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
+        self.assertIn(A, str(error))
+
+    def test_old_microversion_is_unknown(self):
+        self.compute.servers[A] = server(None)
+        error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
+        self.assertIn('2.47', str(error))
+
+    def test_bad_extra_specs_warned_once(self):
+        self.compute.servers[A] = server({KEY: 'true',
+                                          KEY + '_timeout': 'never'})
+        self.policy.decide(A)
+        self.policy.decide(A, refresh=True)
+        self.assertEqual(1, self.logger.output.count(
+            'bad heartbeat extra specs'))
+        self.policy.forget(A)
+        self.policy.decide(A)
+        self.assertEqual(2, self.logger.output.count(
+            'bad heartbeat extra specs'))
+
+    def test_forget_drops_the_cache(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.policy.forget(A)
+        self.policy.decide(A)
+        self.assertEqual(2, self.compute.asked)
+
+    def test_task_state(self):
+        self.compute.servers[A] = server({KEY: 'true'}, 'migrating')
+        self.assertEqual('migrating', self.policy.task_state(A))
+
+    def test_task_state_unknown_when_nova_is_down(self):
+        self.compute.error = sdk_exc.SDKException('down')
+        self.assertIsNone(self.policy.task_state(A))
+
+    def test_connection_made_from_the_config_once(self):
+        policy = optin.FlavorOptIn(self.conf)
+        with mock.patch.object(optin, 'make_nova_connection') as make:
+            self.assertIs(make.return_value, policy.connection)
+            self.assertIs(make.return_value, policy.connection)
+        make.assert_called_once_with(self.conf)
+
+
+class AllOptInTestCase(base.TestCase):
+
+    def test_everyone_with_defaults(self):
+        self.flags(group='vmheartbeat', interval=7.0, timeout=1.0,
+                   failure_threshold=4)
+        policy = optin.AllOptIn(self.conf)
+        decision = policy.decide(A)
+        self.assertTrue(decision.watched)
+        self.assertEqual(optin.InstanceSettings(7.0, 1.0, 4),
+                         decision.settings)
+        self.assertIsNone(policy.task_state(A))
+        policy.forget(A)
+
+
+class MakePolicyTestCase(base.TestCase):
+
+    def test_flavor(self):
+        self.assertIsInstance(optin.make_policy(self.conf),
+                              optin.FlavorOptIn)
+
+    def test_all(self):
+        self.flags(group='vmheartbeat', opt_in='all')
+        self.assertIsInstance(optin.make_policy(self.conf), optin.AllOptIn)
+
+
+class MakeNovaConnectionTestCase(base.TestCase):
+
+    def test_from_the_nova_options(self):
+        auth = object()
+        self.useFixture(fixtures.MockPatchObject(
+            optin.ks_loading, 'load_auth_from_conf_options',
+            side_effect=lambda conf, group: auth if group == 'api' else None))
+        self.flags(group='nova', api_microversion='2.90',
+                   endpoint_override='http://nova:8774/v2.1',
+                   valid_interfaces=['internal'], region_name='r1')
+        with mock.patch.object(optin.openstack.connection,
+                               'Connection') as connection:
+            optin.make_nova_connection(self.conf)
+        kwargs = connection.call_args[1]
+        self.assertEqual('2.90', kwargs['compute_default_microversion'])
+        self.assertEqual('http://nova:8774/v2.1',
+                         kwargs['compute_endpoint_override'])
+        self.assertEqual('internal', kwargs['interface'])
+        self.assertEqual('r1', kwargs['region_name'])
+        self.assertIs(auth, kwargs['session'].auth)

@@ -1,0 +1,205 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import queue
+
+import fixtures
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import connections
+from masakarimonitors_ext.vmheartbeat import prober
+from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat.probes import guest_agent
+from tests.unit import base as test_base
+from tests.unit import fake_libvirt
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+
+
+class ProberTestCase(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = test_base.FakeClock()
+        self.driver = fakes.ScriptedDriver()
+        self.pool = fakes.FakePool()
+        self.prober = prober.Prober(self.driver, self.pool, workers=4,
+                                    clock=self.clock)
+        self.addCleanup(self.prober.shutdown)
+        # runs before the shutdown: no pool thread stays blocked
+        self.addCleanup(self.driver.release_all)
+
+    def test_submit_runs_the_driver_and_calls_back(self):
+        done = queue.Queue()
+        call, started = self.prober.submit(
+            A, 2.0, on_done=lambda *args: done.put(args))
+        self.assertTrue(started)
+        self.assertEqual(1000.0, call.started)
+        self.assertEqual(1002.0, call.deadline)
+        uuid, done_call, result = done.get(timeout=test_base.WAIT)
+        self.assertEqual(A, uuid)
+        self.assertIs(call, done_call)
+        self.assertTrue(result.answered)
+        self.assertEqual(1, self.driver.calls[A])
+        self.assertIsNone(self.prober.in_flight(A))
+
+    def test_one_call_in_flight_per_instance(self):
+        self.driver.hold(A)
+        first, started = self.prober.submit(A, 2.0)
+        self.assertTrue(started)
+        self.wait_for(self.driver.entered[A], "the call of A")
+        self.clock.advance(30)
+        again, started = self.prober.submit(A, 2.0)
+        self.assertFalse(started)
+        self.assertIs(first, again)
+        self.assertIs(first, self.prober.in_flight(A))
+        self.assertEqual(1, self.driver.calls[A])
+
+        self.driver.release(A)
+        first.future.result(timeout=test_base.WAIT)
+        third, started = self.prober.submit(A, 2.0)
+        self.assertTrue(started)
+        self.assertIsNot(first, third)
+        third.future.result(timeout=test_base.WAIT)
+        self.assertEqual(2, self.driver.calls[A])
+
+    def test_hung_instance_does_not_hold_back_another(self):
+        self.driver.hold(A)
+        self.prober.submit(A, 2.0)
+        call_b, started = self.prober.submit(B, 2.0)
+        self.assertTrue(started)
+        self.assertTrue(call_b.future.result(timeout=test_base.WAIT).answered)
+        self.assertFalse(self.prober.in_flight(A).future.done())
+
+    def test_probe_returns_the_result(self):
+        self.driver.results[A] = fakes.NOT_CONNECTED
+        self.assertEqual(fakes.NOT_CONNECTED, self.prober.probe(A, 2.0))
+
+    def test_probe_joins_a_stuck_call_past_its_deadline(self):
+        self.driver.hold(A)
+        call, _ = self.prober.submit(A, 2.0)
+        self.wait_for(self.driver.entered[A], "the call of A")
+        self.clock.advance(3.5)
+
+        result = self.prober.probe(A, 2.0)
+
+        self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
+        self.assertTrue(result.missed)
+        self.assertEqual(1000.0, result.started)
+        self.assertEqual(3.5, result.duration)
+        self.assertIn('no answer 3.500s after the call started',
+                      result.detail)
+        self.assertEqual(1, self.driver.calls[A])
+        self.assertIs(call, self.prober.in_flight(A))
+
+    def test_probe_gives_up_at_the_deadline(self):
+        self.driver.hold(A)
+        # NOTE: the fake clock stands still, so this waits the 10ms
+        # timeout in real time; the held driver cannot answer meanwhile.
+        result = self.prober.probe(A, 0.01)
+        self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
+        self.assertEqual(1, self.driver.calls[A])
+
+    def test_domain_gone_is_not_running(self):
+        self.pool.errors[A] = fake_libvirt.no_domain_error(A)
+        result = self.prober.probe(A, 2.0)
+        self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
+        self.assertIn('42', result.detail)
+        self.assertEqual(0, self.driver.calls[A])
+
+    def test_libvirt_unavailable_is_inconclusive(self):
+        self.pool.errors[A] = exception.LibvirtUnavailable(
+            'every libvirt connection carries its maximum of calls')
+        result = self.prober.probe(A, 2.0)
+        self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
+        self.assertFalse(result.missed)
+        self.assertIn('maximum of calls', result.detail)
+
+    def test_inconclusive_result_resets_broken_connections(self):
+        self.driver.results[A] = fakes.INCONCLUSIVE
+        self.prober.probe(A, 2.0)
+        self.assertEqual(1, self.pool.resets)
+
+    def test_driver_bug_is_inconclusive_and_frees_the_instance(self):
+        def broken(domain, timeout):
+            raise RuntimeError('driver bug')
+        self.driver.probe = broken
+        result = self.prober.probe(A, 2.0)
+        self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
+        self.assertIn('driver bug', result.detail)
+        self.assertIsNone(self.prober.in_flight(A))
+
+    def test_slot_wait_is_bounded_by_the_deadline(self):
+        self.prober.probe(A, 2.0)
+        self.assertEqual([(A, 2.0)], self.pool.waits)
+
+
+class ProberWithLibvirtTestCase(test_base.TestCase):
+    """The prober, the connection pool and the guest agent probe together.
+
+    Only libvirt is fake.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.domains = {A: fake_libvirt.virDomain(A)}
+        self.opened = []
+
+        def open_(uri):
+            conn = fake_libvirt.virConnect(uri, self.domains)
+            self.opened.append(conn)
+            return conn
+
+        self.useFixture(fixtures.MockPatchObject(
+            fake_libvirt, 'open', side_effect=open_))
+        pool = connections.ConnectionPool('qemu:///system', 2, 2)
+        self.prober = prober.Prober(guest_agent.GuestAgentSyncProbe(),
+                                    pool, workers=2)
+        self.addCleanup(self.prober.shutdown)
+
+    def test_live_guest_answers(self):
+        self.assertTrue(self.prober.probe(A, 1.0).answered)
+
+    def test_paused_guest_is_not_running(self):
+        def paused(command, timeout):
+            raise fake_libvirt.paused_error()
+        self.domains[A].agent = paused
+        result = self.prober.probe(A, 1.0)
+        self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
+
+    def test_killed_agent_is_a_miss(self):
+        def killed(command, timeout):
+            raise fake_libvirt.agent_not_connected_error()
+        self.domains[A].agent = killed
+        result = self.prober.probe(A, 1.0)
+        self.assertIs(base.Outcome.NOT_CONNECTED, result.outcome)
+
+    def test_unknown_domain_is_not_running(self):
+        result = self.prober.probe(B, 1.0)
+        self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
+
+    def test_dead_libvirtd_is_inconclusive(self):
+        def lost(command, timeout):
+            self.opened[0].alive = False
+            raise fake_libvirt.connection_closed_error()
+        self.domains[A].agent = lost
+        result = self.prober.probe(A, 1.0)
+        self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
+        self.assertTrue(self.opened[0].closed)
+        # the next call opens a new connection
+        self.domains[A].agent = fake_libvirt.echo_agent
+        self.assertTrue(self.prober.probe(A, 1.0).answered)
+        self.assertEqual(2, len(self.opened))
