@@ -85,16 +85,16 @@ opts = [
                     'holds one for as long as libvirt holds its call, '
                     'never more than one per instance.'),
     cfg.IntOpt('libvirt_connections',
-               default=4, min=1, max=32,
-               help='libvirt connections used for heartbeat calls. libvirtd '
-                    'serves at most max_client_requests (default 5) calls '
-                    'at once per connection; this monitor keeps one slot '
-                    'free on each.'),
-    cfg.IntOpt('calls_per_connection',
-               default=4, min=1, max=64,
-               help='Heartbeat calls in flight at once on one libvirt '
-                    'connection. Keep it below libvirtd\'s '
-                    'max_client_requests.'),
+               default=16, min=1, max=256,
+               help='Most heartbeat calls in flight at once, each on a '
+                    'libvirt connection of its own (libvirt makes a call '
+                    'wait behind a stuck one on the same connection). Each '
+                    'call holds a libvirtd worker, a call to a hung guest '
+                    'for 5 s or more: keep this below libvirtd\'s '
+                    'max_workers (default 20), and raise both on hosts '
+                    'where many guests may hang at once. When every '
+                    'connection is busy, heartbeats wait and count neither '
+                    'as answered nor as missed.'),
     cfg.IntOpt('max_answer_bytes',
                default=4096, min=64, max=1048576,
                help='Largest guest agent answer accepted. A longer answer '

@@ -14,11 +14,10 @@
 
 """libvirt connections: the event loop and the pool for heartbeat calls.
 
-libvirtd serves at most ``max_client_requests`` (default 5) calls at once on
-one connection, and a hung guest holds its call for 5 s or more. Heartbeat
-calls are therefore spread over several connections, each carrying at most
-``calls_per_connection`` calls, so a few hung guests cannot starve the
-others.
+A hung guest holds its agent call for 5 s or more, and libvirt makes other
+calls on the same connection wait behind it. Heartbeat calls therefore each
+get a connection of their own from a pool, so a few hung guests cannot
+delay the others.
 """
 
 import contextlib
@@ -78,35 +77,41 @@ def check_uri(uri):
 
 
 class _PooledConnection:
-    def __init__(self, index, calls):
+    def __init__(self, index):
         self.index = index
-        self.free = calls
+        self.busy = False
         self.conn = None
         self.domains = {}
 
 
 class ConnectionPool:
-    """Connections for heartbeat calls, with a bound on calls per connection.
+    """Connections for heartbeat calls, each carrying one call at a time.
+
+    libvirt queues an agent call behind a stuck one on the same connection
+    (measured: a healthy guest's call waited 4 s behind calls to stopped
+    QEMUs on a shared connection, and none on a connection of its own), so
+    a call never shares its connection. Connections open on first use and
+    stay open for the next calls.
 
     :param uri: the libvirt URI.
-    :param size: how many connections.
-    :param calls_per_connection: calls in flight at once on one connection.
+    :param size: the most connections, so the most calls in flight. Keep it
+        below libvirtd's ``max_workers`` (default 20): each call in flight
+        holds one libvirtd worker, a stuck one for 5 s or more.
     """
 
-    def __init__(self, uri, size, calls_per_connection):
+    def __init__(self, uri, size):
         self.uri = uri
-        self._slots = [_PooledConnection(i, calls_per_connection)
-                       for i in range(size)]
+        self._slots = [_PooledConnection(i) for i in range(size)]
         self._cond = threading.Condition()
         _silence_libvirt_errors()
 
     @contextlib.contextmanager
     def domain(self, instance_uuid, wait):
-        """Reserve a call slot and yield the instance's ``virDomain``.
+        """Reserve a connection and yield the instance's ``virDomain``.
 
-        :param wait: seconds to wait for a free slot.
+        :param wait: seconds to wait for a free connection.
         :raises: LibvirtUnavailable when libvirtd cannot be reached or no
-            slot frees in time.
+            connection frees in time.
         :raises: libvirt.libvirtError (VIR_ERR_NO_DOMAIN) for an unknown
             domain.
         """
@@ -127,20 +132,22 @@ class ConnectionPool:
         deadline = time.monotonic() + wait
         with self._cond:
             while True:
-                slot = max(self._slots, key=lambda s: s.free)
-                if slot.free > 0:
-                    slot.free -= 1
+                # an open connection first, then a new one
+                free = [s for s in self._slots if not s.busy]
+                if free:
+                    slot = min(free, key=lambda s: s.conn is None)
+                    slot.busy = True
                     return slot
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise exception.LibvirtUnavailable(
-                        'every libvirt connection carries its maximum of '
-                        'calls')
+                        'all %d libvirt connections carry a call' % len(
+                            self._slots))
                 self._cond.wait(left)
 
     def _release(self, slot):
         with self._cond:
-            slot.free += 1
+            slot.busy = False
             self._cond.notify()
 
     def _lookup(self, slot, instance_uuid):

@@ -95,8 +95,7 @@ class VMHeartbeatManager:
         self._grace = group.startup_grace_period
         self.optin = optin_policy or optin.make_policy(conf)
         uri = conf.libvirt.connection_uri
-        pool = connections.ConnectionPool(uri, group.libvirt_connections,
-                                          group.calls_per_connection)
+        pool = connections.ConnectionPool(uri, group.libvirt_connections)
         self.prober = prober.Prober(load_probe_driver(conf), pool,
                                     group.probe_workers)
         self.scheduler = scheduler.BeatScheduler(self.prober,

@@ -46,35 +46,39 @@ class ConnectionPoolTestCase(base.TestCase):
         return conn
 
     def test_yields_the_domain(self):
-        pool = connections.ConnectionPool(URI, 2, 2)
+        pool = connections.ConnectionPool(URI, 2)
         with pool.domain(A, 0) as dom:
             self.assertIs(self.domains[A], dom)
         self.assertEqual(URI, self.opened[0].uri)
 
     def test_connection_and_domain_are_reused(self):
-        pool = connections.ConnectionPool(URI, 1, 4)
+        pool = connections.ConnectionPool(URI, 4)
         for _ in range(3):
             with pool.domain(A, 0):
                 pass
         self.assertEqual(1, len(self.opened))
 
-    def test_calls_are_spread_over_connections(self):
-        pool = connections.ConnectionPool(URI, 2, 2)
+    def test_each_call_has_a_connection_of_its_own(self):
+        pool = connections.ConnectionPool(URI, 3)
+        with pool.domain(A, 0) as first, pool.domain(B, 0) as second:
+            self.assertEqual(2, len(self.opened))
+            self.assertIsNot(first, second)
         with pool.domain(A, 0), pool.domain(B, 0):
+            # both open connections are reused, no third one is opened
             self.assertEqual(2, len(self.opened))
 
     def test_bound_on_calls_in_flight(self):
-        pool = connections.ConnectionPool(URI, 2, 2)
-        with pool.domain(A, 0), pool.domain(A, 0), pool.domain(B, 0), \
-                pool.domain(B, 0):
+        pool = connections.ConnectionPool(URI, 2)
+        with pool.domain(A, 0), pool.domain(B, 0):
             error = self.assertRaises(exception.LibvirtUnavailable,
                                       pool.domain(A, 0).__enter__)
-            self.assertIn('maximum of calls', str(error))
-        with pool.domain(A, 0):  # every slot is free again
+            self.assertIn('all 2 libvirt connections carry a call',
+                          str(error))
+        with pool.domain(A, 0):  # every connection is free again
             pass
 
     def test_waits_for_a_slot(self):
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
         held = pool.domain(A, 0)
         held.__enter__()
         got = threading.Event()
@@ -92,7 +96,7 @@ class ConnectionPoolTestCase(base.TestCase):
 
     def test_libvirtd_down_is_unavailable(self):
         self.open_error = fake_libvirt.cannot_connect_error()
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
         error = self.assertRaises(exception.LibvirtUnavailable,
                                   pool.domain(A, 0).__enter__)
         self.assertIn('Failed to connect socket', str(error))
@@ -101,7 +105,7 @@ class ConnectionPoolTestCase(base.TestCase):
             pass
 
     def test_unknown_domain(self):
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
         error = self.assertRaises(fake_libvirt.libvirtError,
                                   pool.domain('nope', 0).__enter__)
         self.assertEqual(fake_libvirt.VIR_ERR_NO_DOMAIN,
@@ -110,7 +114,7 @@ class ConnectionPoolTestCase(base.TestCase):
             pass
 
     def test_undefined_domain_is_looked_up_again(self):
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
         with pool.domain(A, 0):
             pass
         recreated = fake_libvirt.virDomain(A)
@@ -126,7 +130,7 @@ class ConnectionPoolTestCase(base.TestCase):
         self.assertEqual(1, len(self.opened))
 
     def test_dead_connection_is_reopened(self):
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
 
         def lost():
             with pool.domain(A, 0):
@@ -140,7 +144,7 @@ class ConnectionPoolTestCase(base.TestCase):
         self.assertEqual(2, len(self.opened))
 
     def test_error_on_a_live_connection_keeps_it(self):
-        pool = connections.ConnectionPool(URI, 1, 1)
+        pool = connections.ConnectionPool(URI, 1)
 
         def failed():
             with pool.domain(A, 0):
@@ -150,7 +154,7 @@ class ConnectionPoolTestCase(base.TestCase):
         self.assertFalse(self.opened[0].closed)
 
     def test_reset_broken(self):
-        pool = connections.ConnectionPool(URI, 2, 1)
+        pool = connections.ConnectionPool(URI, 2)
         with pool.domain(A, 0), pool.domain(B, 0):
             pass
         self.opened[0].alive = False
@@ -159,7 +163,7 @@ class ConnectionPoolTestCase(base.TestCase):
         self.assertFalse(self.opened[1].closed)
 
     def test_close(self):
-        pool = connections.ConnectionPool(URI, 2, 1)
+        pool = connections.ConnectionPool(URI, 2)
         with pool.domain(A, 0), pool.domain(B, 0):
             pass
         pool.close()
@@ -168,7 +172,7 @@ class ConnectionPoolTestCase(base.TestCase):
     def test_libvirt_errors_are_silenced(self):
         with mock.patch.object(fake_libvirt,
                                'registerErrorHandler') as register:
-            connections.ConnectionPool(URI, 1, 1)
+            connections.ConnectionPool(URI, 1)
         handler, ctx = register.call_args[0]
         self.assertIsNone(handler(None, (1, 2, 'error')))
 

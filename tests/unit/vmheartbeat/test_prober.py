@@ -165,7 +165,7 @@ class ProberWithLibvirtTestCase(test_base.TestCase):
 
         self.useFixture(fixtures.MockPatchObject(
             fake_libvirt, 'open', side_effect=open_))
-        pool = connections.ConnectionPool('qemu:///system', 2, 2)
+        pool = connections.ConnectionPool('qemu:///system', 2)
         self.prober = prober.Prober(guest_agent.GuestAgentSyncProbe(),
                                     pool, workers=2)
         self.addCleanup(self.prober.shutdown)
