@@ -51,6 +51,7 @@ _OUTCOMES = (
     (exception.NotificationError, constants.OUTCOME_UNDELIVERED),
 )
 _BOOK_PREFIX = 'vmhb-episode-'
+_STORE = 'store'
 
 
 def _sqlite_engine(path):
@@ -131,29 +132,25 @@ class Escalator:
             if instance_uuid in self._engines:
                 return False
             self._engines[instance_uuid] = None
-        self._runner.submit(self._begin, instance_uuid, list(evidence),
-                            probe_timeout)
+        self._runner.submit(self._guarded, instance_uuid, self._begin,
+                            list(evidence), probe_timeout)
         return True
 
-    def _begin(self, instance_uuid, evidence, probe_timeout):
+    def _guarded(self, instance_uuid, func, *args):
         try:
-            self._persist_and_run(instance_uuid, evidence, probe_timeout)
+            func(instance_uuid, *args)
         except Exception:
-            LOG.exception('Instance %s: the escalation could not start',
+            LOG.exception('Instance %s: the escalation could not run',
                           instance_uuid)
             with self._lock:
                 self._engines.pop(instance_uuid, None)
             self._on_closed(instance_uuid, constants.OUTCOME_UNDELIVERED)
 
-    def _persist_and_run(self, instance_uuid, evidence, probe_timeout):
+    def _begin(self, instance_uuid, evidence, probe_timeout):
         book = models.LogBook(_BOOK_PREFIX + instance_uuid)
         flow_detail = models.FlowDetail(
             constants.name_for(constants.ESCALATION_FLOW, instance_uuid),
             uuidutils.generate_uuid())
-        flow_detail.meta = {constants.INSTANCE_UUID: instance_uuid}
-        book.add(flow_detail)
-        with contextlib.closing(self._backend.get_connection()) as conn:
-            conn.save_logbook(book)
         store = {
             constants.INSTANCE_UUID: instance_uuid,
             constants.HOSTNAME: self._conf.hostname,
@@ -163,9 +160,16 @@ class Escalator:
             constants.EVIDENCE: evidence,
             constants.PROBE_TIMEOUT: probe_timeout,
         }
+        # NOTE: the inputs are saved with the logbook, before the engine
+        # runs, so a crash at any point resumes with the same notification.
+        flow_detail.meta = {constants.INSTANCE_UUID: instance_uuid,
+                            _STORE: store}
+        book.add(flow_detail)
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            conn.save_logbook(book)
         LOG.warning('Instance %s failed its heartbeats; escalating (flow '
                     '%s)', instance_uuid, flow_detail.name)
-        self._load_and_run(instance_uuid, book, flow_detail, store)
+        self._load_and_run(instance_uuid, book, flow_detail)
 
     def resume_pending(self):
         """Resume the flows a previous run left unfinished.
@@ -188,15 +192,16 @@ class Escalator:
                 self._engines[instance_uuid] = None
             LOG.warning('Instance %s: resuming the escalation a previous run '
                         'left in state %s', instance_uuid, flow_detail.state)
-            self._runner.submit(self._load_and_run, instance_uuid, book,
-                                flow_detail, None)
+            self._runner.submit(self._guarded, instance_uuid,
+                                self._load_and_run, book, flow_detail)
             resumed.append(instance_uuid)
         return resumed
 
-    def _load_and_run(self, instance_uuid, book, flow_detail, store):
+    def _load_and_run(self, instance_uuid, book, flow_detail):
         flow = self._flows.get_escalation_flow(instance_uuid)
         engine = taskflow.engines.load(
-            flow, store=store, flow_detail=flow_detail, book=book,
+            flow, store=flow_detail.meta[_STORE], flow_detail=flow_detail,
+            book=book,
             backend=self._backend, engine='parallel',
             executor=self._task_executor)
         with self._lock:

@@ -144,11 +144,15 @@ class BeatScheduler:
         if kind != _BEAT:
             # A beat that found a call in flight is missed unless that call
             # answered during its slot.
-            done = call.future.done()
-            if not done or (kind == _SLOT_DEADLINE and
-                            not call.future.result().answered):
-                with self._cond:
+            with self._cond:
+                # NOTE: checked under the lock _call_done takes, so a call
+                # completing right now is reported once, either way.
+                missed = not call.future.done() or (
+                    kind == _SLOT_DEADLINE and
+                    not call.future.result().answered)
+                if missed:
                     entry.missed_call = call
+            if missed:
                 self._report(instance_uuid, call.overdue_result(now))
             return
         settings = entry.settings

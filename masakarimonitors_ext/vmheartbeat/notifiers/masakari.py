@@ -100,6 +100,12 @@ class MasakariNotifier(base.Notifier):
     def _http_error(self, error, failure):
         status = error.status_code
         if status == 409:
+            if 'maintenance' in str(error.details):
+                LOG.warning('Masakari ignores the failure of instance %s: '
+                            'host %s is on maintenance (409: %s)',
+                            failure.instance_uuid, failure.hostname,
+                            error.details)
+                return 'ignored, host on maintenance (409)'
             return 'Masakari already has it (409: %s)' % error.details
         if status in _WHAT_TO_FIX:
             raise exception.PermanentNotificationError(

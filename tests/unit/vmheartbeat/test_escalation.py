@@ -18,6 +18,7 @@ import contextlib
 import queue
 import threading
 import types
+from unittest import mock
 
 import fixtures
 from taskflow.persistence import models
@@ -311,6 +312,36 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([], notifier.delivered)
 
         self.assert_resumed_and_notified_once()
+
+    def test_crash_before_the_engine_ran(self):
+        escalator, _ = self.make_escalator()
+        # the monitor died right after saving the logbook: the engine
+        # never ran, so the flow detail holds nothing but its inputs
+        with mock.patch.object(escalator, '_load_and_run'):
+            escalator.start(A, ['missed'], 2.0)
+            escalator._runner.shutdown(wait=True)
+        pending = self.books()
+        self.assertEqual(1, len(pending))
+        inputs = list(pending[0])[0].meta['store']
+
+        notifier = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(
+            notifiers=[('recorder', notifier)])
+        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(notifier.delivered))
+        self.assertEqual(inputs[constants.GENERATED_TIME],
+                         notifier.delivered[0].generated_time)
+        self.assertEqual([], self.books())
+
+    def test_flow_that_cannot_load_is_closed(self):
+        escalator, _ = self.make_escalator()
+        with mock.patch.object(escalator._flows, 'get_escalation_flow',
+                               side_effect=RuntimeError('broken')):
+            self.assertTrue(escalator.start(A, ['missed'], 2.0))
+            self.assertEqual((A, constants.OUTCOME_UNDELIVERED),
+                             self.outcome())
+        self.assertFalse(escalator.escalating(A))
 
     def test_finished_flow_is_never_resumed(self):
         escalator, _ = self.make_escalator()

@@ -88,6 +88,16 @@ class MasakariNotifierTestCase(base.TestCase):
         self.assertIn('duplicate', answer)
         self.assertIs(self.connection, notifier._conn)
 
+    def test_host_on_maintenance_is_not_tried_again(self):
+        notifier = self.notifier(sdk_exc.ConflictException(
+            message='Conflict', http_status=409,
+            details='Notification received from host compute-1 of type VM '
+                    'is ignored as the host is already under maintenance.'))
+        answer = notifier.notify(FAILURE)
+        self.assertIn('maintenance', answer)
+        self.assertNotIn('already has it', answer)
+        self.assertIn('on maintenance', self.logger.output)
+
     def assert_permanent(self, status, details, *fix):
         notifier = self.notifier(http_error(status, details))
         error = self.assertRaises(exception.NotificationError,
