@@ -123,9 +123,12 @@ class Escalator:
         with self._lock:
             return instance_uuid in self._engines
 
-    def start(self, instance_uuid, evidence, probe_timeout):
+    def start(self, instance_uuid, evidence, probe_timeout,
+              failure_class=None):
         """Escalate a failure of an instance, unless one is under way.
 
+        :param evidence: the last heartbeat results, oldest first.
+        :param failure_class: what the last miss was (an outcome name).
         :returns: False when an escalation of this instance already runs.
         """
         with self._lock:
@@ -133,7 +136,7 @@ class Escalator:
                 return False
             self._engines[instance_uuid] = None
         self._runner.submit(self._guarded, instance_uuid, self._begin,
-                            list(evidence), probe_timeout)
+                            list(evidence), probe_timeout, failure_class)
         return True
 
     def _guarded(self, instance_uuid, func, *args):
@@ -146,7 +149,7 @@ class Escalator:
                 self._engines.pop(instance_uuid, None)
             self._on_closed(instance_uuid, constants.OUTCOME_UNDELIVERED)
 
-    def _begin(self, instance_uuid, evidence, probe_timeout):
+    def _begin(self, instance_uuid, evidence, probe_timeout, failure_class):
         book = models.LogBook(_BOOK_PREFIX + instance_uuid)
         flow_detail = models.FlowDetail(
             constants.name_for(constants.ESCALATION_FLOW, instance_uuid),
@@ -167,8 +170,10 @@ class Escalator:
         book.add(flow_detail)
         with contextlib.closing(self._backend.get_connection()) as conn:
             conn.save_logbook(book)
-        LOG.warning('Instance %s failed its heartbeats; escalating (flow '
-                    '%s)', instance_uuid, flow_detail.name)
+        LOG.warning('Instance %s failed its heartbeats (last miss: %s); '
+                    'escalating (flow %s); evidence: %s', instance_uuid,
+                    failure_class or 'unknown', flow_detail.name,
+                    ' | '.join(evidence))
         self._load_and_run(instance_uuid, book, flow_detail)
 
     def resume_pending(self):

@@ -296,7 +296,8 @@ class VMHeartbeatManager:
             evidence = list(entry.evidence)
             timeout = entry.settings.timeout
         if failed:
-            self.escalator.start(instance_uuid, evidence, timeout)
+            self.escalator.start(instance_uuid, evidence, timeout,
+                                 result.outcome.value)
 
     def _on_episode_closed(self, instance_uuid, outcome):
         if outcome == constants.OUTCOME_INTERRUPTED:

@@ -209,7 +209,7 @@ class HealthTestCase(ManagerTestCase):
         self.monitor.escalator.start.assert_not_called()
         self.miss(self.monitor)
         self.monitor.escalator.start.assert_called_once_with(
-            A, mock.ANY, 2.0)
+            A, mock.ANY, 2.0, 'timed_out')
         evidence = self.monitor.escalator.start.call_args[0][1]
         self.assertEqual(4, len(evidence))
         self.assertEqual(health.FAILED, self.state(self.monitor))
