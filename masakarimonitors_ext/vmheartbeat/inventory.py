@@ -116,18 +116,9 @@ class Inventory:
 
     def describe(self, instance_uuid):
         """The :class:`Domain` of an active domain, or None."""
-        conn = libvirt.openReadOnly(self.uri)
-        try:
-            dom = conn.lookupByUUIDString(instance_uuid)
-            if not dom.isActive():
-                return None
-            return _describe(dom)
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise
-        finally:
-            conn.close()
+        return self._with_domain(
+            instance_uuid, lambda dom: _describe(dom) if dom.isActive()
+            else None)
 
     def domain_state(self, instance_uuid):
         """(state, reason, job_type) of a domain, from libvirt's own view.
@@ -137,14 +128,20 @@ class Inventory:
 
         :returns: None when the domain is not defined.
         """
-        conn = libvirt.openReadOnly(self.uri)
-        try:
-            dom = conn.lookupByUUIDString(instance_uuid)
+        def state(dom):
             state, reason = dom.state()
             job = libvirt.VIR_DOMAIN_JOB_NONE
             if state == libvirt.VIR_DOMAIN_RUNNING:
                 job = dom.jobInfo()[0]
             return state, reason, job
+
+        return self._with_domain(instance_uuid, state)
+
+    def _with_domain(self, instance_uuid, func):
+        """func(domain) on a connection of its own; None if undefined."""
+        conn = libvirt.openReadOnly(self.uri)
+        try:
+            return func(conn.lookupByUUIDString(instance_uuid))
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
