@@ -170,6 +170,8 @@ class VMHeartbeatManager:
                     # NOTE: an escalation resumed at start made this entry
                     # with default settings and no beats: adopt it.
                     known = False
+        if known and self.optin.needs_refresh(instance_uuid):
+            known = False
         if not known:
             self._adopter.submit(self._adopt, instance_uuid, domain, False)
 
@@ -257,6 +259,9 @@ class VMHeartbeatManager:
                     self._grace)
                 self._health[instance_uuid] = entry
                 self._unwatched.discard(instance_uuid)
+            elif (entry.settings == decision.settings and
+                    self.scheduler.watching(instance_uuid)):
+                return
             else:
                 entry.settings = decision.settings
         if not decision.watched:

@@ -139,6 +139,10 @@ class OptInPolicy(metaclass=abc.ABCMeta):
         """
         return None
 
+    def needs_refresh(self, instance_uuid):
+        """True when a cached answer about the instance is too old."""
+        return False
+
     def forget(self, instance_uuid):
         """Drop what is cached about an instance that is gone."""
 
@@ -235,6 +239,12 @@ class FlavorOptIn(OptInPolicy):
                              'compute microversion 2.47 or later)')
         return decide_from_extra_specs(extra_specs, self._key,
                                        self._defaults)
+
+    def needs_refresh(self, instance_uuid):
+        with self._lock:
+            cached = self._cache.get(instance_uuid)
+        return (cached is not None and
+                self._clock() - cached[1] >= self._max_age)
 
     def task_state(self, instance_uuid):
         try:

@@ -154,6 +154,34 @@ class OptInTestCase(ManagerTestCase):
             due = monitor.scheduler._next_due()
         self.assertEqual([B], [item[0] for item in due])
 
+    def test_old_answers_are_refreshed_at_a_resync(self):
+        self.flags(group='vmheartbeat', optin_refresh_interval=600.0)
+        compute = FakeCompute({A: {KEY: 'true'}, B: {}})
+        policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=compute), self.clock)
+        monitor = self.make_manager(policy)
+        listing = {A: domain(A), B: domain(B)}
+        monitor.domains_listed(listing)
+        watched_logs = self.logger.output.count('): watched')
+        self.clock.set(599.0)
+        monitor.domains_listed(listing)
+        self.assertEqual([A, B], sorted(compute.asked))
+
+        # same answer after 600 s: asked again, nothing else changes
+        self.clock.set(600.0)
+        monitor.domains_listed(listing)
+        self.assertEqual([A, A, B, B], sorted(compute.asked))
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertEqual(watched_logs,
+                         self.logger.output.count('): watched'))
+
+        # the operator opted the flavor out, and B in
+        compute.extra_specs = {A: {KEY: 'false'}, B: {KEY: 'true'}}
+        self.clock.set(1200.0)
+        monitor.domains_listed(listing)
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(B))
+
     def test_domain_without_agent_channel_is_not_watched(self):
         monitor = self.make_manager()
         monitor.domains_listed({A: domain(agent=False)})

@@ -153,6 +153,17 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertFalse(self.policy.decide(A).watched)
         self.assertEqual(2, self.compute.asked)
 
+    def test_needs_refresh_when_old(self):
+        self.assertFalse(self.policy.needs_refresh(A))  # never asked
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.clock.advance(599.0)
+        self.assertFalse(self.policy.needs_refresh(A))
+        self.clock.advance(1.0)
+        self.assertTrue(self.policy.needs_refresh(A))
+        self.policy.decide(A)
+        self.assertFalse(self.policy.needs_refresh(A))
+
     def test_refresh_asks_again(self):
         self.compute.servers[A] = server({KEY: 'true'})
         self.policy.decide(A)
