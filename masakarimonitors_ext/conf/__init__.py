@@ -19,9 +19,8 @@ stock masakari-monitors: [DEFAULT] hostname, [libvirt] connection_uri and
 the [api] keystoneauth options.
 """
 
-from oslo_config import cfg
-
 import masakarimonitors.conf  # noqa: F401  (registers the shared options)
+from oslo_config import cfg
 
 from masakarimonitors_ext.conf import api
 from masakarimonitors_ext.conf import nova
