@@ -30,6 +30,8 @@ PACKAGES=(
     cpio
     rabbitmq-server
     python3-venv
+    python3-dev
+    gcc
 )
 
 if [ "$(id -u)" -ne 0 ]; then
