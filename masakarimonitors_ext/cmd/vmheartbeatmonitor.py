@@ -46,10 +46,12 @@ def main(argv=None):
             signal.signal(signum, lambda *_: monitor.stop())
         monitor.run()
     except exception.ConfigurationError as e:
-        LOG.error('%s', e)
-        sys.stderr.write('%s: %s\n' % (PROG, e))
-        return 2
-    return 0
+        error = e
+    else:
+        return 0
+    LOG.error('%s', error)
+    sys.stderr.write('%s: %s\n' % (PROG, error))
+    return 2
 
 
 if __name__ == '__main__':
