@@ -71,7 +71,7 @@ class FunctionalTestCase(testtools.TestCase):
         self.masakari = testbed()
         self.workdir = tempfile.mkdtemp(prefix='vmhb-functional-')
 
-    def monitor_sections(self, **vmheartbeat):
+    def monitor_sections(self, auth_mode='token', **vmheartbeat):
         sections = {
             'DEFAULT': {'hostname': HOSTNAME, 'debug': 'true',
                         'use_stderr': 'true'},
@@ -84,13 +84,18 @@ class FunctionalTestCase(testtools.TestCase):
                 'state_path': os.path.join(self.workdir, 'state'),
             },
         }
-        sections.update(self.masakari.monitor_config())
+        sections.update(self.masakari.monitor_config(auth_mode))
         sections['vmheartbeat'].update(vmheartbeat)
         return sections
 
-    def start_monitor(self, **vmheartbeat):
-        proc = monitor.MonitorProcess(self.workdir,
-                                      self.monitor_sections(**vmheartbeat))
+    def start_monitor(self, auth_mode='token', **vmheartbeat):
+        """Run the monitor as a real process.
+
+        ``auth_mode`` 'token' reaches Masakari and Nova at fixed endpoints
+        (noauth2); 'password' finds them in Keystone's catalog.
+        """
+        proc = monitor.MonitorProcess(
+            self.workdir, self.monitor_sections(auth_mode, **vmheartbeat))
         proc.start()
         self.addCleanup(proc.stop)
         self.addOnException(

@@ -37,6 +37,13 @@ class TestFailuresAreReported(base.FunctionalTestCase):
         guest.kill_agent()
         self._check_reported_once(proc, guest)
 
+    def test_agent_killed_apis_found_in_the_keystone_catalog(self):
+        proc = self.start_monitor(auth_mode='password')
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        guest.kill_agent()
+        self._check_reported_once(proc, guest)
+
     def test_guest_kernel_panic(self):
         proc = self.start_monitor()
         guest = self.make_guest()
