@@ -54,6 +54,30 @@ _BOOK_PREFIX = 'vmhb-episode-'
 _STORE = 'store'
 
 
+class _SharedConnectionBackend(impl_sqlalchemy.SQLAlchemyBackend):
+    """TaskFlow's SQLAlchemy backend, with one connection for every caller.
+
+    TaskFlow's backend builds new MetaData and Table objects for each
+    connection it hands out, and its engines ask for one at every step;
+    SQLAlchemy then keeps the statements compiled against each new table.
+    Measured: about 40,000 objects kept per escalation and garbage
+    collector pauses growing past 1 s within 30 escalations. That
+    connection keeps no state beyond its tables and its close() does
+    nothing, so a single one serves every thread.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._shared = None
+        self._shared_lock = threading.Lock()
+
+    def get_connection(self):
+        with self._shared_lock:
+            if self._shared is None:
+                self._shared = super().get_connection()
+            return self._shared
+
+
 def _sqlite_engine(path):
     """An SQLite engine in WAL mode, shared by the escalation threads.
 
@@ -113,7 +137,7 @@ class Escalator:
         """Open (or create) the escalation database."""
         path = self._conf.vmheartbeat.state_path
         os.makedirs(path, mode=0o700, exist_ok=True)
-        self._backend = impl_sqlalchemy.SQLAlchemyBackend(
+        self._backend = _SharedConnectionBackend(
             {}, engine=_sqlite_engine(os.path.join(path,
                                                    'escalations.sqlite')))
         with contextlib.closing(self._backend.get_connection()) as conn:

@@ -19,42 +19,35 @@ from tests.functional import base
 
 class TestFailuresAreReported(base.FunctionalTestCase):
 
-    def _check_reported_once(self, proc, guest):
+    def _watched_guest(self, auth_mode='token'):
+        proc = self.start_monitor(auth_mode)
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        return proc, guest
+
+    def _reported_once_and_recovered(self, fault, auth_mode='token'):
+        proc, guest = self._watched_guest(auth_mode)
+        getattr(guest, fault)()
         notification = self.wait_notifications(guest)[0]
-        final = self.wait_recovered(notification)
+        self.wait_recovered(notification)
         # Masakari stopped and started the domain: the new guest answers.
         guest.wait_agent(60)
         proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
                           timeout=60, count=2)
         self.assert_notifications(guest, 1)
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 5)
-        return final
 
     def test_agent_killed(self):
-        proc = self.start_monitor()
-        guest = self.make_guest()
-        self.wait_watched(proc, guest)
-        guest.kill_agent()
-        self._check_reported_once(proc, guest)
+        self._reported_once_and_recovered('kill_agent')
 
     def test_agent_killed_apis_found_in_the_keystone_catalog(self):
-        proc = self.start_monitor(auth_mode='password')
-        guest = self.make_guest()
-        self.wait_watched(proc, guest)
-        guest.kill_agent()
-        self._check_reported_once(proc, guest)
+        self._reported_once_and_recovered('kill_agent', auth_mode='password')
 
     def test_guest_kernel_panic(self):
-        proc = self.start_monitor()
-        guest = self.make_guest()
-        self.wait_watched(proc, guest)
-        guest.panic()
-        self._check_reported_once(proc, guest)
+        self._reported_once_and_recovered('panic')
 
     def test_qemu_process_stopped(self):
-        proc = self.start_monitor()
-        guest = self.make_guest()
-        self.wait_watched(proc, guest)
+        _proc, guest = self._watched_guest()
         stopped_pid = guest.qemu_pid()
         guest.sigstop()
         notification = self.wait_notifications(guest)[0]

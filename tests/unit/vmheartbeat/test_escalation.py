@@ -15,12 +15,14 @@
 """Escalation flows on a real TaskFlow engine and a real SQLite database."""
 
 import contextlib
+import gc
 import queue
 import threading
 import types
 from unittest import mock
 
 import fixtures
+import sqlalchemy
 from taskflow.persistence import models
 from taskflow import states
 
@@ -312,6 +314,23 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([], notifier.delivered)
 
         self.assert_resumed_and_notified_once()
+
+    def test_escalations_do_not_pile_up_database_objects(self):
+        escalator, _ = self.make_escalator()
+        self.assertIs(escalator._backend.get_connection(),
+                      escalator._backend.get_connection())
+
+        def tables_after(uuids):
+            for uuid in uuids:
+                escalator.start(uuid, ['missed'], 2.0)
+                self.assertEqual((uuid, constants.OUTCOME_NOTIFIED),
+                                 self.outcome())
+            gc.collect()
+            return sum(isinstance(o, sqlalchemy.Table)
+                       for o in gc.get_objects())
+
+        before = tables_after([A])
+        self.assertEqual(before, tables_after([B, A, B]))
 
     def test_crash_before_the_engine_ran(self):
         escalator, _ = self.make_escalator()
