@@ -30,6 +30,7 @@ tools/testbed/setup.sh::
 import argparse
 import datetime
 import os
+import random
 import re
 import statistics
 import sys
@@ -112,6 +113,8 @@ class Bench:
 
     def measure(self, fault, guest):
         self.faulted.add(guest.uuid)
+        # a fault lands anywhere between two beats, not just after one
+        time.sleep(random.uniform(0.0, 1.0))
         injected = getattr(guest, fault)()
         line = self.monitor.wait_for_log(
             r'Instance %s: notification masakari: accepted' % guest.uuid, 60)
