@@ -52,32 +52,40 @@ _RECONNECT_DELAYS = (0.5, 1, 2, 5)
 class Domain:
     """An active domain: its UUID (the Nova instance UUID) and name.
 
-    ``running`` is False while it is paused or otherwise not running.
+    ``running`` is False while it is paused or otherwise not running;
+    ``agent_connected`` says whether libvirt sees the guest agent connected
+    on its channel right now (so the guest is past its boot).
     """
 
     uuid: str
     name: str
     has_agent_channel: bool
     running: bool = True
+    agent_connected: bool = False
+
+
+def agent_channel(xml):
+    """(has the guest agent channel, agent connected) from a domain XML."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
+        return False, False
+    for target in root.findall('./devices/channel/target'):
+        if target.get('name') == constants.GUEST_AGENT_CHANNEL:
+            return True, target.get('state') == 'connected'
+    return False, False
 
 
 def has_agent_channel(xml):
     """True when the domain XML has the QEMU guest agent channel."""
-    try:
-        root = ElementTree.fromstring(xml)
-    except ElementTree.ParseError:
-        return False
-    for target in root.findall('./devices/channel/target'):
-        if target.get('name') == constants.GUEST_AGENT_CHANNEL:
-            return True
-    return False
+    return agent_channel(xml)[0]
 
 
 def _describe(dom):
     state, _reason = dom.state()
-    return Domain(dom.UUIDString(), dom.name(),
-                  has_agent_channel(dom.XMLDesc(0)),
-                  state == libvirt.VIR_DOMAIN_RUNNING)
+    channel, connected = agent_channel(dom.XMLDesc(0))
+    return Domain(dom.UUIDString(), dom.name(), channel,
+                  state == libvirt.VIR_DOMAIN_RUNNING, connected)
 
 
 class Inventory:

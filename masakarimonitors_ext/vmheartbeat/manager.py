@@ -191,7 +191,7 @@ class VMHeartbeatManager:
             if event in (constants.EVENT_STARTED, constants.EVENT_REBOOTED):
                 self._restart(entry, self._grace)
             elif event == constants.EVENT_RESUMED:
-                self._restart(entry, self._resume_grace(entry))
+                self._restart(entry, self._short_grace(entry.settings))
             elif event == constants.EVENT_SUSPENDED:
                 self._suppress(entry, 'paused')
             elif event in (constants.EVENT_AGENT_DISCONNECTED,
@@ -199,10 +199,13 @@ class VMHeartbeatManager:
                 self.scheduler.probe_now(instance_uuid)
 
     @staticmethod
-    def _resume_grace(entry):
-        # NOTE: a resumed guest answers at once; one beat of slack covers
-        # the agent channel reopening after an incoming migration.
-        return entry.settings.interval * 2 + entry.settings.timeout
+    def _short_grace(settings):
+        """Grace for a guest past its boot: resumed, or found running.
+
+        Its agent answers at once; one beat of slack covers the agent
+        channel reopening after an incoming migration.
+        """
+        return settings.interval * 2 + settings.timeout
 
     def _restart(self, entry, grace):
         entry.restart(time.monotonic(), grace)
@@ -254,9 +257,13 @@ class VMHeartbeatManager:
                 self._unwatched.add(instance_uuid)
                 self._health.pop(instance_uuid, None)
             elif entry is None:
+                # NOTE: an agent already connected (say, the monitor was
+                # restarted) means no boot to wait for.
+                grace = (self._short_grace(decision.settings)
+                         if domain.agent_connected else self._grace)
                 entry = health.InstanceHealth(
                     instance_uuid, decision.settings, time.monotonic(),
-                    self._grace)
+                    grace)
                 self._health[instance_uuid] = entry
                 self._unwatched.discard(instance_uuid)
             elif (entry.settings == decision.settings and

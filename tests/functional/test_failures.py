@@ -46,6 +46,20 @@ class TestFailuresAreReported(base.FunctionalTestCase):
     def test_guest_kernel_panic(self):
         self._reported_once_and_recovered('panic')
 
+    def test_guest_hung_before_the_monitor_starts(self):
+        # the monitor (re)starts while a guest, booted long ago, is hung:
+        # its agent channel is still connected, so no startup grace period
+        # (30 s here) is waited for
+        guest = self.make_guest()
+        guest.panic()
+        proc = self.start_monitor()
+        notification = self.wait_notifications(guest)[0]
+        self.wait_recovered(notification)
+        guest.wait_agent(60)
+        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
+                          timeout=60)
+        self.assert_notifications(guest, 1)
+
     def test_qemu_process_stopped(self):
         _proc, guest = self._watched_guest()
         stopped_pid = guest.qemu_pid()

@@ -83,6 +83,19 @@ class HelpersTestCase(InventoryTestCase):
             fake_libvirt.agent_xml('org.libguestfs.channel.0')))
         self.assertFalse(inventory.has_agent_channel('<domain'))
 
+    def test_agent_channel_state(self):
+        connected = fake_libvirt.agent_xml().replace(
+            "name='org.qemu.guest_agent.0'",
+            "name='org.qemu.guest_agent.0' state='connected'")
+        disconnected = connected.replace("'connected'", "'disconnected'")
+        self.assertEqual((True, True), inventory.agent_channel(connected))
+        self.assertEqual((True, False),
+                         inventory.agent_channel(disconnected))
+        self.assertEqual((True, False),
+                         inventory.agent_channel(fake_libvirt.agent_xml()))
+        self.assertEqual((False, False),
+                         inventory.agent_channel(fake_libvirt.NO_AGENT_XML))
+
     def test_describe(self):
         self.assertEqual(inventory.Domain(A, 'instance-a', True, True),
                          self.inventory.describe(A))

@@ -37,8 +37,9 @@ B = '22222222-2222-2222-2222-222222222222'
 KEY = 'masakari:vm_heartbeat'
 
 
-def domain(uuid=A, running=True, agent=True):
-    return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running)
+def domain(uuid=A, running=True, agent=True, connected=False):
+    return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running,
+                            connected)
 
 
 class FakeCompute:
@@ -181,6 +182,21 @@ class OptInTestCase(ManagerTestCase):
         monitor.domains_listed(listing)
         self.assertFalse(monitor.scheduler.watching(A))
         self.assertTrue(monitor.scheduler.watching(B))
+
+    def test_guest_found_with_its_agent_connected_gets_a_short_grace(self):
+        monitor = self.make_manager()
+        # e.g. the monitor restarted: B's agent is up, A may be booting
+        monitor.domains_listed({A: domain(A), B: domain(B, connected=True)})
+        # interval 5 * 2 + timeout 2: B's misses count after 12 s
+        self.clock.set(13.0)
+        for uuid in (A, B):
+            monitor._on_result(uuid, fakes.TIMED_OUT)
+        self.assertEqual(0, monitor._health[A].misses)
+        self.assertEqual(1, monitor._health[B].misses)
+        # A still has the 60 s startup grace period
+        self.clock.set(61.0)
+        monitor._on_result(A, fakes.TIMED_OUT)
+        self.assertEqual(1, monitor._health[A].misses)
 
     def test_domain_without_agent_channel_is_not_watched(self):
         monitor = self.make_manager()
