@@ -150,6 +150,22 @@ class FunctionalTestCase(testtools.TestCase):
         self.assertEqual('finished', final['status'], final)
         return final
 
+    def assert_reported_once_and_recovered(self, proc, guest,
+                                           timeout=DETECTION_WINDOW,
+                                           answered_before=0):
+        """One notification, which Masakari finishes; the VM answers again.
+
+        ``answered_before`` counts the monitor's "answering heartbeats"
+        lines for the guest before the fault.
+        """
+        notification = self.wait_notifications(guest, timeout=timeout)[0]
+        self.wait_recovered(notification)
+        # Masakari stopped and started the domain: the new guest answers.
+        guest.wait_agent(60)
+        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
+                          timeout=60, count=answered_before + 1)
+        self.assert_notifications(guest, 1)
+
     def assert_notifications(self, guest, count):
         found = self.masakari.notifications_for(guest.uuid)
         self.assertEqual(count, len(found), found)

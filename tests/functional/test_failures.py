@@ -28,13 +28,8 @@ class TestFailuresAreReported(base.FunctionalTestCase):
     def _reported_once_and_recovered(self, fault, auth_mode='token'):
         proc, guest = self._watched_guest(auth_mode)
         getattr(guest, fault)()
-        notification = self.wait_notifications(guest)[0]
-        self.wait_recovered(notification)
-        # Masakari stopped and started the domain: the new guest answers.
-        guest.wait_agent(60)
-        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
-                          timeout=60, count=2)
-        self.assert_notifications(guest, 1)
+        self.assert_reported_once_and_recovered(proc, guest,
+                                                answered_before=1)
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 5)
 
     def test_agent_killed(self):
@@ -53,12 +48,7 @@ class TestFailuresAreReported(base.FunctionalTestCase):
         guest = self.make_guest()
         guest.panic()
         proc = self.start_monitor()
-        notification = self.wait_notifications(guest)[0]
-        self.wait_recovered(notification)
-        guest.wait_agent(60)
-        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
-                          timeout=60)
-        self.assert_notifications(guest, 1)
+        self.assert_reported_once_and_recovered(proc, guest)
 
     def test_qemu_process_stopped(self):
         _proc, guest = self._watched_guest()

@@ -34,14 +34,6 @@ class TestRestartsAndOutages(base.FunctionalTestCase):
         if not self.masakari.api_running():
             self.masakari.start_api()
 
-    def _delivered_once(self, proc, guest):
-        notification = self.wait_notifications(guest, timeout=60)[0]
-        self.wait_recovered(notification)
-        guest.wait_agent(60)
-        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
-                          timeout=60)
-        self.assert_notifications(guest, 1)
-
     def test_masakari_api_down_for_a_while(self):
         proc = self.start_monitor()
         guest = self.make_guest()
@@ -49,7 +41,7 @@ class TestRestartsAndOutages(base.FunctionalTestCase):
         self._fail_while_api_down(proc, guest)
         self.masakari.start_api()
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 60)
-        self._delivered_once(proc, guest)
+        self.assert_reported_once_and_recovered(proc, guest, timeout=60)
 
     def _restart_mid_escalation(self, sig):
         proc = self.start_monitor()
@@ -63,7 +55,8 @@ class TestRestartsAndOutages(base.FunctionalTestCase):
                                % guest.uuid, 30)
         restarted.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
                                60)
-        self._delivered_once(restarted, guest)
+        self.assert_reported_once_and_recovered(restarted, guest,
+                                                timeout=60)
 
     def test_monitor_killed_mid_escalation(self):
         self._restart_mid_escalation(signal.SIGKILL)
