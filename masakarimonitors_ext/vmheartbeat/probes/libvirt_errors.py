@@ -16,6 +16,7 @@
 
 import libvirt
 
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 
 _DETAIL_MAX = 200
@@ -52,6 +53,9 @@ def classify(error):
 
 
 def short(text):
-    """Bound a text that may come from a guest before it is logged."""
-    text = str(text)
-    return text if len(text) <= _DETAIL_MAX else text[:_DETAIL_MAX] + '...'
+    """Escape and bound a text that may come from a guest, for the log.
+
+    libvirt's message for a failed agent command carries the agent's own
+    error description, which the guest writes.
+    """
+    return guestdata.escape(text, _DETAIL_MAX)

@@ -81,6 +81,28 @@ class ClassifyTestCase(test_base.TestCase):
         self.assertLessEqual(len(detail), 203)
         self.assertTrue(detail.endswith('...'))
 
+    def test_escaped_detail_is_bounded(self):
+        error = fake_libvirt.libvirtError('\x1b' * 10000, 1)
+        _, detail = libvirt_errors.classify(error)
+        self.assertLessEqual(len(detail), 203)
+        self.assertTrue(detail.endswith('\\x1b...'), detail)
+
+    def test_agent_error_description_is_escaped(self):
+        # libvirt relays the description qemu-ga (the guest) gave.
+        error = fake_libvirt.libvirtError(
+            "internal error: unable to execute QEMU agent command "
+            "'guest-sync': no\n2026-01-01 00:00:00.000 1 ERROR forged"
+            "\x1b[2J\r\u2028\u202e",
+            fake_libvirt.VIR_ERR_INTERNAL_ERROR, fake_libvirt.VIR_FROM_QEMU)
+        outcome, detail = libvirt_errors.classify(error)
+        self.assertIs(base.Outcome.AGENT_ERROR, outcome)
+        self.assertTrue(detail.isprintable(), ascii(detail))
+        self.assertEqual([detail], detail.splitlines())
+        self.assertEqual(
+            "libvirt error 1: internal error: unable to execute QEMU agent "
+            "command 'guest-sync': no\\n2026-01-01 00:00:00.000 1 ERROR "
+            "forged\\x1b[2J\\r\\u2028\\u202e", detail)
+
 
 class ShortTestCase(test_base.TestCase):
 
@@ -93,3 +115,7 @@ class ShortTestCase(test_base.TestCase):
 
     def test_not_a_string(self):
         self.assertEqual('42', libvirt_errors.short(42))
+
+    def test_control_characters_are_escaped(self):
+        self.assertEqual('a\\nb\\x1b\\x00\\u2029',
+                         libvirt_errors.short('a\nb\x1b\x00\u2029'))
