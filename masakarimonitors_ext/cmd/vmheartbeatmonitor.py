@@ -50,7 +50,8 @@ def main(argv=None):
     else:
         return 0
     LOG.error('%s', error)
-    sys.stderr.write('%s: %s\n' % (PROG, error))
+    if not config.use_stderr:
+        sys.stderr.write('%s: %s\n' % (PROG, error))
     return 2
 
 

@@ -97,8 +97,9 @@ opts = [
                     'as answered nor as missed.'),
     cfg.IntOpt('max_answer_bytes',
                default=4096, min=64, max=1048576,
-               help='Largest guest agent answer accepted. A longer answer '
-                    'is treated as a wrong answer and never parsed.'),
+               help='Largest guest agent answer accepted, in bytes of '
+                    'UTF-8. A longer answer is treated as a wrong answer '
+                    'and never parsed.'),
     cfg.StrOpt('probe_driver',
                default='guest_agent_sync',
                help='Heartbeat probe, a stevedore entry point in the '
@@ -126,13 +127,29 @@ opts = [
                      'namespace (masakari, log, noop).'),
     cfg.FloatOpt('notification_deadline',
                  default=600.0, min=1.0, max=86400.0,
-                 help='Seconds during which a notification that failed '
-                      'for a transient reason (API down, 5xx, 401) is '
-                      'retried before it is given up and logged as lost.'),
+                 help='Seconds, from the start of a failure, during which '
+                      'a notification that failed for a transient reason '
+                      '(API down or hanging, 5xx, 401) is retried with a '
+                      'short, doubling backoff. After it the notification '
+                      'is never dropped: it is retried every '
+                      '"notification_slow_retry_interval" seconds, the '
+                      'guest being probed before each try, for as long as '
+                      'the instance stays failed.'),
     cfg.FloatOpt('notification_retry_interval',
                  default=2.0, min=0.1, max=600.0,
                  help='First delay between two tries of a notification; '
                       'it doubles up to 30 seconds.'),
+    cfg.FloatOpt('notification_slow_retry_interval',
+                 default=60.0, min=1.0, max=3600.0,
+                 help='Delay between two tries of a notification after '
+                      '"notification_deadline" has passed.'),
+    cfg.FloatOpt('failure_cooloff',
+                 default=300.0, min=1.0, max=86400.0,
+                 help='Seconds after an escalation that reported nothing '
+                      '(the notification was refused for good, say a 400 '
+                      'or 403 from Masakari, or the escalation could not '
+                      'run) before a still failing instance is escalated '
+                      'again. The instance is not marked reported.'),
     cfg.FloatOpt('shutdown_timeout',
                  default=10.0, min=0.0, max=600.0,
                  help='Seconds a stopping monitor waits for running '
@@ -183,6 +200,12 @@ def check(conf):
         raise exception.ConfigurationError(
             'vmheartbeat.notifiers', 'no notifier given (use "noop" to '
             'send nothing on purpose)')
+    repeated = sorted({n for n in group.notifiers
+                       if group.notifiers.count(n) > 1})
+    if repeated:
+        raise exception.ConfigurationError(
+            'vmheartbeat.notifiers', 'named more than once: %s (each '
+            'notifier gets every failure once)' % ', '.join(repeated))
     if not conf.hostname:
         raise exception.ConfigurationError(
             'DEFAULT.hostname', 'empty: Masakari needs the name of this '

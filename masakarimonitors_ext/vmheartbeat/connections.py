@@ -17,7 +17,9 @@
 A hung guest holds its agent call for 5 s or more, and libvirt makes other
 calls on the same connection wait behind it. Heartbeat calls therefore each
 get a connection of their own from a pool, so a few hung guests cannot
-delay the others.
+delay the others; and calls to suspect guests (whose last call went
+unanswered) may hold only part of the pool, so any number of hung guests
+leaves connections for the guests that answer.
 """
 
 import contextlib
@@ -97,25 +99,33 @@ class ConnectionPool:
     :param size: the most connections, so the most calls in flight. Keep it
         below libvirtd's ``max_workers`` (default 20): each call in flight
         holds one libvirtd worker, a stuck one for 5 s or more.
+
+    A quarter of the connections (at least one, when there are two or
+    more) is kept for guests that are not suspect.
     """
 
     def __init__(self, uri, size):
         self.uri = uri
         self._slots = [_PooledConnection(i) for i in range(size)]
+        self.suspect_limit = size - (max(1, size // 4) if size > 1 else 0)
+        self._suspect_calls = 0
         self._cond = threading.Condition()
         _silence_libvirt_errors()
 
     @contextlib.contextmanager
-    def domain(self, instance_uuid, wait):
+    def domain(self, instance_uuid, wait, suspect=False):
         """Reserve a connection and yield the instance's ``virDomain``.
 
         :param wait: seconds to wait for a free connection.
+        :param suspect: the guest's last call went unanswered: it may take
+            a connection only while fewer than ``suspect_limit`` suspect
+            calls hold one.
         :raises: LibvirtUnavailable when libvirtd cannot be reached or no
             connection frees in time.
         :raises: libvirt.libvirtError (VIR_ERR_NO_DOMAIN) for an unknown
             domain.
         """
-        slot = self._acquire(wait)
+        slot = self._acquire(wait, suspect)
         try:
             dom = self._lookup(slot, instance_uuid)
             yield dom
@@ -126,29 +136,39 @@ class ConnectionPool:
                 slot.domains.pop(instance_uuid, None)
             raise
         finally:
-            self._release(slot)
+            self._release(slot, suspect)
 
-    def _acquire(self, wait):
+    def _acquire(self, wait, suspect):
         deadline = time.monotonic() + wait
         with self._cond:
             while True:
                 # an open connection first, then a new one
                 free = [s for s in self._slots if not s.busy]
-                if free:
+                if free and not (suspect and self._suspect_calls >=
+                                 self.suspect_limit):
                     slot = min(free, key=lambda s: s.conn is None)
                     slot.busy = True
+                    if suspect:
+                        self._suspect_calls += 1
                     return slot
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    if free:
+                        raise exception.LibvirtUnavailable(
+                            '%d calls to guests that did not answer hold '
+                            'their share of the libvirt connections' %
+                            self._suspect_calls)
                     raise exception.LibvirtUnavailable(
                         'all %d libvirt connections carry a call' % len(
                             self._slots))
                 self._cond.wait(left)
 
-    def _release(self, slot):
+    def _release(self, slot, suspect):
         with self._cond:
             slot.busy = False
-            self._cond.notify()
+            if suspect:
+                self._suspect_calls -= 1
+            self._cond.notify_all()
 
     def _lookup(self, slot, instance_uuid):
         with self._cond:

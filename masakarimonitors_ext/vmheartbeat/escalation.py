@@ -16,10 +16,16 @@
 
 Each failure episode is one flow run, in its own TaskFlow logbook in a
 local SQLite database. A flow that a stop or a crash interrupted is found
-there at the next start and resumed: tasks that had finished are not run
-again, so a notification is neither lost nor sent twice (a notification
-whose delivery was cut short is sent again with the same time and payload,
-which Masakari recognizes as a duplicate).
+there at the next start and resumed. A flow stopped before it began to
+notify is run again from its first step, so a guest that answers by then is
+not reported; one stopped while notifying resumes there: deliveries that had
+finished are not made again, and one that was cut short is sent again with
+the same time and payload, which Masakari recognizes as a duplicate. So a
+notification is neither lost nor sent twice.
+
+An episode is ``notified`` only when every notifier delivered. One that
+could not report (a notification refused for good, an escalation that
+could not run) is ``rejected`` or ``error``: never counted as reported.
 """
 
 import contextlib
@@ -48,10 +54,19 @@ _OUTCOMES = (
     (exception.InstanceAnswered, constants.OUTCOME_ANSWERED),
     (exception.InstanceSuppressed, constants.OUTCOME_SUPPRESSED),
     (exception.LibvirtUnavailable, constants.OUTCOME_INCONCLUSIVE),
-    (exception.NotificationError, constants.OUTCOME_UNDELIVERED),
+    (exception.PermanentNotificationError, constants.OUTCOME_REJECTED),
 )
 _BOOK_PREFIX = 'vmhb-episode-'
+_PROBE_BOOK = 'vmhb-start-check'
 _STORE = 'store'
+
+
+def _cause(error):
+    """The innermost reason of a (wrapped) database error, on one line."""
+    while getattr(error, 'cause', None) is not None:
+        error = error.cause
+    orig = getattr(error, 'orig', None)
+    return ' '.join(str(orig or error).split())
 
 
 class _SharedConnectionBackend(impl_sqlalchemy.SQLAlchemyBackend):
@@ -99,15 +114,23 @@ def _sqlite_engine(path):
 
 
 def _outcome_of(error):
+    """The outcome an engine error stands for; None when unexpected."""
     if isinstance(error, tf_exc.WrappedFailure):
         for exc_class, outcome in _OUTCOMES:
             if error.check(exc_class):
-                return outcome, error
-        return constants.OUTCOME_UNDELIVERED, error
+                return outcome
+        return None
     for exc_class, outcome in _OUTCOMES:
         if isinstance(error, exc_class):
-            return outcome, error
-    return None, error
+            return outcome
+    return None
+
+
+def _notify_started(flow_detail):
+    """True when a notify task of the flow has run, even in part."""
+    prefix = constants.NOTIFY_TASK + '-'
+    return any(ad.name.startswith(prefix) and ad.state != states.PENDING
+               for ad in flow_detail)
 
 
 class Escalator:
@@ -119,6 +142,8 @@ class Escalator:
         ends, outcome being one of ``constants.OUTCOME_*``.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
+
+    DATABASE = 'escalations.sqlite'
 
     def __init__(self, flows, conf, on_closed, stop):
         self._flows = flows
@@ -134,14 +159,31 @@ class Escalator:
         self._backend = None
 
     def open(self):
-        """Open (or create) the escalation database."""
+        """Open (or create) the escalation database.
+
+        :raises: ConfigurationError naming ``state_path`` when the
+            database cannot be created, read or written.
+        """
         path = self._conf.vmheartbeat.state_path
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        self._backend = _SharedConnectionBackend(
-            {}, engine=_sqlite_engine(os.path.join(path,
-                                                   'escalations.sqlite')))
-        with contextlib.closing(self._backend.get_connection()) as conn:
-            conn.upgrade()
+        db = os.path.join(path, self.DATABASE)
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            self._backend = _SharedConnectionBackend(
+                {}, engine=_sqlite_engine(db))
+            with contextlib.closing(self._backend.get_connection()) as conn:
+                conn.upgrade()
+                # NOTE: a write proves the database is usable now, not at
+                # the first failure: a read-only or full disk, or a file
+                # that is not a database, fails here.
+                conn.validate()
+                book = models.LogBook(_PROBE_BOOK)
+                conn.save_logbook(book)
+                conn.destroy_logbook(book.uuid)
+        except (OSError, sqlalchemy.exc.SQLAlchemyError,
+                tf_exc.TaskFlowException) as e:
+            raise exception.ConfigurationError(
+                'vmheartbeat.state_path', 'cannot use the escalation '
+                'database %s: %s' % (db, _cause(e)))
 
     def escalating(self, instance_uuid):
         with self._lock:
@@ -167,17 +209,25 @@ class Escalator:
         try:
             func(instance_uuid, *args)
         except Exception:
-            LOG.exception('Instance %s: the escalation could not run',
-                          instance_uuid)
+            LOG.exception('Instance %s: the escalation could not run; '
+                          'nothing was reported', instance_uuid)
             with self._lock:
                 self._engines.pop(instance_uuid, None)
-            self._on_closed(instance_uuid, constants.OUTCOME_UNDELIVERED)
+            self._on_closed(instance_uuid, constants.OUTCOME_ERROR)
 
-    def _begin(self, instance_uuid, evidence, probe_timeout, failure_class):
+    @staticmethod
+    def _new_book(instance_uuid, store):
+        """A logbook for one episode, its inputs saved with the flow."""
         book = models.LogBook(_BOOK_PREFIX + instance_uuid)
         flow_detail = models.FlowDetail(
             constants.name_for(constants.ESCALATION_FLOW, instance_uuid),
             uuidutils.generate_uuid())
+        flow_detail.meta = {constants.INSTANCE_UUID: instance_uuid,
+                            _STORE: store}
+        book.add(flow_detail)
+        return book, flow_detail
+
+    def _begin(self, instance_uuid, evidence, probe_timeout, failure_class):
         store = {
             constants.INSTANCE_UUID: instance_uuid,
             constants.HOSTNAME: self._conf.hostname,
@@ -189,9 +239,7 @@ class Escalator:
         }
         # NOTE: the inputs are saved with the logbook, before the engine
         # runs, so a crash at any point resumes with the same notification.
-        flow_detail.meta = {constants.INSTANCE_UUID: instance_uuid,
-                            _STORE: store}
-        book.add(flow_detail)
+        book, flow_detail = self._new_book(instance_uuid, store)
         with contextlib.closing(self._backend.get_connection()) as conn:
             conn.save_logbook(book)
         LOG.warning('Instance %s failed its heartbeats (last miss: %s); '
@@ -202,6 +250,9 @@ class Escalator:
 
     def resume_pending(self):
         """Resume the flows a previous run left unfinished.
+
+        A flow that had not begun to notify is run again from its first
+        step: the guest is looked at again before anything is sent.
 
         :returns: the UUIDs of the instances whose escalation resumed.
         """
@@ -219,12 +270,30 @@ class Escalator:
                 if instance_uuid in self._engines:
                     continue
                 self._engines[instance_uuid] = None
-            LOG.warning('Instance %s: resuming the escalation a previous run '
-                        'left in state %s', instance_uuid, flow_detail.state)
+            if _notify_started(flow_detail):
+                LOG.warning('Instance %s: resuming the escalation a previous '
+                            'run left while notifying', instance_uuid)
+            else:
+                LOG.warning('Instance %s: resuming the escalation a previous '
+                            'run left before notifying; looking at the guest '
+                            'again first', instance_uuid)
+                book, flow_detail = self._rewind(book, flow_detail)
             self._runner.submit(self._guarded, instance_uuid,
                                 self._load_and_run, book, flow_detail)
             resumed.append(instance_uuid)
         return resumed
+
+    def _rewind(self, book, flow_detail):
+        """The same escalation, to run again from its first step.
+
+        :returns: (book, flow_detail) holding only the episode's inputs.
+        """
+        fresh_book, fresh = self._new_book(instance_uuid=flow_detail.meta[
+            constants.INSTANCE_UUID], store=flow_detail.meta[_STORE])
+        with contextlib.closing(self._backend.get_connection()) as conn:
+            conn.save_logbook(fresh_book)
+        self._forget(book)
+        return fresh_book, fresh
 
     def _load_and_run(self, instance_uuid, book, flow_detail):
         flow = self._flows.get_escalation_flow(instance_uuid)
@@ -242,21 +311,31 @@ class Escalator:
         try:
             engine.run()
         except Exception as e:
-            outcome, error = _outcome_of(e)
+            outcome = _outcome_of(e)
             if outcome is None:
-                LOG.exception('Escalation of instance %s failed',
-                              instance_uuid)
-                outcome = constants.OUTCOME_UNDELIVERED
+                LOG.exception('Instance %s: the escalation failed; nothing '
+                              'was reported', instance_uuid)
+                outcome = constants.OUTCOME_ERROR
             else:
                 LOG.log(logging.ERROR
-                        if outcome == constants.OUTCOME_UNDELIVERED
+                        if outcome == constants.OUTCOME_REJECTED
                         else logging.INFO,
                         'Instance %s: escalation ended, %s: %s',
-                        instance_uuid, outcome, error)
-        if engine.storage.get_flow_state() not in _DONE:
-            outcome = constants.OUTCOME_INTERRUPTED
-            LOG.warning('Instance %s: escalation interrupted by the stop; '
-                        'it resumes at the next start', instance_uuid)
+                        instance_uuid, outcome, e)
+        if outcome == constants.OUTCOME_ERROR:
+            self._forget_quietly(book)
+        elif engine.storage.get_flow_state() not in _DONE:
+            if self._stop.is_set():
+                outcome = constants.OUTCOME_INTERRUPTED
+                LOG.warning('Instance %s: escalation interrupted by the '
+                            'stop; it resumes at the next start',
+                            instance_uuid)
+            else:
+                outcome = constants.OUTCOME_ERROR
+                LOG.error('Instance %s: the escalation stopped in state %s; '
+                          'nothing was reported', instance_uuid,
+                          engine.storage.get_flow_state())
+                self._forget_quietly(book)
         else:
             self._forget(book)
             if outcome == constants.OUTCOME_NOTIFIED:
@@ -264,6 +343,14 @@ class Escalator:
         with self._lock:
             self._engines.pop(instance_uuid, None)
         self._on_closed(instance_uuid, outcome)
+
+    def _forget_quietly(self, book):
+        """Drop a flow that failed, if the database lets us."""
+        try:
+            self._forget(book)
+        except Exception as e:
+            LOG.warning('Cannot drop escalation %s (%s); it is looked at '
+                        'again at the next start', book.name, e)
 
     def _forget(self, book):
         with contextlib.closing(self._backend.get_connection()) as conn:

@@ -17,15 +17,20 @@
 ::
 
     starting --answer--> healthy --miss--> suspect --threshold--> failed
-        ^                   ^                 |                      |
-        |                   +----answer-------+      notified        v
-        |                   +---------------answer----------- reported
+        ^                   ^                 |  ^                   |
+        |                   +----answer-------+  +----deferred-------+
+        |                   |                                        |
+        |                   +----answer---- reported <--notified-----+
         +--restart (started, rebooted, resumed)-- any state
     any state --suppress (paused, stopping, migrating)--> suppressed
 
 Misses while starting are not counted until the startup grace period is
 over. A failed instance is being escalated; the escalation's outcome moves
-it on (``notified`` to reported, ``cleared`` back to healthy).
+it on: ``notified`` (the notification was taken) to reported, ``cleared``
+(the guest answered, or no verdict could be had) back to healthy, and
+``deferred`` (nothing could be reported: the notification was refused or
+the escalation could not run) back to suspect, held off for a cool-off
+period after which a still failing instance is escalated again.
 """
 
 import collections
@@ -44,6 +49,7 @@ MISS = 'miss'
 THRESHOLD = 'threshold'
 NOTIFIED = 'notified'
 CLEARED = 'cleared'
+DEFERRED = 'deferred'
 RESTART = 'restart'
 SUPPRESS = 'suppress'
 
@@ -53,6 +59,7 @@ _TRANSITIONS = (
     (SUSPECT, ANSWER, HEALTHY), (SUSPECT, MISS, SUSPECT),
     (SUSPECT, THRESHOLD, FAILED),
     (FAILED, NOTIFIED, REPORTED), (FAILED, CLEARED, HEALTHY),
+    (FAILED, DEFERRED, SUSPECT),
     (REPORTED, ANSWER, HEALTHY), (REPORTED, MISS, REPORTED),
 )
 
@@ -97,6 +104,7 @@ class InstanceHealth:
         self._machine = _MACHINE.copy(shallow=True)
         self._machine.initialize()
         self._grace_ends = now + grace
+        self._held_until = None
 
     @property
     def state(self):
@@ -128,6 +136,10 @@ class InstanceHealth:
             self.misses += 1
             self._fire(MISS)
             if self.misses >= self.settings.failure_threshold:
+                if self._held_until is not None:
+                    if now < self._held_until:
+                        return False
+                    self._held_until = None
                 return self._fire(THRESHOLD)
         return False
 
@@ -148,6 +160,22 @@ class InstanceHealth:
         """The escalation ended; ``notified`` says whether it reported."""
         self.misses = 0
         return self._fire(NOTIFIED if notified else CLEARED)
+
+    def episode_deferred(self, now, cooloff):
+        """The escalation reported nothing it could stand by.
+
+        The notification was refused, or the escalation could not run: the
+        instance is not reported, and it is escalated again once
+        ``cooloff`` seconds have passed if it still misses its beats.
+        """
+        self.misses = 0
+        self._held_until = now + cooloff
+        return self._fire(DEFERRED)
+
+    @property
+    def held_until(self):
+        """``time.monotonic()`` until which no escalation starts, or None."""
+        return self._held_until
 
     def force_failed(self):
         """An escalation resumed after a restart: the instance is failed."""

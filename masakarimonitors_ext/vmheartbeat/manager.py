@@ -92,7 +92,9 @@ class VMHeartbeatManager:
         self._health = {}
         self._domains = {}
         self._unwatched = set()
+        self._adopting = set()
         self._grace = group.startup_grace_period
+        self._cooloff = group.failure_cooloff
         self.optin = optin_policy or optin.make_policy(conf)
         uri = conf.libvirt.connection_uri
         pool = connections.ConnectionPool(uri, group.libvirt_connections)
@@ -102,9 +104,10 @@ class VMHeartbeatManager:
                                                  self._on_result)
         self.inventory = inventory.Inventory(uri, self,
                                              group.resync_interval)
+        self.notifiers = load_notifiers(conf)
         services = types.SimpleNamespace(
             prober=self.prober, inventory=self.inventory, optin=self.optin,
-            notifiers=load_notifiers(conf), stop=self._stop)
+            notifiers=self.notifiers, stop=self._stop)
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, conf), conf,
             self._on_episode_closed, self._stop)
@@ -117,15 +120,18 @@ class VMHeartbeatManager:
         connections.start_event_loop()
         connections.check_uri(self.conf.libvirt.connection_uri)
         self.escalator.open()
+        self.optin.open()
         for instance_uuid in self.escalator.resume_pending():
             with self._lock:
                 self._mark_escalating(instance_uuid)
         self.scheduler.start()
         self.inventory.start()
+        self._adopter.submit(self.check_services)
         LOG.info('VM heartbeat monitor started on %s (opt-in: %s)',
                  self.conf.hostname, self.conf.vmheartbeat.opt_in)
         self._stop.wait()
         LOG.info('VM heartbeat monitor stopping')
+        self.log_counts()
         self.inventory.stop()
         self.scheduler.stop()
         self.escalator.stop(self.conf.vmheartbeat.shutdown_timeout)
@@ -135,6 +141,24 @@ class VMHeartbeatManager:
 
     def stop(self):
         self._stop.set()
+
+    def check_services(self):
+        """Check Nova and the notifiers once: one WARNING line each.
+
+        Services start in any order, so nothing here stops the monitor.
+        """
+        problem = self.optin.check()
+        if problem:
+            LOG.warning('Nova cannot be asked which instances are watched '
+                        '([nova] options, or [api] when [nova] has no '
+                        'auth_type): %s; the answers kept from the last run '
+                        'are used until it answers', problem)
+        for name, notifier in self.notifiers:
+            problem = notifier.check()
+            if problem:
+                LOG.warning('Notifier %s cannot deliver now: %s; failures '
+                            'are kept and delivered when it can', name,
+                            problem)
 
     def _mark_escalating(self, instance_uuid):
         entry = self._health.get(instance_uuid)
@@ -147,7 +171,14 @@ class VMHeartbeatManager:
 
     # Inventory listener
 
+    def log_counts(self):
+        counts = self.prober.counts()
+        LOG.info('Heartbeat calls so far: %d (answered %d, missed %d, '
+                 'other %d)', counts.total, counts.answered, counts.missed,
+                 counts.other)
+
     def domains_listed(self, domains):
+        self.log_counts()
         with self._lock:
             gone = set(self._domains) - set(domains)
             self._domains = dict(domains)
@@ -170,20 +201,35 @@ class VMHeartbeatManager:
                     # NOTE: an escalation resumed at start made this entry
                     # with default settings and no beats: adopt it.
                     known = False
-        if known and self.optin.needs_refresh(instance_uuid):
-            known = False
-        if not known:
-            self._adopter.submit(self._adopt, instance_uuid, domain, False)
+        refresh = known and self.optin.needs_refresh(instance_uuid)
+        if not known or refresh:
+            self._submit_adoption(instance_uuid, domain, refresh)
+
+    def _submit_adoption(self, instance_uuid, domain, refresh):
+        """Adopt off the event path, once at a time per instance.
+
+        Nova may take up to its timeout to answer: adoptions of the same
+        instance must not pile up behind a slow Nova.
+        """
+        with self._lock:
+            if instance_uuid in self._adopting:
+                return
+            self._adopting.add(instance_uuid)
+        self._adopter.submit(self._adopt, instance_uuid, domain, refresh)
 
     def domain_event(self, instance_uuid, event, detail):
         LOG.debug('Instance %s: domain event %s (detail %s)', instance_uuid,
                   event, detail)
+        if event == constants.EVENT_UNDEFINED:
+            self._forget(instance_uuid, 'undefined')
+            self.optin.forget(instance_uuid)
+            return
         if event == constants.EVENT_STOPPED:
             self._forget(instance_uuid, 'stopped')
             return
         if event in (constants.EVENT_STARTED, constants.EVENT_REDEFINED):
-            self._adopter.submit(self._adopt, instance_uuid, None,
-                                 event == constants.EVENT_REDEFINED)
+            self._submit_adoption(instance_uuid, None,
+                                  event == constants.EVENT_REDEFINED)
         with self._lock:
             entry = self._health.get(instance_uuid)
             if entry is None:
@@ -224,13 +270,20 @@ class VMHeartbeatManager:
             self._unwatched.discard(instance_uuid)
             self._domains.pop(instance_uuid, None)
         self.scheduler.unwatch(instance_uuid)
-        self.optin.forget(instance_uuid)
+        self.prober.forget(instance_uuid)
         if entry is not None:
             LOG.info('Instance %s: no longer watched (%s)', instance_uuid,
                      reason)
 
     def _adopt(self, instance_uuid, domain, refresh):
         """Decide whether a domain is watched (off the heartbeat path)."""
+        try:
+            self._decide_and_watch(instance_uuid, domain, refresh)
+        finally:
+            with self._lock:
+                self._adopting.discard(instance_uuid)
+
+    def _decide_and_watch(self, instance_uuid, domain, refresh):
         try:
             if domain is None:
                 domain = self.inventory.describe(instance_uuid)
@@ -321,7 +374,11 @@ class VMHeartbeatManager:
             if outcome == constants.OUTCOME_SUPPRESSED:
                 self._suppress(entry, 'found not running during the '
                                'escalation')
+            elif outcome in constants.OUTCOMES_DEFERRED:
+                entry.episode_deferred(time.monotonic(), self._cooloff)
+                LOG.warning('Instance %s: not reported (%s); escalated '
+                            'again in %.0fs if it still fails',
+                            instance_uuid, outcome, self._cooloff)
             else:
-                entry.episode_closed(outcome in (
-                    constants.OUTCOME_NOTIFIED,
-                    constants.OUTCOME_UNDELIVERED))
+                entry.episode_closed(
+                    outcome == constants.OUTCOME_NOTIFIED)

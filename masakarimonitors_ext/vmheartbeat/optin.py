@@ -17,15 +17,24 @@
 With ``[vmheartbeat] opt_in = flavor`` an instance is watched when its
 flavor's extra spec ``masakari:vm_heartbeat`` (the key is configurable) is
 true; the flavor may also override the interval, timeout and failure
-threshold. Nova is asked through openstacksdk; its answers are cached per
-instance, and when Nova cannot be reached the last known answer is kept.
+threshold. Nova is asked through openstacksdk, and never for longer than
+``[nova] timeout``: it is advisory. Its answers are cached per instance and
+kept under ``state_path``, so that a monitor (re)started while Nova cannot
+answer keeps watching what it watched; when Nova cannot be reached the last
+known answer is used.
 """
 
 import abc
+import contextlib
 import dataclasses
+import json
+import os
+import tempfile
 import threading
 import time
 
+import futurist
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import openstack.connection
 from openstack import exceptions as sdk_exc
@@ -68,6 +77,24 @@ class Decision:
 
 class OptInUnknown(exception.VMHeartbeatError):
     """Nova could not say whether an instance is watched; ask again later."""
+
+
+class NovaUnavailable(exception.VMHeartbeatError):
+    """Nova did not answer in time, or could not be reached at all."""
+
+
+#: What openstacksdk raises when Nova cannot answer: keystoneauth's
+#: ConnectFailure, ConnectTimeout, DiscoveryFailure, ... for a refused or
+#: hanging connection, SDKException for an HTTP error.
+NOVA_ERRORS = (ks_exc.ClientException, sdk_exc.SDKException, OSError,
+               ValueError)
+
+#: A server that exists nowhere: asking for it proves the credentials.
+_NO_SERVER = '00000000-0000-0000-0000-000000000000'
+
+#: Workers that carry Nova calls, so that a caller waits no longer than
+#: ``[nova] timeout`` even when keystoneauth takes longer to give up.
+_NOVA_WORKERS = 4
 
 
 def default_settings(conf):
@@ -119,6 +146,89 @@ def decide_from_extra_specs(extra_specs, key, defaults):
                     tuple(problems))
 
 
+class DecisionStore:
+    """The last known opt-in answer per instance, in a file.
+
+    A JSON document under ``state_path``, replaced atomically on every
+    change, read once at start.
+
+    :param path: the file.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def load(self):
+        """The saved decisions by instance UUID.
+
+        :raises: ConfigurationError naming the file when it cannot be read.
+        """
+        try:
+            with open(self.path, encoding='utf-8') as f:
+                document = json.load(f)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise exception.ConfigurationError(
+                'vmheartbeat.state_path', 'cannot read %s: %s' % (
+                    self.path, e))
+        try:
+            if document.get('version') != self.VERSION:
+                raise ValueError('unknown version %r' % document.get(
+                    'version'))
+            return {uuid: self._decision(entry)
+                    for uuid, entry in document['decisions'].items()}
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise exception.ConfigurationError(
+                'vmheartbeat.state_path', '%s is not a valid opt-in file '
+                '(%s); remove it and Nova is asked again' % (self.path, e))
+
+    @staticmethod
+    def _decision(entry):
+        settings = entry.get('settings')
+        if settings is not None:
+            settings = InstanceSettings(float(settings['interval']),
+                                        float(settings['timeout']),
+                                        int(settings['failure_threshold']))
+        return Decision(bool(entry['watched']), settings,
+                        str(entry['reason']))
+
+    def save(self, decisions):
+        """Replace the file with these decisions (a dict by UUID).
+
+        :raises: OSError when the file cannot be written.
+        """
+        document = {'version': self.VERSION, 'decisions': {
+            uuid: {'watched': d.watched, 'reason': d.reason,
+                   'settings': (dataclasses.asdict(d.settings)
+                                if d.settings else None)}
+            for uuid, d in decisions.items()}}
+        directory = os.path.dirname(self.path)
+        with self._lock:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.optin-')
+            try:
+                with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                    json.dump(document, f, sort_keys=True)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+
+
+@dataclasses.dataclass
+class _Cached:
+    decision: Decision
+    asked_at: float
+    #: read from the store at start, not yet confirmed by Nova
+    from_store: bool = False
+
+
 class OptInPolicy(metaclass=abc.ABCMeta):
     """Decides which domains are heartbeated."""
 
@@ -132,19 +242,37 @@ class OptInPolicy(metaclass=abc.ABCMeta):
         :raises: OptInUnknown when no answer can be had now.
         """
 
+    def open(self):
+        """Read what was kept from the last run (called once, at start).
+
+        :raises: ConfigurationError when the kept state cannot be read.
+        """
+
+    def check(self):
+        """Check once that the source of the answers can be reached.
+
+        :returns: None when it can, else a short reason.
+        """
+        return None
+
     def task_state(self, instance_uuid):
         """The instance's lifecycle operation in progress, or None.
 
-        Used to confirm a failure; returns None when unknown.
+        Used to confirm a failure.
+
+        :raises: NovaUnavailable when Nova cannot tell in time.
         """
         return None
 
     def needs_refresh(self, instance_uuid):
-        """True when a cached answer about the instance is too old."""
+        """True when a cached answer about the instance must be asked again.
+
+        The caller then calls :meth:`decide` with ``refresh=True``.
+        """
         return False
 
     def forget(self, instance_uuid):
-        """Drop what is cached about an instance that is gone."""
+        """Drop what is known about an instance no longer on this host."""
 
 
 class AllOptIn(OptInPolicy):
@@ -183,18 +311,27 @@ class FlavorOptIn(OptInPolicy):
     :param conf: the configuration.
     :param connection: an openstacksdk connection (made from [nova] when
         None).
+    :param store: a :class:`DecisionStore` (the file ``optin.json`` under
+        ``state_path`` when None).
     """
 
-    def __init__(self, conf, connection=None, clock=time.monotonic):
+    STORE_FILE = 'optin.json'
+
+    def __init__(self, conf, connection=None, clock=time.monotonic,
+                 store=None):
         self._key = conf.vmheartbeat.extra_spec_key
         self._defaults = default_settings(conf)
         self._max_age = conf.vmheartbeat.optin_refresh_interval
+        self._timeout = conf.nova.timeout
         self._conf = conf
         self._conn = connection
         self._clock = clock
+        self._store = store or DecisionStore(os.path.join(
+            conf.vmheartbeat.state_path, self.STORE_FILE))
         self._cache = {}
         self._warned = set()
         self._lock = threading.Lock()
+        self._calls = futurist.ThreadPoolExecutor(max_workers=_NOVA_WORKERS)
 
     @property
     def connection(self):
@@ -202,20 +339,60 @@ class FlavorOptIn(OptInPolicy):
             self._conn = make_nova_connection(self._conf)
         return self._conn
 
+    def open(self):
+        saved = self._store.load()
+        now = self._clock()
+        with self._lock:
+            for instance_uuid, decision in saved.items():
+                self._cache.setdefault(
+                    instance_uuid, _Cached(decision, now, from_store=True))
+        if saved:
+            LOG.info('Read the last known opt-in answers of %d instances '
+                     'from %s; Nova is asked again at the next resync',
+                     len(saved), self._store.path)
+
+    def check(self):
+        try:
+            self._nova(self.connection.compute.get_server, _NO_SERVER)
+        except sdk_exc.NotFoundException:
+            return None
+        except NovaUnavailable as e:
+            return str(e)
+        except Exception as e:  # a bad [nova] option, say
+            return '%s: %s' % (type(e).__name__, e)
+        return None
+
+    def _nova(self, func, *args):
+        """func(*args) against Nova, waited for at most [nova] timeout.
+
+        :raises: NovaUnavailable
+        """
+        future = self._calls.submit(func, *args)
+        try:
+            return future.result(timeout=self._timeout)
+        except futurist.TimeoutError:
+            raise NovaUnavailable('no answer within %ss ([nova] timeout)'
+                                  % self._timeout)
+        except sdk_exc.NotFoundException:
+            raise
+        except NOVA_ERRORS as e:
+            raise NovaUnavailable('%s: %s' % (type(e).__name__, e))
+
     def decide(self, instance_uuid, refresh=False):
         now = self._clock()
         with self._lock:
             cached = self._cache.get(instance_uuid)
-        if cached and not refresh and now - cached[1] < self._max_age:
-            return cached[0]
+        if cached and not refresh and (cached.from_store or
+                                       now - cached.asked_at < self._max_age):
+            return self._kept(cached)
         try:
             decision = self._ask_nova(instance_uuid)
-        except (sdk_exc.SDKException, OSError, ValueError) as e:
+        except NovaUnavailable as e:
             if cached:
                 LOG.warning('Nova did not answer about instance %s (%s); '
                             'keeping the last known answer: %s',
-                            instance_uuid, e, cached[0].reason)
-                return cached[0]
+                            instance_uuid, e, cached.decision.reason)
+                return self._kept(cached)
             raise OptInUnknown('cannot ask Nova about instance %s: %s' % (
                 instance_uuid, e))
         if decision.problems and instance_uuid not in self._warned:
@@ -224,41 +401,66 @@ class FlavorOptIn(OptInPolicy):
                         'used instead: %s', instance_uuid,
                         '; '.join(decision.problems))
         with self._lock:
-            self._cache[instance_uuid] = (decision, now)
+            self._cache[instance_uuid] = _Cached(decision, now)
+            changed = cached is None or cached.decision != decision
+        if changed:
+            self._save()
         return decision
+
+    @staticmethod
+    def _kept(cached):
+        if not cached.from_store:
+            return cached.decision
+        return dataclasses.replace(
+            cached.decision,
+            reason='%s (last known answer)' % cached.decision.reason)
 
     def _ask_nova(self, instance_uuid):
         try:
-            server = self.connection.compute.get_server(instance_uuid)
+            server = self._nova(self.connection.compute.get_server,
+                                instance_uuid)
         except sdk_exc.NotFoundException:
             return Decision(False, reason='not a Nova instance')
         flavor = server.flavor or {}
         extra_specs = flavor.get('extra_specs')
         if extra_specs is None:
-            raise ValueError('Nova returned no flavor extra specs (needs '
-                             'compute microversion 2.47 or later)')
+            raise NovaUnavailable('Nova returned no flavor extra specs '
+                                  '(needs compute microversion 2.47 or '
+                                  'later)')
         return decide_from_extra_specs(extra_specs, self._key,
                                        self._defaults)
+
+    def _save(self):
+        with self._lock:
+            decisions = {uuid: c.decision for uuid, c in self._cache.items()}
+        try:
+            self._store.save(decisions)
+        except OSError as e:
+            LOG.warning('Cannot keep the opt-in answers in %s (%s): a '
+                        'restart while Nova is down would not know them',
+                        self._store.path, e)
 
     def needs_refresh(self, instance_uuid):
         with self._lock:
             cached = self._cache.get(instance_uuid)
-        return (cached is not None and
-                self._clock() - cached[1] >= self._max_age)
+        return cached is not None and (
+            cached.from_store or
+            self._clock() - cached.asked_at >= self._max_age)
 
     def task_state(self, instance_uuid):
         try:
-            server = self.connection.compute.get_server(instance_uuid)
-        except (sdk_exc.SDKException, OSError) as e:
-            LOG.info('Cannot read the task state of instance %s from '
-                     'Nova: %s', instance_uuid, e)
-            return None
+            server = self._nova(self.connection.compute.get_server,
+                                instance_uuid)
+        except sdk_exc.NotFoundException:
+            raise NovaUnavailable('Nova does not know the instance')
         return server.task_state
 
     def forget(self, instance_uuid):
         with self._lock:
-            self._cache.pop(instance_uuid, None)
+            known = self._cache.pop(instance_uuid, None) is not None
         self._warned.discard(instance_uuid)
+        if known:
+            self._save()
 
 
 def make_policy(conf):

@@ -18,8 +18,16 @@ Both the beat scheduler and the escalation probe through here. A call that
 is still in flight is never doubled: a second caller waits on the same call,
 and a call past its deadline counts as a miss without any new call piling
 onto the stuck one.
+
+A call's time starts when it has a libvirt connection, not when it is
+submitted: waiting for a connection (or a worker) is not evidence against
+a guest. Instances whose last call went unanswered are suspects, and their
+calls may hold only part of the connections, so guests that hang (a hung
+guest holds a call for 5 s or more in libvirt) never take every connection
+from the ones that answer.
 """
 
+import collections
 import threading
 import time
 
@@ -28,26 +36,47 @@ import libvirt
 from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat.probes import libvirt_errors
 
 LOG = logging.getLogger(__name__)
+
+#: How long libvirt holds an agent call to a hung guest (its own guest-sync
+#: before each command), measured with libvirt 9.0: the escalation waits up
+#: to twice that for a connection before it calls a probe inconclusive.
+LIBVIRT_AGENT_HOLD = 5.0
+
+Counts = collections.namedtuple('Counts', 'total answered missed other')
 
 
 class Call:
     """One heartbeat call in flight.
 
     :param future: resolves to a ``ProbeResult``.
-    :param started: ``time.monotonic()`` when it was submitted.
-    :param deadline: ``time.monotonic()`` by which it must be answered.
+    :param submitted: ``time.monotonic()`` when it was submitted.
+    :param timeout: seconds the guest has to answer once the call started.
+    ``started`` and ``deadline`` stay None until the call has a libvirt
+    connection: until then it is waiting, not unanswered.
     """
 
-    __slots__ = ('future', 'started', 'deadline')
+    __slots__ = ('future', 'submitted', 'timeout', 'started', 'deadline')
 
-    def __init__(self, future, started, deadline):
+    def __init__(self, future, submitted, timeout):
         self.future = future
-        self.started = started
-        self.deadline = deadline
+        self.submitted = submitted
+        self.timeout = timeout
+        self.started = None
+        self.deadline = None
+
+    def begin(self, now):
+        # NOTE: deadline first: a reader that sees started sees deadline.
+        self.deadline = now + self.timeout
+        self.started = now
+
+    def overdue(self, now):
+        """True once the call started and is past its deadline."""
+        return self.started is not None and now >= self.deadline
 
     def overdue_result(self, now):
         """The miss a caller records for this call once past its deadline."""
@@ -55,6 +84,13 @@ class Call:
             base.Outcome.TIMED_OUT,
             'no answer %.3fs after the call started' % (now - self.started),
             self.started, now - self.started)
+
+    def waiting_result(self, now):
+        """No verdict: the call is still waiting for a connection."""
+        return base.ProbeResult(
+            base.Outcome.INCONCLUSIVE,
+            'waited %.3fs for a libvirt connection' % (now - self.submitted),
+            self.submitted, now - self.submitted)
 
 
 class Prober:
@@ -71,13 +107,17 @@ class Prober:
         self._clock = clock
         self._executor = futurist.ThreadPoolExecutor(max_workers=workers)
         self._calls = {}
+        self._suspects = set()
+        self._counts = collections.Counter()
         self._lock = threading.Lock()
 
-    def submit(self, instance_uuid, timeout, on_done=None):
+    def submit(self, instance_uuid, timeout, on_done=None, wait=None):
         """Start a call unless one is in flight for this instance.
 
         :param on_done: called with (instance_uuid, call, result) when a
             call this method started completes, from a pool thread.
+        :param wait: seconds the call may wait for a libvirt connection
+            before it ends inconclusive (``timeout`` when None).
         :returns: (call, started) where ``started`` is False when the call
             was already in flight.
         """
@@ -85,11 +125,12 @@ class Prober:
             call = self._calls.get(instance_uuid)
             if call is not None:
                 return call, False
-            now = self._clock()
-            call = Call(None, now, now + timeout)
+            call = Call(None, self._clock(), timeout)
             self._calls[instance_uuid] = call
             call.future = self._executor.submit(
-                self._run, instance_uuid, timeout, call)
+                self._run, instance_uuid, call,
+                timeout if wait is None else wait,
+                instance_uuid in self._suspects)
         if on_done is not None:
             call.future.add_done_callback(
                 lambda fut: on_done(instance_uuid, call, fut.result()))
@@ -102,11 +143,20 @@ class Prober:
     def probe(self, instance_uuid, timeout):
         """Probe now and wait for the verdict (the escalation's re-probe).
 
-        Joins a call in flight instead of piling another onto it; such a
-        call already past its deadline is a miss at once.
+        A fresh challenge when no call is in flight; otherwise joins the
+        call in flight instead of piling another onto it, and such a call
+        already past its deadline is a miss at once. A call that finds no
+        libvirt connection free is inconclusive, never a miss.
         """
-        call, _ = self.submit(instance_uuid, timeout)
-        wait = call.deadline - self._clock()
+        call, _ = self.submit(instance_uuid, timeout,
+                              wait=max(timeout, 2 * LIBVIRT_AGENT_HOLD))
+        while call.started is None and not call.future.done():
+            # waiting for a connection: the call's own wait bounds this
+            try:
+                return call.future.result(timeout=timeout)
+            except futurist.TimeoutError:
+                pass
+        wait = 0.0 if call.future.done() else call.deadline - self._clock()
         if wait > 0:
             try:
                 return call.future.result(timeout=wait)
@@ -116,33 +166,63 @@ class Prober:
             return call.future.result()
         return call.overdue_result(self._clock())
 
-    def _run(self, instance_uuid, timeout, call):
+    def forget(self, instance_uuid):
+        """The instance is no longer heartbeated."""
+        with self._lock:
+            self._suspects.discard(instance_uuid)
+
+    def counts(self):
+        """:class:`Counts` of the calls completed since start."""
+        with self._lock:
+            counts = dict(self._counts)
+        answered = counts.get('answered', 0)
+        missed = counts.get('missed', 0)
+        other = counts.get('other', 0)
+        return Counts(answered + missed + other, answered, missed, other)
+
+    def _run(self, instance_uuid, call, wait, suspect):
+        result = None
         try:
-            return self._probe(instance_uuid, timeout, call.deadline)
+            result = self._probe(instance_uuid, call, wait, suspect)
+            return result
         except Exception as e:  # a driver bug must not kill the monitor
             LOG.exception('Probe of instance %s failed unexpectedly',
                           instance_uuid)
-            return base.ProbeResult(base.Outcome.INCONCLUSIVE,
-                                    'probe error: %s' % e, call.started,
-                                    self._clock() - call.started)
+            now = self._clock()
+            result = base.ProbeResult(base.Outcome.INCONCLUSIVE,
+                                      'probe error: %s' % guestdata.escape(
+                                          e), call.submitted,
+                                      now - call.submitted)
+            return result
         finally:
             with self._lock:
                 if self._calls.get(instance_uuid) is call:
                     del self._calls[instance_uuid]
+                if result is not None and result.answered:
+                    self._suspects.discard(instance_uuid)
+                    self._counts['answered'] += 1
+                elif result is not None and result.missed:
+                    self._suspects.add(instance_uuid)
+                    self._counts['missed'] += 1
+                else:
+                    self._counts['other'] += 1
 
-    def _probe(self, instance_uuid, timeout, deadline):
-        started = self._clock()
+    def _probe(self, instance_uuid, call, wait, suspect):
         try:
-            with self._pool.domain(instance_uuid,
-                                   max(0.0, deadline - started)) as dom:
-                result = self._driver.probe(dom, timeout)
+            with self._pool.domain(instance_uuid, wait, suspect) as dom:
+                call.begin(self._clock())
+                result = self._driver.probe(dom, call.timeout)
         except exception.LibvirtUnavailable as e:
+            now = self._clock()
             return base.ProbeResult(base.Outcome.INCONCLUSIVE, str(e),
-                                    started, self._clock() - started)
+                                    call.started or call.submitted,
+                                    now - (call.started or call.submitted))
         except libvirt.libvirtError as e:
             outcome, detail = libvirt_errors.classify(e)
-            return base.ProbeResult(outcome, detail, started,
-                                    self._clock() - started)
+            now = self._clock()
+            return base.ProbeResult(outcome, detail,
+                                    call.started or call.submitted,
+                                    now - (call.started or call.submitted))
         if result.outcome is base.Outcome.INCONCLUSIVE:
             self._pool.reset_broken()
         return result

@@ -20,7 +20,13 @@ its deadline is a miss, and no new call piles onto it. Each call also gets a
 deadline entry, so a guest that holds its call (a hung guest holds it 5 s or
 more in libvirt) is counted as missing at its deadline, not when libvirt
 gives up; each later beat that finds the call still in flight is
-missed at its own deadline. Results go to ``on_result(instance_uuid, result)``.
+missed at its own deadline. A call's deadline counts from the moment it has
+a libvirt connection: a call still waiting for one is not missing. Results
+go to ``on_result(instance_uuid, result)``.
+
+Agent events ask for an immediate beat (:meth:`BeatScheduler.probe_now`);
+a guest that toggles its agent connection gets at most one such beat per
+interval.
 """
 
 import heapq
@@ -38,12 +44,13 @@ _SLOT_DEADLINE = 'slot-deadline'
 
 
 class _Watched:
-    __slots__ = ('settings', 'generation', 'missed_call')
+    __slots__ = ('settings', 'generation', 'missed_call', 'last_immediate')
 
     def __init__(self, settings, generation):
         self.settings = settings
         self.generation = generation
         self.missed_call = None
+        self.last_immediate = None
 
 
 class BeatScheduler:
@@ -73,6 +80,7 @@ class BeatScheduler:
             old = self._watched.get(instance_uuid)
             if old is not None:
                 entry.missed_call = old.missed_call
+                entry.last_immediate = old.last_immediate
             self._watched[instance_uuid] = entry
             self._push(self._clock() + delay, instance_uuid, _BEAT, entry)
 
@@ -85,13 +93,25 @@ class BeatScheduler:
             return instance_uuid in self._watched
 
     def probe_now(self, instance_uuid):
-        """Beat now (an event hinted at trouble); the next beats follow."""
+        """Beat now (an event hinted at trouble); the next beats follow.
+
+        At most once per interval per instance: the guest drives the
+        events, and must not drive the monitor's pace.
+
+        :returns: False when ignored (not watched, or too soon).
+        """
         with self._cond:
             entry = self._watched.get(instance_uuid)
             if entry is None:
-                return
+                return False
+            now = self._clock()
+            if (entry.last_immediate is not None and
+                    now - entry.last_immediate < entry.settings.interval):
+                return False
+            entry.last_immediate = now
             entry.generation = next(self._generations)
-            self._push(self._clock(), instance_uuid, _BEAT, entry)
+            self._push(now, instance_uuid, _BEAT, entry)
+            return True
 
     def _push(self, when, instance_uuid, kind, entry, call=None):
         heapq.heappush(self._heap, (when, next(self._seq), instance_uuid,
@@ -143,30 +163,44 @@ class BeatScheduler:
     def _handle(self, instance_uuid, kind, entry, call, now):
         if kind != _BEAT:
             # A beat that found a call in flight is missed unless that call
-            # answered during its slot.
+            # answered during its slot, or is still waiting for a libvirt
+            # connection (waiting is no evidence against the guest).
             with self._cond:
                 # NOTE: checked under the lock _call_done takes, so a call
                 # completing right now is reported once, either way.
-                missed = not call.future.done() or (
-                    kind == _SLOT_DEADLINE and
-                    not call.future.result().answered)
+                if call.future.done():
+                    missed = (kind == _SLOT_DEADLINE and
+                              call.future.result().missed)
+                elif call.overdue(now):
+                    missed = True
+                else:
+                    missed = False
+                    if kind == _DEADLINE:
+                        # not started yet, or started late: look again at
+                        # its own deadline
+                        self._push(call.deadline if call.started is not None
+                                   else now + entry.settings.timeout,
+                                   instance_uuid, _DEADLINE, entry, call)
                 if missed:
                     entry.missed_call = call
             if missed:
-                self._report(instance_uuid, call.overdue_result(now))
+                self._report(instance_uuid, call.future.result()
+                             if call.future.done()
+                             else call.overdue_result(now))
             return
         settings = entry.settings
         with self._cond:
             self._push(now + settings.interval, instance_uuid, _BEAT, entry)
         call, started = self._prober.submit(instance_uuid, settings.timeout,
-                                            on_done=self._call_done)
+                                            on_done=self._call_done,
+                                            wait=settings.interval)
         # NOTE: a call still in flight (a hung guest holds it for seconds)
         # is not doubled: this beat is missed at its own deadline unless
         # that call completes first.
         with self._cond:
             if started:
-                self._push(call.deadline, instance_uuid, _DEADLINE, entry,
-                           call)
+                self._push(now + settings.timeout, instance_uuid, _DEADLINE,
+                           entry, call)
             else:
                 self._push(now + settings.timeout, instance_uuid,
                            _SLOT_DEADLINE, entry, call)

@@ -48,7 +48,9 @@ class EscalationFlows:
            operation (libvirt job, Nova task state) is under way;
         3. confirm with one last probe;
         4. notify every configured notifier in parallel, each retried on
-           transient errors until ``notification_deadline``.
+           transient errors: quickly until ``notification_deadline``, then
+           every ``notification_slow_retry_interval`` seconds, probing the
+           guest before each late try, for as long as it stays failed.
 
         Requires in the store: ``instance_uuid``, ``hostname``,
         ``generated_time``, ``episode_started``, ``evidence`` and
@@ -80,9 +82,12 @@ class EscalationFlows:
                                    instance_uuid),
                 retry=retry_tasks.DeliveryRetry(
                     instance_uuid, name, self._conf.notification_deadline,
-                    self._conf.notification_retry_interval, services.stop))
-            one.add(notification_tasks.NotifyTask(instance_uuid, name,
-                                                  notifier))
+                    self._conf.notification_retry_interval,
+                    self._conf.notification_slow_retry_interval,
+                    services.stop))
+            one.add(notification_tasks.NotifyTask(
+                instance_uuid, name, notifier, services.prober,
+                self._conf.notification_deadline))
             notify.add(one)
         flow.add(notify)
         return flow

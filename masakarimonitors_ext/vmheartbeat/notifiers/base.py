@@ -50,6 +50,15 @@ class Notifier(metaclass=abc.ABCMeta):
     def __init__(self, conf):
         self.conf = conf
 
+    def check(self):
+        """Check once, at start, that the receiver can be reached.
+
+        Services start in any order: a failure here is only logged.
+
+        :returns: None when it can, else a short reason.
+        """
+        return None
+
     @abc.abstractmethod
     def notify(self, failure):
         """Deliver one failure.

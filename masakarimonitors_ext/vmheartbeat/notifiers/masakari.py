@@ -14,6 +14,8 @@
 
 """Notify Masakari: the VM notification its instance recovery acts on."""
 
+import itertools
+
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 import openstack.connection
@@ -74,6 +76,23 @@ class MasakariNotifier(base.Notifier):
         if self._conn is None:
             self._conn = make_masakari_connection(self.conf)
         return self._conn
+
+    def check(self):
+        try:
+            list(itertools.islice(
+                self.connection.instance_ha.segments(limit=1), 1))
+        except sdk_exc.HttpException as e:
+            self._conn = None
+            hint = _WHAT_TO_FIX.get(e.status_code) or (
+                'check the [api] credentials' if e.status_code == 401
+                else '')
+            return 'Masakari answered %s: %s%s' % (
+                e.status_code, e.details, '; ' + hint % {
+                    'host': self.conf.hostname} if hint else '')
+        except Exception as e:  # unreachable, or a bad [api] option
+            self._conn = None
+            return '%s: %s' % (type(e).__name__, e)
+        return None
 
     def notify(self, failure):
         payload = {

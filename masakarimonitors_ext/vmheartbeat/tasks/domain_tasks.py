@@ -20,6 +20,7 @@ from taskflow import task
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import optin as optin_policy
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class ConfirmDomainRunningTask(task.Task):
 
     A domain that is gone, shut off or crashed is the stock
     instancemonitor's to report (never recover a VM twice); a paused,
-    migrating or otherwise busy one is not failed.
+    migrating or otherwise busy one is not failed. Nova's task state is
+    advisory: when Nova cannot answer within ``[nova] timeout`` the
+    failure is confirmed from libvirt alone.
     """
 
     def __init__(self, instance_uuid, inventory, optin, **kwargs):
@@ -71,7 +74,12 @@ class ConfirmDomainRunningTask(task.Task):
             raise exception.InstanceSuppressed(
                 instance_uuid, 'a libvirt job (type %s) is running, such as '
                 'a migration' % job)
-        task_state = self._optin.task_state(instance_uuid)
+        try:
+            task_state = self._optin.task_state(instance_uuid)
+        except optin_policy.NovaUnavailable as e:
+            LOG.warning('Instance %s: Nova did not answer (%s); the failure '
+                        'is confirmed from libvirt alone', instance_uuid, e)
+            return 'running (reason %s); Nova not asked: %s' % (reason, e)
         if task_state:
             raise exception.InstanceSuppressed(
                 instance_uuid, 'Nova task state is %s' % task_state)

@@ -14,11 +14,14 @@
 
 """Escalation tasks that deliver the failure."""
 
+import time
+
 from oslo_log import log as logging
 from taskflow import task
 
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -28,10 +31,13 @@ class NotifyTask(task.Task):
 
     Each notifier has its own task, so a slow or failing receiver neither
     delays nor repeats the others, and after a restart only the ones not yet
-    delivered run again.
+    delivered run again. A try made later than ``deadline`` seconds after
+    the failure (a receiver down for long, or a flow resumed late) first
+    probes the guest again: a guest that answers now is not reported.
     """
 
-    def __init__(self, instance_uuid, notifier_name, notifier, **kwargs):
+    def __init__(self, instance_uuid, notifier_name, notifier, prober,
+                 deadline, **kwargs):
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_TASK, notifier_name),
@@ -39,14 +45,23 @@ class NotifyTask(task.Task):
             requires=(constants.INSTANCE_UUID, constants.HOSTNAME,
                       constants.GENERATED_TIME, constants.EVIDENCE,
                       constants.REPROBE_RESULT, constants.DOMAIN_STATE,
-                      constants.LAST_PROBE),
+                      constants.LAST_PROBE, constants.EPISODE_STARTED,
+                      constants.PROBE_TIMEOUT),
             **kwargs)
         # NOTE: taskflow's Task owns the attribute "_notifier".
         self._driver_name = notifier_name
         self._driver = notifier
+        self._prober = prober
+        self._deadline = deadline
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
-                reprobe_result, domain_state, last_probe):
+                reprobe_result, domain_state, last_probe, episode_started,
+                probe_timeout):
+        if time.time() - episode_started > self._deadline:
+            result = probe_tasks.probe_once(self._prober, instance_uuid,
+                                            probe_timeout)
+            LOG.info('Instance %s: still not answering (%s); notifying %s',
+                     instance_uuid, result, self._driver_name)
         failure = base.Failure(
             instance_uuid, hostname, generated_time,
             tuple(evidence) + ('re-probes: %s' % reprobe_result,

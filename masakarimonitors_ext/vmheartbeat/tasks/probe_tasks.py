@@ -24,7 +24,12 @@ from masakarimonitors_ext.vmheartbeat.probes import base
 LOG = logging.getLogger(__name__)
 
 
-def _probe(prober, instance_uuid, timeout):
+def probe_once(prober, instance_uuid, timeout):
+    """Probe the guest; return the miss, raise for anything else.
+
+    :raises: InstanceAnswered, InstanceSuppressed, or LibvirtUnavailable
+        when no verdict can be had.
+    """
     result = prober.probe(instance_uuid, timeout)
     if result.answered:
         raise exception.InstanceAnswered(instance_uuid)
@@ -53,7 +58,7 @@ class ReprobeInstanceTask(task.Task):
         self._attempts = attempts
 
     def execute(self, instance_uuid, probe_timeout, reprobe_attempt):
-        result = _probe(self._prober, instance_uuid, probe_timeout)
+        result = probe_once(self._prober, instance_uuid, probe_timeout)
         LOG.info('Instance %s: re-probe %d/%d missed: %s', instance_uuid,
                  reprobe_attempt, self._attempts, result)
         if reprobe_attempt < self._attempts:
@@ -73,7 +78,7 @@ class ConfirmLastProbeTask(task.Task):
         self._prober = prober
 
     def execute(self, instance_uuid, probe_timeout):
-        result = _probe(self._prober, instance_uuid, probe_timeout)
+        result = probe_once(self._prober, instance_uuid, probe_timeout)
         LOG.info('Instance %s: last probe missed too: %s', instance_uuid,
                  result)
         return str(result)

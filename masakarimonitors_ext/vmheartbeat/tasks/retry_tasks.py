@@ -62,29 +62,38 @@ class ReprobeRetry(retry.Times):
 
 
 class DeliveryRetry(retry.Retry):
-    """Deliver again after a transient error, until the deadline.
+    """Deliver again after a transient error, for as long as it takes.
 
-    The deadline counts from the start of the failure episode, which is
-    kept in the flow's store, so a monitor restart does not extend it.
-    Backoff doubles from ``interval`` up to 30 seconds. When the monitor
-    stops, it retries without waiting: the suspended engine then stops
-    before the next try, and the delivery resumes at the next start.
+    Until ``deadline`` seconds from the start of the failure episode (kept
+    in the flow's store, so a monitor restart does not extend it) the
+    backoff doubles from ``interval`` up to 30 seconds. After the deadline
+    the notification is not dropped: it is tried every ``slow_interval``
+    seconds, and the notify task probes the guest before each of those
+    tries, so a guest that answers again ends the episode without a
+    notification. Each change of pace is logged at WARNING. When the
+    monitor stops, it retries without waiting: the suspended engine then
+    stops before the next try, and the delivery resumes at the next start.
 
-    :param deadline: seconds, from the episode start, to keep trying.
+    :param deadline: seconds, from the episode start, of quick retries.
     :param interval: first backoff, in seconds.
+    :param slow_interval: seconds between two tries after the deadline.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
 
     def __init__(self, instance_uuid, notifier_name, deadline, interval,
-                 stop):
+                 slow_interval, stop):
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_RETRY, notifier_name),
                 instance_uuid),
             requires=(constants.EPISODE_STARTED,))
+        self._instance_uuid = instance_uuid
+        self._notifier_name = notifier_name
         self._deadline = deadline
         self._interval = interval
+        self._slow_interval = slow_interval
         self._stop = stop
+        self._slow = False
 
     def execute(self, history, episode_started):
         return len(history) + 1
@@ -97,15 +106,22 @@ class DeliveryRetry(retry.Retry):
         if not (failure and
                 failure.check(exception.TransientNotificationError)):
             return retry.REVERT_ALL
-        left = episode_started + self._deadline - time.time()
-        if left <= 0:
-            LOG.error('Giving up a notification after %ss of transient '
-                      'errors: %s', self._deadline, failure.exception_str)
-            return retry.REVERT_ALL
         if self._stop.is_set():
             return retry.RETRY
-        backoff = min(MAX_DELIVERY_BACKOFF, left,
-                      self._interval * 2 ** max(0, len(history) - 1))
+        elapsed = time.time() - episode_started
+        if elapsed < self._deadline:
+            backoff = min(MAX_DELIVERY_BACKOFF, self._deadline - elapsed,
+                          self._interval * 2 ** max(0, len(history) - 1))
+        else:
+            backoff = self._slow_interval
+            if not self._slow:
+                self._slow = True
+                LOG.warning('Instance %s: notification %s still not '
+                            'delivered %.0fs after the failure (past '
+                            '[vmheartbeat] notification_deadline); trying '
+                            'every %.0fs for as long as the instance stays '
+                            'failed', self._instance_uuid,
+                            self._notifier_name, elapsed, backoff)
         LOG.warning('Notification not delivered (%s); trying again in '
                     '%.1fs', failure.exception_str, backoff)
         self._stop.wait(backoff)

@@ -48,12 +48,21 @@ class FakePool:
 
     def __init__(self):
         self.waits = []
+        self.suspects = []
         self.errors = {}
+        #: an Event: while set to one, every call waits for a connection
+        #: until it is set
+        self.gate = None
+        self.waiting = threading.Event()
         self.resets = 0
 
     @contextlib.contextmanager
-    def domain(self, instance_uuid, wait):
+    def domain(self, instance_uuid, wait, suspect=False):
         self.waits.append((instance_uuid, wait))
+        self.suspects.append((instance_uuid, suspect))
+        if self.gate is not None:
+            self.waiting.set()
+            self.gate.wait(test_base.WAIT)
         error = self.errors.get(instance_uuid)
         if error is not None:
             raise error
@@ -132,7 +141,10 @@ class FakeOptIn(optin.OptInPolicy):
         return decision or optin.Decision(False, reason='not opted in')
 
     def task_state(self, instance_uuid):
-        return self.task_states.get(instance_uuid)
+        task_state = self.task_states.get(instance_uuid)
+        if isinstance(task_state, Exception):
+            raise task_state
+        return task_state
 
     def forget(self, instance_uuid):
         self.forgotten.append(instance_uuid)

@@ -16,6 +16,7 @@
 
 import contextlib
 import gc
+import os
 import queue
 import threading
 import types
@@ -226,12 +227,22 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertEqual(2, notifier.tries)
         self.assertEqual(1, len(notifier.delivered))
 
-    def test_permanent_error_is_undelivered(self):
+    def test_notifier_bug_is_an_error_never_reported(self):
+        notifier = fakes.RecordingNotifier([RuntimeError('notifier bug')])
+        escalator, _ = self.make_escalator(
+            notifiers=[('recorder', notifier)])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_ERROR), self.outcome())
+        self.assertIn('nothing was reported', self.logger.output)
+        self.assertNotIn('failure reported', self.logger.output)
+        self.assertEqual([], self.books())
+
+    def test_permanent_error_is_rejected(self):
         notifier = fakes.RecordingNotifier([fakes.permanent_error()])
         escalator, services = self.make_escalator(
             notifiers=[('recorder', notifier)])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_UNDELIVERED),
+        self.assertEqual((A, constants.OUTCOME_REJECTED),
                          self.outcome())
         self.assertEqual(1, notifier.tries)
         self.assertEqual([], notifier.delivered)
@@ -281,7 +292,7 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual(0, again.tries)
         self.assertEqual([], self.books())
 
-    def test_stop_before_notifying(self):
+    def stop_before_notifying(self):
         holder = {}
 
         def stop_at_last_probe(n):
@@ -296,7 +307,32 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
-        self.assert_resumed_and_notified_once()
+    def test_stop_before_notifying_looks_again(self):
+        self.stop_before_notifying()
+        # still failed: the flow runs again from its re-probes, then
+        # notifies once
+        prober = EscalationProber()
+        notifier = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(
+            prober=prober, notifiers=[('recorder', notifier)])
+        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(3, prober.calls)
+        self.assertEqual(1, len(notifier.delivered))
+        self.assertIn('looking at the guest again first',
+                      self.logger.output)
+        self.assertEqual([], self.books())
+
+    def test_stop_before_notifying_then_answering_is_not_reported(self):
+        self.stop_before_notifying()
+        prober = EscalationProber(default=fakes.ANSWERED)
+        notifier = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(
+            prober=prober, notifiers=[('recorder', notifier)])
+        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual(0, notifier.tries)
+        self.assertEqual([], self.books())
 
     def test_stop_during_a_delivery(self):
         escalator, services = self.make_escalator()
@@ -358,8 +394,7 @@ class ResumeTestCase(EscalatorTestCase):
         with mock.patch.object(escalator._flows, 'get_escalation_flow',
                                side_effect=RuntimeError('broken')):
             self.assertTrue(escalator.start(A, ['missed'], 2.0))
-            self.assertEqual((A, constants.OUTCOME_UNDELIVERED),
-                             self.outcome())
+            self.assertEqual((A, constants.OUTCOME_ERROR), self.outcome())
         self.assertFalse(escalator.escalating(A))
 
     def test_finished_flow_is_never_resumed(self):
@@ -389,10 +424,36 @@ class OutcomeOfTestCase(test_base.TestCase):
                  constants.OUTCOME_SUPPRESSED),
                 (exception.LibvirtUnavailable('down'),
                  constants.OUTCOME_INCONCLUSIVE),
-                (fakes.permanent_error(), constants.OUTCOME_UNDELIVERED)):
-            self.assertEqual((outcome, error),
-                             escalation._outcome_of(error))
+                (fakes.permanent_error(), constants.OUTCOME_REJECTED)):
+            self.assertEqual(outcome, escalation._outcome_of(error))
 
     def test_unexpected_error(self):
-        error = RuntimeError('bug')
-        self.assertEqual((None, error), escalation._outcome_of(error))
+        self.assertIsNone(escalation._outcome_of(RuntimeError('bug')))
+        # a transient error that ends an escalation is not a delivery
+        self.assertIsNone(escalation._outcome_of(fakes.transient_error()))
+
+
+class OpenTestCase(EscalatorTestCase):
+
+    def assert_names_the_state_path(self, what):
+        escalator = escalation.Escalator(mock.Mock(), self.conf,
+                                         mock.Mock(), threading.Event())
+        error = self.assertRaises(exception.ConfigurationError,
+                                  escalator.open)
+        self.assertEqual('vmheartbeat.state_path', error.option)
+        self.assertIn(what, str(error))
+        self.assertNotIn('\n', str(error))
+        return error
+
+    def test_corrupt_database(self):
+        with open(os.path.join(self.state_path, 'escalations.sqlite'),
+                  'wb') as f:
+            f.write(os.urandom(4096))
+        self.assert_names_the_state_path('escalations.sqlite')
+
+    def test_state_path_that_is_a_file(self):
+        path = os.path.join(self.state_path, 'not-a-dir')
+        with open(path, 'w'):
+            pass
+        self.flags(group='vmheartbeat', state_path=path)
+        self.assert_names_the_state_path('not-a-dir')

@@ -163,11 +163,15 @@ class EventsTestCase(InventoryTestCase):
     def test_only_an_updated_definition_counts(self):
         self.lifecycle(fake_libvirt.VIR_DOMAIN_EVENT_DEFINED,
                        fake_libvirt.VIR_DOMAIN_EVENT_DEFINED_ADDED)
-        self.lifecycle(fake_libvirt.VIR_DOMAIN_EVENT_UNDEFINED)
         self.assertEqual([], self.listener.events)
         self.lifecycle(fake_libvirt.VIR_DOMAIN_EVENT_DEFINED,
                        fake_libvirt.VIR_DOMAIN_EVENT_DEFINED_UPDATED)
         self.assertEqual([(A, constants.EVENT_REDEFINED, 1)],
+                         self.listener.events)
+
+    def test_undefined(self):
+        self.lifecycle(fake_libvirt.VIR_DOMAIN_EVENT_UNDEFINED)
+        self.assertEqual([(A, constants.EVENT_UNDEFINED, 0)],
                          self.listener.events)
 
     def test_reboot(self):

@@ -27,6 +27,7 @@ from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import inventory
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import guest_agent
 from masakarimonitors_ext.vmheartbeat import scheduler
 from tests.unit import base as test_base
@@ -81,7 +82,8 @@ class ManagerTestCase(test_base.TestCase):
         # decisions are made in the test's thread
         monitor._adopter = futurist.SynchronousExecutor()
         monitor.prober = mock.Mock(spec=['submit', 'probe', 'in_flight',
-                                         'shutdown'])
+                                         'shutdown', 'forget', 'counts'])
+        monitor.prober.counts.return_value = prober.Counts(0, 0, 0, 0)
         monitor.scheduler = scheduler.BeatScheduler(monitor.prober,
                                                     monitor._on_result,
                                                     clock=self.clock)
@@ -326,9 +328,17 @@ class HealthTestCase(ManagerTestCase):
         self.monitor.domain_event(A, constants.EVENT_STOPPED, 5)
         self.assertNotIn(A, self.monitor._health)
         self.assertFalse(self.monitor.scheduler.watching(A))
-        self.assertEqual([A], self.optin.forgotten)
+        self.monitor.prober.forget.assert_called_once_with(A)
         self.miss(self.monitor, 10)
         self.monitor.escalator.start.assert_not_called()
+        # a stopped instance is started again (say, by Masakari's
+        # recovery): its opt-in answer is kept for when Nova is down
+        self.assertEqual([], self.optin.forgotten)
+
+    def test_undefined_forgets_the_opt_in_answer(self):
+        self.monitor.domain_event(A, constants.EVENT_UNDEFINED, 0)
+        self.assertNotIn(A, self.monitor._health)
+        self.assertEqual([A], self.optin.forgotten)
 
     def test_gone_from_the_listing_is_forgotten(self):
         self.monitor.domains_listed({})
@@ -375,6 +385,30 @@ class HealthTestCase(ManagerTestCase):
         self.fail_instance()
         self.monitor._on_episode_closed(A, constants.OUTCOME_INTERRUPTED)
         self.assertEqual(health.FAILED, self.state(self.monitor))
+
+    def test_inconclusive_episode_clears(self):
+        self.fail_instance()
+        self.monitor._on_episode_closed(A, constants.OUTCOME_INCONCLUSIVE)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def test_deferred_episode_is_never_reported_and_escalates_again(self):
+        self.flags(group='vmheartbeat', failure_cooloff=100.0)
+        for outcome in (constants.OUTCOME_REJECTED,
+                        constants.OUTCOME_ERROR):
+            monitor = self.make_manager()
+            monitor.domains_listed({A: domain()})
+            monitor._on_result(A, fakes.ANSWERED)
+            self.monitor = monitor
+            self.fail_instance()
+            monitor._on_episode_closed(A, outcome)
+            self.assertEqual(health.SUSPECT, self.state(monitor), outcome)
+            # misses during the cool-off start no escalation
+            self.miss(monitor, 10)
+            self.assertEqual(1, monitor.escalator.start.call_count)
+            self.clock.advance(100.0)
+            self.miss(monitor)
+            self.assertEqual(health.FAILED, self.state(monitor))
+            self.assertEqual(2, monitor.escalator.start.call_count)
 
 
 class RunTestCase(ManagerTestCase):

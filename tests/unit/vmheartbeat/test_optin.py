@@ -12,16 +12,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
+import threading
 import types
 from unittest import mock
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
+from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import optin
 from tests.unit import base
 
 A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
 KEY = 'masakari:vm_heartbeat'
 DEFAULTS = optin.InstanceSettings(5.0, 2.0, 3)
 
@@ -114,13 +119,20 @@ class FlavorOptInTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
+        self.state_path = self.useFixture(fixtures.TempDir()).path
         self.flags(group='vmheartbeat', interval=5.0, timeout=2.0,
-                   failure_threshold=3, optin_refresh_interval=600.0)
+                   failure_threshold=3, optin_refresh_interval=600.0,
+                   state_path=self.state_path)
         self.clock = base.FakeClock(0.0)
         self.compute = FakeCompute()
-        self.policy = optin.FlavorOptIn(
+        self.policy = self.make_policy()
+
+    def make_policy(self):
+        policy = optin.FlavorOptIn(
             self.conf, types.SimpleNamespace(compute=self.compute),
             clock=self.clock)
+        policy.open()
+        return policy
 
     def test_opted_in(self):
         self.compute.servers[A] = server({KEY: 'true'})
@@ -180,10 +192,13 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertIn('keeping the last known answer', self.logger.output)
 
     def test_nova_down_without_an_answer_is_unknown(self):
-        self.compute.error = sdk_exc.HttpException('Service Unavailable',
-                                                   http_status=503)
-        error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
-        self.assertIn(A, str(error))
+        for error in (sdk_exc.HttpException('Service Unavailable',
+                                            http_status=503),
+                      ks_exc.ConnectFailure('Connection refused')):
+            self.compute.error = error
+            raised = self.assertRaises(optin.OptInUnknown,
+                                       self.policy.decide, A)
+            self.assertIn(A, str(raised))
 
     def test_old_microversion_is_unknown(self):
         self.compute.servers[A] = server(None)
@@ -214,8 +229,91 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertEqual('migrating', self.policy.task_state(A))
 
     def test_task_state_unknown_when_nova_is_down(self):
-        self.compute.error = sdk_exc.SDKException('down')
-        self.assertIsNone(self.policy.task_state(A))
+        # what openstacksdk really raises: keystoneauth's exceptions for a
+        # refused connection or a failed version discovery, SDKException
+        # for HTTP errors
+        for error in (ks_exc.ConnectFailure('Connection refused'),
+                      ks_exc.DiscoveryFailure('Could not find versions'),
+                      ks_exc.ConnectTimeout('timed out'),
+                      sdk_exc.HttpException('Bad Gateway', http_status=502),
+                      sdk_exc.NotFoundException('gone')):
+            self.compute.error = error
+            self.assertRaises(optin.NovaUnavailable, self.policy.task_state,
+                              A)
+
+    def test_nova_refusing_connections_keeps_the_last_answer(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.compute.error = ks_exc.ConnectFailure(
+            'Unable to establish connection: Connection refused')
+        self.assertTrue(self.policy.decide(A, refresh=True).watched)
+        self.assertRaises(optin.OptInUnknown, self.policy.decide, B)
+
+    def test_hanging_nova_is_waited_for_no_longer_than_its_timeout(self):
+        self.flags(group='nova', timeout=0.05)
+        policy = self.make_policy()
+        release = threading.Event()
+        self.addCleanup(release.set)
+        self.compute.get_server = lambda uuid: release.wait(
+            base.WAIT) and None
+        error = self.assertRaises(optin.NovaUnavailable, policy.task_state,
+                                  A)
+        self.assertIn('no answer within 0.05s ([nova] timeout)', str(error))
+        self.assertRaises(optin.OptInUnknown, policy.decide, A)
+
+    def test_answers_are_kept_for_a_restart_while_nova_is_down(self):
+        self.compute.servers[A] = server({KEY: 'true',
+                                          KEY + '_interval': '9'})
+        self.compute.servers[B] = server({})
+        self.policy.decide(A)
+        self.policy.decide(B)
+
+        self.compute.error = ks_exc.ConnectFailure('Connection refused')
+        restarted = self.make_policy()
+        decision = restarted.decide(A)
+        self.assertTrue(decision.watched)
+        self.assertEqual(9.0, decision.settings.interval)
+        self.assertIn('(last known answer)', decision.reason)
+        self.assertFalse(restarted.decide(B).watched)
+        self.assertEqual(2, self.compute.asked)  # not asked at start
+        # asked again at the next resync; kept while Nova is down
+        self.assertTrue(restarted.needs_refresh(A))
+        self.assertTrue(restarted.decide(A, refresh=True).watched)
+        self.assertTrue(restarted.needs_refresh(A))
+        # Nova is back: its answer wins
+        self.compute.error = None
+        self.compute.servers[A] = server({KEY: 'false'})
+        self.assertFalse(restarted.decide(A, refresh=True).watched)
+        self.assertFalse(restarted.needs_refresh(A))
+        self.assertFalse(self.make_policy().decide(A).watched)
+
+    def test_forgotten_instance_is_dropped_from_the_file(self):
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.policy.decide(A)
+        self.policy.forget(A)
+        self.compute.error = ks_exc.ConnectFailure('Connection refused')
+        self.assertRaises(optin.OptInUnknown, self.make_policy().decide, A)
+
+    def test_corrupt_file_names_the_state_path(self):
+        for content in ('{"version": 1, "decisions": ', '[]',
+                        '{"version": 7, "decisions": {}}',
+                        '{"version": 1, "decisions": {"x": {}}}'):
+            with open(os.path.join(self.state_path, 'optin.json'),
+                      'w') as f:
+                f.write(content)
+            error = self.assertRaises(exception.ConfigurationError,
+                                      self.make_policy)
+            self.assertEqual('vmheartbeat.state_path', error.option,
+                             content)
+            self.assertIn('optin.json', str(error))
+
+    def test_unwritable_file_is_a_warning(self):
+        self.flags(group='vmheartbeat', state_path=os.path.join(
+            self.state_path, 'missing'))
+        policy = self.make_policy()
+        self.compute.servers[A] = server({KEY: 'true'})
+        self.assertTrue(policy.decide(A).watched)
+        self.assertIn('Cannot keep the opt-in answers', self.logger.output)
 
     def test_connection_made_from_the_config_once(self):
         policy = optin.FlavorOptIn(self.conf)

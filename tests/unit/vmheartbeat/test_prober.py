@@ -13,6 +13,7 @@
 # under the License.
 
 import queue
+import threading
 
 import fixtures
 
@@ -47,9 +48,10 @@ class ProberTestCase(test_base.TestCase):
         call, started = self.prober.submit(
             A, 2.0, on_done=lambda *args: done.put(args))
         self.assertTrue(started)
+        self.assertEqual(1000.0, call.submitted)
+        uuid, done_call, result = done.get(timeout=test_base.WAIT)
         self.assertEqual(1000.0, call.started)
         self.assertEqual(1002.0, call.deadline)
-        uuid, done_call, result = done.get(timeout=test_base.WAIT)
         self.assertEqual(A, uuid)
         self.assertIs(call, done_call)
         self.assertTrue(result.answered)
@@ -113,6 +115,57 @@ class ProberTestCase(test_base.TestCase):
         self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
         self.assertEqual(1, self.driver.calls[A])
 
+    def test_probe_after_a_call_returned_sends_a_fresh_challenge(self):
+        self.driver.results[A] = fakes.NOT_CONNECTED
+        self.prober.probe(A, 2.0)
+        self.prober.probe(A, 2.0)
+        self.assertEqual(2, self.driver.calls[A])
+
+    def test_waiting_for_a_connection_is_not_started(self):
+        self.pool.gate = threading.Event()
+        call, _ = self.prober.submit(A, 2.0)
+        self.wait_for(self.pool.waiting, 'the wait for a connection')
+        self.clock.advance(30)
+        self.assertIsNone(call.started)
+        self.assertFalse(call.overdue(self.clock()))
+        self.pool.gate.set()
+        self.assertTrue(call.future.result(timeout=test_base.WAIT).answered)
+        # its time counts from the connection, not the submission
+        self.assertEqual(1030.0, call.started)
+
+    def test_probe_of_a_call_waiting_for_a_connection_is_no_miss(self):
+        self.pool.gate = threading.Event()
+        self.pool.errors[A] = exception.LibvirtUnavailable(
+            'all 16 libvirt connections carry a call')
+        self.pool.gate.set()
+        result = self.prober.probe(A, 2.0)
+        self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
+        self.assertFalse(result.missed)
+        self.assertEqual(0, self.driver.calls[A])
+
+    def test_guest_that_missed_is_a_suspect_until_it_answers(self):
+        self.driver.results[A] = fakes.NOT_CONNECTED
+        self.prober.probe(A, 2.0)
+        self.prober.probe(A, 2.0)
+        self.driver.results[A] = fakes.ANSWERED
+        self.prober.probe(A, 2.0)
+        self.prober.probe(A, 2.0)
+        self.prober.probe(B, 2.0)
+        self.assertEqual([(A, False), (A, True), (A, True), (A, False),
+                          (B, False)], self.pool.suspects)
+        self.driver.results[A] = fakes.NOT_CONNECTED
+        self.prober.probe(A, 2.0)
+        self.prober.forget(A)
+        self.prober.probe(A, 2.0)
+        self.assertEqual((A, False), self.pool.suspects[-1])
+
+    def test_counts_completed_calls(self):
+        self.driver.results[B] = fakes.TIMED_OUT
+        self.pool.errors['C'] = exception.LibvirtUnavailable('down')
+        for uuid in (A, A, B, 'C'):
+            self.prober.probe(uuid, 2.0)
+        self.assertEqual(prober.Counts(4, 2, 1, 1), self.prober.counts())
+
     def test_domain_gone_is_not_running(self):
         self.pool.errors[A] = fake_libvirt.no_domain_error(A)
         result = self.prober.probe(A, 2.0)
@@ -142,9 +195,15 @@ class ProberTestCase(test_base.TestCase):
         self.assertIn('driver bug', result.detail)
         self.assertIsNone(self.prober.in_flight(A))
 
-    def test_slot_wait_is_bounded_by_the_deadline(self):
+    def test_escalation_waits_for_a_connection_beyond_a_stuck_call(self):
         self.prober.probe(A, 2.0)
-        self.assertEqual([(A, 2.0)], self.pool.waits)
+        self.assertEqual([(A, 2 * prober.LIBVIRT_AGENT_HOLD)],
+                         self.pool.waits)
+
+    def test_beat_waits_as_long_as_it_is_told(self):
+        call, _ = self.prober.submit(A, 2.0, wait=5.0)
+        call.future.result(timeout=test_base.WAIT)
+        self.assertEqual([(A, 5.0)], self.pool.waits)
 
 
 class ProberWithLibvirtTestCase(test_base.TestCase):

@@ -23,6 +23,7 @@ import collections
 import queue
 import threading
 
+from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import scheduler
@@ -201,6 +202,25 @@ class BeatTestCase(SchedulerTestCase):
         self.next_result(A)
         self.assertEqual(3, self.driver.calls[A])
 
+    def test_probe_now_at_most_once_per_interval(self):
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        self.next_result(A)
+        self.clock.set(T0 + 1.0)
+        # a guest toggling its agent connection: a flood of events
+        asked = [self.scheduler.probe_now(A) for _ in range(100)]
+        self.assertEqual([True] + [False] * 99, asked)
+        self.run_due()
+        self.next_result(A)
+        self.clock.set(T0 + 5.9)
+        self.assertFalse(self.scheduler.probe_now(A))
+        self.clock.set(T0 + 6.0)
+        self.assertTrue(self.scheduler.probe_now(A))
+        self.run_due()
+        self.next_result(A)
+        self.no_result(A)
+        self.assertEqual(3, self.driver.calls[A])
+
     def test_probe_now_of_an_unwatched_instance_does_nothing(self):
         self.scheduler.probe_now(A)
         self.assertEqual([], self.at(0))
@@ -217,6 +237,7 @@ class BeatTestCase(SchedulerTestCase):
         self.hang(A)
         self.scheduler.watch(A, self.settings)
         self.at(0)
+        self.wait_for(self.driver.entered[A], 'the call of A')
         self.at(2.0)  # the miss goes to the broken handler
         self.assertEqual([A], calls)
         self.assertIn('Handling the heartbeat result of instance %s failed'
@@ -337,6 +358,55 @@ class StuckCallTestCase(SchedulerTestCase):
             self.assertTrue(self.next_result(A).missed)
         self.assertEqual(4, self.driver.calls[B])
         self.assertEqual(1, self.driver.calls[A])
+
+
+class WaitingForAConnectionTestCase(SchedulerTestCase):
+    """Every libvirt connection is busy: calls wait, and are not missed."""
+
+    def setUp(self):
+        super().setUp()
+        self.drive()
+        self.pool = fakes.FakePool()
+        self.pool.gate = threading.Event()
+        self.prober._pool = self.pool
+        self.addCleanup(self.pool.gate.set)
+
+    def test_waiting_is_not_a_miss(self):
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        self.wait_for(self.pool.waiting, 'the wait for a connection')
+        for when in (2.0, 4.0, 5.0, 7.0, 9.0):
+            self.at(when)
+        self.no_result(A)
+        self.assertEqual(0, self.driver.calls[A])
+
+    def test_deadline_counts_from_the_connection(self):
+        self.hang(A)
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        self.wait_for(self.pool.waiting, 'the wait for a connection')
+        self.at(2.0)
+        self.clock.set(T0 + 3.0)
+        self.pool.gate.set()  # a connection frees at 3s
+        self.wait_for(self.driver.entered[A], 'the call of A')
+        self.at(4.9)
+        self.no_result(A)
+        self.at(5.0)
+        miss = self.next_result(A)
+        self.assertTrue(miss.missed)
+        self.assertEqual(T0 + 3.0, miss.started)
+        self.assertEqual(2.0, miss.duration)
+
+    def test_a_call_given_up_for_want_of_a_connection_is_inconclusive(self):
+        self.pool.gate.set()
+        self.pool.errors[A] = exception.LibvirtUnavailable(
+            'all 3 libvirt connections carry a call')
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        result = self.next_result(A)
+        self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
+        self.assertFalse(result.missed)
+        self.assertEqual([(A, self.settings.interval)], self.pool.waits)
 
 
 class SchedulerThreadTestCase(SchedulerTestCase):

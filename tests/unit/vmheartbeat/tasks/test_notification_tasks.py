@@ -12,6 +12,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import time
+from unittest import mock
+
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
@@ -26,14 +29,16 @@ class NotifyTaskTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.notifier = fakes.RecordingNotifier()
-        self.task = notification_tasks.NotifyTask(A, 'masakari',
-                                                  self.notifier)
+        self.prober = mock.Mock(spec=['probe'])
+        self.prober.probe.return_value = fakes.TIMED_OUT
+        self.task = notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, 600.0)
 
-    def execute(self):
+    def execute(self, started_ago=10.0):
         return self.task.execute(
             A, 'compute-1', '2026-11-24T19:15:00', ['healthy: timed_out'],
             'timed_out after 2.000s', 'running (reason 1)',
-            'timed_out after 2.000s')
+            'timed_out after 2.000s', time.time() - started_ago, 2.0)
 
     def test_requires(self):
         self.assertEqual('vmhb-notify-instance-masakari-' + A,
@@ -41,7 +46,8 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertEqual({constants.INSTANCE_UUID, constants.HOSTNAME,
                           constants.GENERATED_TIME, constants.EVIDENCE,
                           constants.REPROBE_RESULT, constants.DOMAIN_STATE,
-                          constants.LAST_PROBE}, self.task.requires)
+                          constants.LAST_PROBE, constants.EPISODE_STARTED,
+                          constants.PROBE_TIMEOUT}, self.task.requires)
         self.assertEqual(set(), self.task.provides)
 
     def test_delivers_the_failure_with_all_evidence(self):
@@ -55,6 +61,19 @@ class NotifyTaskTestCase(base.TestCase):
                           'domain: running (reason 1)',
                           'last probe: timed_out after 2.000s'),
                          failure.evidence)
+        # within the deadline, the guest is not asked again
+        self.prober.probe.assert_not_called()
+
+    def test_late_try_looks_at_the_guest_first(self):
+        self.assertEqual('delivered', self.execute(started_ago=700.0))
+        self.prober.probe.assert_called_once_with(A, 2.0)
+        self.assertEqual(1, len(self.notifier.delivered))
+
+    def test_late_try_for_a_guest_that_answers_sends_nothing(self):
+        self.prober.probe.return_value = fakes.ANSWERED
+        self.assertRaises(exception.InstanceAnswered, self.execute,
+                          started_ago=700.0)
+        self.assertEqual(0, self.notifier.tries)
 
     def test_delivery_error_is_raised(self):
         self.notifier.errors.append(fakes.transient_error())

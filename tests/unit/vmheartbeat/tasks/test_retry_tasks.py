@@ -109,7 +109,7 @@ class DeliveryRetryTestCase(base.TestCase):
         self.stop = mock.Mock(spec=threading.Event)
         self.stop.is_set.return_value = False
         self.retry = retry_tasks.DeliveryRetry(A, 'masakari', 600.0, 2.0,
-                                               self.stop)
+                                               60.0, self.stop)
         self.started = 1000.0
 
     def on_failure(self, *errors, persisted=False):
@@ -141,19 +141,28 @@ class DeliveryRetryTestCase(base.TestCase):
             *[fakes.transient_error()] * 5))
         self.stop.wait.assert_called_once_with(1.0)
 
-    def test_gives_up_after_the_deadline(self):
+    def test_never_gives_up_after_the_deadline(self):
         self.now = self.started + 600.0
-        self.assertEqual(retry.REVERT_ALL,
-                         self.on_failure(fakes.transient_error()))
-        self.stop.wait.assert_not_called()
-        self.assertIn('Giving up a notification after 600.0s',
+        for tries in range(1, 4):
+            self.stop.reset_mock()
+            self.assertEqual(retry.RETRY, self.on_failure(
+                *[fakes.transient_error()] * tries))
+            self.stop.wait.assert_called_once_with(60.0)
+            self.now += 60.0
+        # the change of pace is said once, at WARNING
+        self.assertEqual(1, self.logger.output.count(
+            'past [vmheartbeat] notification_deadline'))
+        self.assertIn('Instance %s: notification masakari still not '
+                      'delivered 600s after the failure' % A,
                       self.logger.output)
+        self.assertNotIn('Giving up', self.logger.output)
 
     def test_deadline_counts_from_the_episode_start(self):
         # a restart does not give the delivery a new deadline
         self.started = 0.0
-        self.assertEqual(retry.REVERT_ALL,
+        self.assertEqual(retry.RETRY,
                          self.on_failure(fakes.transient_error()))
+        self.stop.wait.assert_called_once_with(60.0)
 
     def test_permanent_error_reverts_at_once(self):
         self.assertEqual(retry.REVERT_ALL,
