@@ -57,6 +57,12 @@ class MainTestCase(base.TestCase):
         for word in words:
             self.assertIn(word, lines[0])
 
+    def test_notifier_named_twice(self):
+        self.assert_refused(
+            '[DEFAULT]\nhostname = compute-1\n'
+            '[vmheartbeat]\nnotifiers = log,masakari,log\n',
+            '[vmheartbeat] notifiers', 'named more than once: log')
+
     def test_timeout_longer_than_interval(self):
         self.assert_refused('[vmheartbeat]\ninterval = 5\ntimeout = 10\n',
                             '[vmheartbeat] timeout')

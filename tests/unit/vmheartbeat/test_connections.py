@@ -77,6 +77,33 @@ class ConnectionPoolTestCase(base.TestCase):
         with pool.domain(A, 0):  # every connection is free again
             pass
 
+    def test_suspects_leave_connections_to_the_others(self):
+        for uuid in ('s1', 's2', 's3', 's4'):
+            self.domains[uuid] = fake_libvirt.virDomain(uuid)
+        pool = connections.ConnectionPool(URI, 4)
+        self.assertEqual(3, pool.suspect_limit)
+        held = [pool.domain(uuid, 0, suspect=True)
+                for uuid in ('s1', 's2', 's3')]
+        for context in held:
+            context.__enter__()
+        # a fourth guest that did not answer waits, and then gives up
+        error = self.assertRaises(exception.LibvirtUnavailable,
+                                  pool.domain('s4', 0, True).__enter__)
+        self.assertIn('3 calls to guests that did not answer',
+                      str(error))
+        # a guest that answers still gets the last connection
+        with pool.domain(A, 0):
+            pass
+        held[0].__exit__(None, None, None)
+        with pool.domain('s4', 0, suspect=True):
+            pass
+
+    def test_share_kept_for_guests_that_answer(self):
+        for size, limit in ((1, 1), (2, 1), (3, 2), (8, 6), (16, 12)):
+            self.assertEqual(
+                limit, connections.ConnectionPool(URI, size).suspect_limit,
+                size)
+
     def test_waits_for_a_slot(self):
         pool = connections.ConnectionPool(URI, 1)
         held = pool.domain(A, 0)

@@ -411,6 +411,28 @@ class HealthTestCase(ManagerTestCase):
             self.assertEqual(2, monitor.escalator.start.call_count)
 
 
+class CheckServicesTestCase(ManagerTestCase):
+
+    def test_one_warning_per_unreachable_service(self):
+        monitor = self.make_manager()
+        self.optin.check = lambda: 'ConnectFailure: Connection refused'
+        notifier = mock.Mock()
+        notifier.check.return_value = 'Masakari answered 401'
+        monitor.notifiers = [('masakari', notifier)]
+        monitor.check_services()
+        self.assertEqual(1, self.logger.output.count(
+            'Nova cannot be asked which instances are watched'))
+        self.assertIn('ConnectFailure: Connection refused',
+                      self.logger.output)
+        self.assertEqual(1, self.logger.output.count(
+            'Notifier masakari cannot deliver now: Masakari answered 401'))
+
+    def test_silent_when_everything_answers(self):
+        monitor = self.make_manager()
+        monitor.check_services()
+        self.assertNotIn('cannot', self.logger.output)
+
+
 class RunTestCase(ManagerTestCase):
 
     def test_run_resumes_escalations_then_stops(self):

@@ -35,6 +35,14 @@ class FakeInstanceHA:
     def __init__(self, *answers):
         self.answers = list(answers)
         self.created = []
+        self.listed = []
+
+    def segments(self, **query):
+        self.listed.append(query)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return iter(answer)
 
     def create_notification(self, **attrs):
         self.created.append(attrs)
@@ -167,6 +175,29 @@ class MasakariNotifierTestCase(base.TestCase):
             notifier.notify(FAILURE)
         make.assert_called_once_with(self.conf)
         self.assertEqual(self.api.created, retried.created)
+
+
+class CheckTestCase(MasakariNotifierTestCase):
+    """The check made once at start: a reason, never an exception."""
+
+    def test_reachable(self):
+        self.assertIsNone(self.notifier(['segment']).check())
+        self.assertEqual([{'limit': 1}], self.api.listed)
+
+    def test_problems_are_reasons(self):
+        for error, words in (
+                (ks_exc.ConnectFailure('Connection refused'),
+                 ('ConnectFailure', 'Connection refused')),
+                (http_error(401, 'The request you have made requires '
+                                 'authentication.'),
+                 ('401', 'check the [api] credentials')),
+                (http_error(403, 'Policy does not allow'),
+                 ('403', 'admin role')),
+                (ks_exc.DiscoveryFailure('no instance-ha endpoint'),
+                 ('DiscoveryFailure',))):
+            reason = self.notifier(error).check()
+            for word in words:
+                self.assertIn(word, reason)
 
 
 class MakeMasakariConnectionTestCase(base.TestCase):
