@@ -127,9 +127,13 @@ def _outcome_of(error):
 
 
 def _notify_started(flow_detail):
-    """True when a notify task of the flow has run, even in part."""
-    prefix = constants.NOTIFY_TASK + '-'
-    return any(ad.name.startswith(prefix) and ad.state != states.PENDING
+    """True when the flow has begun to notify, even in part.
+
+    A notify task that failed and waits for its retry is pending again:
+    its retry controller, which ran before it, tells that it started.
+    """
+    prefixes = (constants.NOTIFY_TASK + '-', constants.NOTIFY_RETRY + '-')
+    return any(ad.name.startswith(prefixes) and ad.state != states.PENDING
                for ad in flow_detail)
 
 
