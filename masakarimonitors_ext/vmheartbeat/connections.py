@@ -17,9 +17,11 @@
 A hung guest holds its agent call for 5 s or more, and libvirt makes other
 calls on the same connection wait behind it. Heartbeat calls therefore each
 get a connection of their own from a pool, so a few hung guests cannot
-delay the others; and calls to suspect guests (whose last call went
-unanswered) may hold only part of the pool, so any number of hung guests
-leaves connections for the guests that answer.
+delay the others. Calls to guests that hold their calls (hung guests) may
+take only part of the pool, and guests hung for long only a smaller part,
+so any number of hung guests leaves connections for the guests that answer
+and for a guest that has just begun to hang, whose failure is still to be
+found.
 """
 
 import contextlib
@@ -32,6 +34,13 @@ from oslo_log import log as logging
 from masakarimonitors_ext import exception
 
 LOG = logging.getLogger(__name__)
+
+#: the guest answers, or fails at once (its calls hold no connection long)
+TIER_ANSWERING = 0
+#: the guest's last call was held past its timeout: it may be hanging
+TIER_HOLDING = 1
+#: the guest has held several calls in a row: it hangs, and is known to
+TIER_HUNG = 2
 
 _event_loop_lock = threading.Lock()
 _event_loop_thread = None
@@ -100,32 +109,37 @@ class ConnectionPool:
         below libvirtd's ``max_workers`` (default 20): each call in flight
         holds one libvirtd worker, a stuck one for 5 s or more.
 
-    A quarter of the connections (at least one, when there are two or
-    more) is kept for guests that are not suspect.
+    Each call comes with the tier of its guest (``TIER_*``). A quarter of
+    the connections (at least one, when there are two or more) is kept for
+    guests that answer, and one more (when there are three or more) for
+    guests that have just begun to hold their calls: guests hung for long,
+    already found, wait behind them.
     """
 
     def __init__(self, uri, size):
         self.uri = uri
         self._slots = [_PooledConnection(i) for i in range(size)]
-        self.suspect_limit = size - (max(1, size // 4) if size > 1 else 0)
-        self._suspect_calls = 0
+        kept = max(1, size // 4) if size > 1 else 0
+        #: most calls of TIER_HOLDING and TIER_HUNG guests at once
+        self.holding_limit = size - kept
+        #: most calls of TIER_HUNG guests at once
+        self.hung_limit = max(1, self.holding_limit - max(1, size // 8))
+        self._calls = {TIER_ANSWERING: 0, TIER_HOLDING: 0, TIER_HUNG: 0}
         self._cond = threading.Condition()
         _silence_libvirt_errors()
 
     @contextlib.contextmanager
-    def domain(self, instance_uuid, wait, suspect=False):
+    def domain(self, instance_uuid, wait, tier=TIER_ANSWERING):
         """Reserve a connection and yield the instance's ``virDomain``.
 
         :param wait: seconds to wait for a free connection.
-        :param suspect: the guest's last call went unanswered: it may take
-            a connection only while fewer than ``suspect_limit`` suspect
-            calls hold one.
+        :param tier: how the guest's last calls went, a ``TIER_*``.
         :raises: LibvirtUnavailable when libvirtd cannot be reached or no
             connection frees in time.
         :raises: libvirt.libvirtError (VIR_ERR_NO_DOMAIN) for an unknown
             domain.
         """
-        slot = self._acquire(wait, suspect)
+        slot = self._acquire(wait, tier)
         try:
             dom = self._lookup(slot, instance_uuid)
             yield dom
@@ -136,38 +150,45 @@ class ConnectionPool:
                 slot.domains.pop(instance_uuid, None)
             raise
         finally:
-            self._release(slot, suspect)
+            self._release(slot, tier)
 
-    def _acquire(self, wait, suspect):
+    def _allowed(self, tier):
+        holding = self._calls[TIER_HOLDING] + self._calls[TIER_HUNG]
+        if tier == TIER_ANSWERING:
+            return True
+        if tier == TIER_HOLDING:
+            return holding < self.holding_limit
+        return (holding < self.holding_limit and
+                self._calls[TIER_HUNG] < self.hung_limit)
+
+    def _acquire(self, wait, tier):
         deadline = time.monotonic() + wait
         with self._cond:
             while True:
                 # an open connection first, then a new one
                 free = [s for s in self._slots if not s.busy]
-                if free and not (suspect and self._suspect_calls >=
-                                 self.suspect_limit):
+                if free and self._allowed(tier):
                     slot = min(free, key=lambda s: s.conn is None)
                     slot.busy = True
-                    if suspect:
-                        self._suspect_calls += 1
+                    self._calls[tier] += 1
                     return slot
                 left = deadline - time.monotonic()
                 if left <= 0:
                     if free:
                         raise exception.LibvirtUnavailable(
-                            '%d calls to guests that did not answer hold '
-                            'their share of the libvirt connections' %
-                            self._suspect_calls)
+                            'calls to hung guests hold their share of the '
+                            'libvirt connections (%d of %d)' % (
+                                self._calls[TIER_HOLDING] +
+                                self._calls[TIER_HUNG], len(self._slots)))
                     raise exception.LibvirtUnavailable(
                         'all %d libvirt connections carry a call' % len(
                             self._slots))
                 self._cond.wait(left)
 
-    def _release(self, slot, suspect):
+    def _release(self, slot, tier):
         with self._cond:
             slot.busy = False
-            if suspect:
-                self._suspect_calls -= 1
+            self._calls[tier] -= 1
             self._cond.notify_all()
 
     def _lookup(self, slot, instance_uuid):

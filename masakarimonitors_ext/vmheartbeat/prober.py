@@ -21,10 +21,11 @@ onto the stuck one.
 
 A call's time starts when it has a libvirt connection, not when it is
 submitted: waiting for a connection (or a worker) is not evidence against
-a guest. Instances whose last call went unanswered are suspects, and their
-calls may hold only part of the connections, so guests that hang (a hung
-guest holds a call for 5 s or more in libvirt) never take every connection
-from the ones that answer.
+a guest. A guest whose calls are held past their timeout (a hung guest
+holds a call for 5 s or more in libvirt) has them carried in a tier of the
+connection pool that never takes every connection from the guests that
+answer; one that has held several calls in a row waits behind one that has
+just begun to.
 """
 
 import collections
@@ -36,6 +37,7 @@ import libvirt
 from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import connections
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat.probes import libvirt_errors
@@ -46,6 +48,9 @@ LOG = logging.getLogger(__name__)
 #: before each command), measured with libvirt 9.0: the escalation waits up
 #: to twice that for a connection before it calls a probe inconclusive.
 LIBVIRT_AGENT_HOLD = 5.0
+
+#: calls held in a row after which a guest counts as hung for long
+HUNG_AFTER = 3
 
 Counts = collections.namedtuple('Counts', 'total answered missed other')
 
@@ -107,7 +112,7 @@ class Prober:
         self._clock = clock
         self._executor = futurist.ThreadPoolExecutor(max_workers=workers)
         self._calls = {}
-        self._suspects = set()
+        self._held = {}
         self._counts = collections.Counter()
         self._lock = threading.Lock()
 
@@ -130,7 +135,7 @@ class Prober:
             call.future = self._executor.submit(
                 self._run, instance_uuid, call,
                 timeout if wait is None else wait,
-                instance_uuid in self._suspects)
+                self._tier(instance_uuid))
         if on_done is not None:
             call.future.add_done_callback(
                 lambda fut: on_done(instance_uuid, call, fut.result()))
@@ -166,10 +171,18 @@ class Prober:
             return call.future.result()
         return call.overdue_result(self._clock())
 
+    def _tier(self, instance_uuid):
+        held = self._held.get(instance_uuid, 0)
+        if not held:
+            return connections.TIER_ANSWERING
+        if held < HUNG_AFTER:
+            return connections.TIER_HOLDING
+        return connections.TIER_HUNG
+
     def forget(self, instance_uuid):
         """The instance is no longer heartbeated."""
         with self._lock:
-            self._suspects.discard(instance_uuid)
+            self._held.pop(instance_uuid, None)
 
     def counts(self):
         """:class:`Counts` of the calls completed since start."""
@@ -180,10 +193,10 @@ class Prober:
         other = counts.get('other', 0)
         return Counts(answered + missed + other, answered, missed, other)
 
-    def _run(self, instance_uuid, call, wait, suspect):
+    def _run(self, instance_uuid, call, wait, tier):
         result = None
         try:
-            result = self._probe(instance_uuid, call, wait, suspect)
+            result = self._probe(instance_uuid, call, wait, tier)
             return result
         except Exception as e:  # a driver bug must not kill the monitor
             LOG.exception('Probe of instance %s failed unexpectedly',
@@ -198,18 +211,30 @@ class Prober:
             with self._lock:
                 if self._calls.get(instance_uuid) is call:
                     del self._calls[instance_uuid]
-                if result is not None and result.answered:
-                    self._suspects.discard(instance_uuid)
-                    self._counts['answered'] += 1
-                elif result is not None and result.missed:
-                    self._suspects.add(instance_uuid)
-                    self._counts['missed'] += 1
-                else:
-                    self._counts['other'] += 1
+                self._account(instance_uuid, call, result)
 
-    def _probe(self, instance_uuid, call, wait, suspect):
+    def _account(self, instance_uuid, call, result):
+        """Count a completed call and track held calls (under the lock)."""
+        if result is not None and result.answered:
+            self._held.pop(instance_uuid, None)
+            self._counts['answered'] += 1
+            return
+        if result is not None and result.missed:
+            self._counts['missed'] += 1
+        else:
+            self._counts['other'] += 1
+        if call.started is None:
+            return
+        if (result is not None and
+                result.outcome is base.Outcome.TIMED_OUT or
+                self._clock() - call.started > call.timeout):
+            self._held[instance_uuid] = self._held.get(instance_uuid, 0) + 1
+        else:
+            self._held.pop(instance_uuid, None)
+
+    def _probe(self, instance_uuid, call, wait, tier):
         try:
-            with self._pool.domain(instance_uuid, wait, suspect) as dom:
+            with self._pool.domain(instance_uuid, wait, tier) as dom:
                 call.begin(self._clock())
                 result = self._driver.probe(dom, call.timeout)
         except exception.LibvirtUnavailable as e:

@@ -48,7 +48,7 @@ class FakePool:
 
     def __init__(self):
         self.waits = []
-        self.suspects = []
+        self.tiers = []
         self.errors = {}
         #: an Event: while set to one, every call waits for a connection
         #: until it is set
@@ -57,9 +57,9 @@ class FakePool:
         self.resets = 0
 
     @contextlib.contextmanager
-    def domain(self, instance_uuid, wait, suspect=False):
+    def domain(self, instance_uuid, wait, tier=0):
         self.waits.append((instance_uuid, wait))
-        self.suspects.append((instance_uuid, suspect))
+        self.tiers.append((instance_uuid, tier))
         if self.gate is not None:
             self.waiting.set()
             self.gate.wait(test_base.WAIT)

@@ -77,32 +77,44 @@ class ConnectionPoolTestCase(base.TestCase):
         with pool.domain(A, 0):  # every connection is free again
             pass
 
-    def test_suspects_leave_connections_to_the_others(self):
-        for uuid in ('s1', 's2', 's3', 's4'):
+    def hold(self, pool, tier, *uuids):
+        held = []
+        for uuid in uuids:
             self.domains[uuid] = fake_libvirt.virDomain(uuid)
-        pool = connections.ConnectionPool(URI, 4)
-        self.assertEqual(3, pool.suspect_limit)
-        held = [pool.domain(uuid, 0, suspect=True)
-                for uuid in ('s1', 's2', 's3')]
-        for context in held:
+            context = pool.domain(uuid, 0, tier)
             context.__enter__()
-        # a fourth guest that did not answer waits, and then gives up
-        error = self.assertRaises(exception.LibvirtUnavailable,
-                                  pool.domain('s4', 0, True).__enter__)
-        self.assertIn('3 calls to guests that did not answer',
-                      str(error))
-        # a guest that answers still gets the last connection
+            held.append(context)
+        return held
+
+    def test_hung_guests_leave_connections_to_the_others(self):
+        pool = connections.ConnectionPool(URI, 4)
+        self.assertEqual((3, 2), (pool.holding_limit, pool.hung_limit))
+        held = self.hold(pool, connections.TIER_HUNG, 'h1', 'h2')
+        # a third guest hung for long waits, and then gives up
+        self.domains['h3'] = fake_libvirt.virDomain('h3')
+        error = self.assertRaises(
+            exception.LibvirtUnavailable,
+            pool.domain('h3', 0, connections.TIER_HUNG).__enter__)
+        self.assertIn('calls to hung guests hold their share', str(error))
+        # a guest that has just begun to hang still gets one
+        held += self.hold(pool, connections.TIER_HOLDING, 'n1')
+        self.domains['n2'] = fake_libvirt.virDomain('n2')
+        self.assertRaises(
+            exception.LibvirtUnavailable,
+            pool.domain('n2', 0, connections.TIER_HOLDING).__enter__)
+        # and a guest that answers gets the last connection
         with pool.domain(A, 0):
             pass
         held[0].__exit__(None, None, None)
-        with pool.domain('s4', 0, suspect=True):
+        with pool.domain('h3', 0, connections.TIER_HUNG):
             pass
 
-    def test_share_kept_for_guests_that_answer(self):
-        for size, limit in ((1, 1), (2, 1), (3, 2), (8, 6), (16, 12)):
-            self.assertEqual(
-                limit, connections.ConnectionPool(URI, size).suspect_limit,
-                size)
+    def test_shares_by_pool_size(self):
+        for size, limits in ((1, (1, 1)), (2, (1, 1)), (3, (2, 1)),
+                             (4, (3, 2)), (8, (6, 5)), (16, (12, 10))):
+            pool = connections.ConnectionPool(URI, size)
+            self.assertEqual(limits, (pool.holding_limit, pool.hung_limit),
+                             size)
 
     def test_waits_for_a_slot(self):
         pool = connections.ConnectionPool(URI, 1)

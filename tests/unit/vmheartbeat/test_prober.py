@@ -143,21 +143,39 @@ class ProberTestCase(test_base.TestCase):
         self.assertFalse(result.missed)
         self.assertEqual(0, self.driver.calls[A])
 
-    def test_guest_that_missed_is_a_suspect_until_it_answers(self):
+    def test_tier_follows_the_calls_a_guest_held(self):
+        answering, holding, hung = (connections.TIER_ANSWERING,
+                                    connections.TIER_HOLDING,
+                                    connections.TIER_HUNG)
+        # a guest whose agent died fails at once: it holds nothing
         self.driver.results[A] = fakes.NOT_CONNECTED
         self.prober.probe(A, 2.0)
         self.prober.probe(A, 2.0)
-        self.driver.results[A] = fakes.ANSWERED
-        self.prober.probe(A, 2.0)
-        self.prober.probe(A, 2.0)
+        # a hung guest's calls time out
+        self.driver.results[B] = fakes.TIMED_OUT
+        for _ in range(4):
+            self.prober.probe(B, 2.0)
+        self.driver.results[B] = fakes.ANSWERED
         self.prober.probe(B, 2.0)
-        self.assertEqual([(A, False), (A, True), (A, True), (A, False),
-                          (B, False)], self.pool.suspects)
-        self.driver.results[A] = fakes.NOT_CONNECTED
+        self.prober.probe(B, 2.0)
+        self.assertEqual([(A, answering), (A, answering),
+                          (B, answering), (B, holding), (B, holding),
+                          (B, hung), (B, hung), (B, answering)],
+                         self.pool.tiers)
+
+    def test_a_call_held_past_its_timeout_counts_as_held(self):
+        self.driver.hold(A)
+        call, _ = self.prober.submit(A, 2.0)
+        self.wait_for(self.driver.entered[A], 'the call of A')
+        self.clock.advance(5.0)
+        self.driver.release(A, fakes.NOT_CONNECTED)
+        call.future.result(timeout=test_base.WAIT)
         self.prober.probe(A, 2.0)
+        self.assertEqual((A, connections.TIER_HOLDING), self.pool.tiers[-1])
         self.prober.forget(A)
         self.prober.probe(A, 2.0)
-        self.assertEqual((A, False), self.pool.suspects[-1])
+        self.assertEqual((A, connections.TIER_ANSWERING),
+                         self.pool.tiers[-1])
 
     def test_counts_completed_calls(self):
         self.driver.results[B] = fakes.TIMED_OUT
