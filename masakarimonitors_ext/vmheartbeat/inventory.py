@@ -23,6 +23,7 @@ between are covered by the resync that follows.
 
 import dataclasses
 import threading
+import time
 from xml.etree import ElementTree
 
 import libvirt
@@ -92,8 +93,9 @@ def _describe(dom):
 class Inventory:
     """Keeps the listener told of the running domains and their events.
 
-    The listener gets ``domains_listed(domains)`` with a dict of every
-    running :class:`Domain` by UUID, and ``domain_event(instance_uuid,
+    The listener gets ``domains_listed(domains, listed_at)`` with a dict
+    of every running :class:`Domain` by UUID and the ``time.monotonic()``
+    at which the listing began, and ``domain_event(instance_uuid,
     event, detail)`` with an event from ``constants.EVENT_*``; both are
     called from the inventory's own threads and must not block.
 
@@ -190,7 +192,8 @@ class Inventory:
 
     def _watch(self):
         while not self._stop.is_set():
-            self._listener.domains_listed(self._list())
+            listed_at = time.monotonic()
+            self._listener.domains_listed(self._list(), listed_at)
             if self._lost.wait(self._resync_interval):
                 if not self._stop.is_set():
                     LOG.warning('Connection to libvirt at %s lost; '

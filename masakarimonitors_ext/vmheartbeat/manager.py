@@ -93,6 +93,8 @@ class VMHeartbeatManager:
         self._domains = {}
         self._unwatched = set()
         self._adopting = set()
+        #: time.monotonic() of the last event about each instance
+        self._touched = {}
         self._grace = group.startup_grace_period
         self._cooloff = group.failure_cooloff
         self.optin = optin_policy or optin.make_policy(conf)
@@ -177,15 +179,27 @@ class VMHeartbeatManager:
                  'other %d)', counts.total, counts.answered, counts.missed,
                  counts.other)
 
-    def domains_listed(self, domains):
+    def domains_listed(self, domains, listed_at=None):
+        """The inventory listed the running domains.
+
+        :param listed_at: ``time.monotonic()`` when the listing began: an
+            instance an event told of since then is newer than the listing
+            and left as the event made it.
+        """
         self.log_counts()
         with self._lock:
-            gone = set(self._domains) - set(domains)
+            newer = {uuid for uuid, when in self._touched.items()
+                     if listed_at is not None and when >= listed_at}
+            gone = set(self._domains) - set(domains) - newer
+            kept = {uuid: self._domains[uuid] for uuid in newer
+                    if uuid in self._domains}
             self._domains = dict(domains)
+            self._domains.update(kept)
         for instance_uuid in gone:
             self._forget(instance_uuid, 'no longer running')
         for instance_uuid, domain in domains.items():
-            self._reconcile(instance_uuid, domain)
+            if instance_uuid not in newer:
+                self._reconcile(instance_uuid, domain)
 
     def _reconcile(self, instance_uuid, domain):
         with self._lock:
@@ -220,6 +234,8 @@ class VMHeartbeatManager:
     def domain_event(self, instance_uuid, event, detail):
         LOG.debug('Instance %s: domain event %s (detail %s)', instance_uuid,
                   event, detail)
+        with self._lock:
+            self._touched[instance_uuid] = time.monotonic()
         if event == constants.EVENT_UNDEFINED:
             self._forget(instance_uuid, 'undefined')
             self.optin.forget(instance_uuid)
@@ -269,6 +285,8 @@ class VMHeartbeatManager:
             entry = self._health.pop(instance_uuid, None)
             self._unwatched.discard(instance_uuid)
             self._domains.pop(instance_uuid, None)
+            if reason == 'undefined':
+                self._touched.pop(instance_uuid, None)
         self.scheduler.unwatch(instance_uuid)
         self.prober.forget(instance_uuid)
         if entry is not None:

@@ -353,7 +353,7 @@ class FlavorOptIn(OptInPolicy):
 
     def check(self):
         try:
-            self._nova(self.connection.compute.get_server, _NO_SERVER)
+            self._nova(self._get_server, _NO_SERVER)
         except sdk_exc.NotFoundException:
             return None
         except NovaUnavailable as e:
@@ -361,6 +361,11 @@ class FlavorOptIn(OptInPolicy):
         except Exception as e:  # a bad [nova] option, say
             return '%s: %s' % (type(e).__name__, e)
         return None
+
+    def _get_server(self, instance_uuid):
+        # NOTE: openstacksdk discovers Nova's versions when the compute
+        # proxy is first used, so that too runs under the timeout.
+        return self.connection.compute.get_server(instance_uuid)
 
     def _nova(self, func, *args):
         """func(*args) against Nova, waited for at most [nova] timeout.
@@ -417,8 +422,7 @@ class FlavorOptIn(OptInPolicy):
 
     def _ask_nova(self, instance_uuid):
         try:
-            server = self._nova(self.connection.compute.get_server,
-                                instance_uuid)
+            server = self._nova(self._get_server, instance_uuid)
         except sdk_exc.NotFoundException:
             return Decision(False, reason='not a Nova instance')
         flavor = server.flavor or {}
@@ -449,8 +453,7 @@ class FlavorOptIn(OptInPolicy):
 
     def task_state(self, instance_uuid):
         try:
-            server = self._nova(self.connection.compute.get_server,
-                                instance_uuid)
+            server = self._nova(self._get_server, instance_uuid)
         except sdk_exc.NotFoundException:
             raise NovaUnavailable('Nova does not know the instance')
         return server.task_state

@@ -33,7 +33,7 @@ class Listener:
         self.listings = queue.Queue()
         self.events = []
 
-    def domains_listed(self, domains):
+    def domains_listed(self, domains, listed_at):
         self.listings.put(domains)
 
     def domain_event(self, instance_uuid, event, detail):

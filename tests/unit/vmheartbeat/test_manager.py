@@ -230,6 +230,32 @@ class OptInTestCase(ManagerTestCase):
         self.assertTrue(monitor.scheduler.watching(A))
         self.assertEqual(health.STARTING, self.state(monitor))
 
+    def test_listing_older_than_an_event_does_not_forget(self):
+        monitor = self.make_manager()
+        monitor.domains_listed({})
+        # a listing begins at 10s, a guest starts at 11s, the listing
+        # (without it) is handed over at 12s
+        self.clock.set(11.0)
+        monitor.domain_event(A, constants.EVENT_STARTED, 0)
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.clock.set(12.0)
+        monitor.domains_listed({}, listed_at=10.0)
+        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertIn(A, monitor._health)
+        # a listing that began after the event counts
+        monitor.domains_listed({}, listed_at=11.5)
+        self.assertFalse(monitor.scheduler.watching(A))
+
+    def test_listing_older_than_a_stop_does_not_adopt_again(self):
+        monitor = self.make_manager()
+        monitor.domains_listed({A: domain()}, listed_at=0.0)
+        self.clock.set(11.0)
+        monitor.domain_event(A, constants.EVENT_STOPPED, 0)
+        asked = self.optin.asked[A]
+        monitor.domains_listed({A: domain()}, listed_at=10.0)
+        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertEqual(asked, self.optin.asked[A])
+
     def test_redefined_domain_refreshes_the_decision(self):
         monitor = self.make_manager()
         monitor.domains_listed({A: domain()})

@@ -241,6 +241,21 @@ class FlavorOptInTestCase(base.TestCase):
             self.assertRaises(optin.NovaUnavailable, self.policy.task_state,
                               A)
 
+    def test_version_discovery_failing_on_first_use_is_unavailable(self):
+        # openstacksdk discovers Nova's versions when the compute proxy is
+        # first used: a Nova down since the start fails there
+        class Undiscoverable:
+            @property
+            def compute(self):
+                raise ks_exc.DiscoveryFailure('Could not find versioned '
+                                              'identity endpoints')
+        policy = optin.FlavorOptIn(self.conf, Undiscoverable(),
+                                   clock=self.clock)
+        policy.open()
+        self.assertRaises(optin.NovaUnavailable, policy.task_state, A)
+        self.assertRaises(optin.OptInUnknown, policy.decide, A)
+        self.assertIn('DiscoveryFailure', policy.check())
+
     def test_nova_refusing_connections_keeps_the_last_answer(self):
         self.compute.servers[A] = server({KEY: 'true'})
         self.policy.decide(A)
