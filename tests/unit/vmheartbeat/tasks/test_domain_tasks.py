@@ -14,6 +14,7 @@
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from tests.unit import base
 from tests.unit import fake_libvirt
@@ -72,6 +73,16 @@ class ConfirmDomainRunningTaskTestCase(base.TestCase):
         self.inventory.states[A] = (RUNNING, 1, NO_JOB)
         self.optin.task_states[A] = 'rebooting'
         self.suppressed('Nova task state is rebooting')
+
+    def test_nova_down_confirms_from_libvirt_alone(self):
+        self.inventory.states[A] = (RUNNING, 1, NO_JOB)
+        self.optin.task_states[A] = optin.NovaUnavailable(
+            'ConnectFailure: Unable to establish connection')
+        self.assertIn('Nova not asked: ConnectFailure',
+                      self.task.execute(A))
+        self.assertIn('Instance %s: Nova did not answer (ConnectFailure: '
+                      'Unable to establish connection); the failure is '
+                      'confirmed from libvirt alone' % A, self.logger.output)
 
     def test_libvirt_unreachable(self):
         self.inventory.error = fake_libvirt.cannot_connect_error()
