@@ -29,6 +29,7 @@ import uuid
 
 import testtools
 
+from tests.functional.fixtures import fault_proxy
 from tests.functional.fixtures import libvirt_guest
 from tests.functional.fixtures import masakari_service
 from tests.functional.fixtures import monitor
@@ -42,6 +43,9 @@ EXTRA_SPEC = 'masakari:vm_heartbeat'
 # the detection time.
 DETECTION_WINDOW = 20.0
 QUIET_WINDOW = 10.0
+# masakari-api logs a request once it has answered it: how long a POST
+# seen in Masakari's records may take to show in its log.
+API_LOG_LAG = 5.0
 
 _testbed_lock = threading.Lock()
 _testbed = None
@@ -70,9 +74,21 @@ class FunctionalTestCase(testtools.TestCase):
         super().setUp()
         self.masakari = testbed()
         self.workdir = tempfile.mkdtemp(prefix='vmhb-functional-')
+        # Tests run one at a time: whatever the API and the stand-in see
+        # from here on is this test's.
+        self.api_log_mark = self.masakari.api_log_mark()
+        self.started_at = time.time()
 
-    def monitor_sections(self, auth_mode='token', **vmheartbeat):
-        sections = {
+    def monitor_sections(self, auth_mode='token', nova_proxy=None,
+                         api_proxy=None, sections=None, **vmheartbeat):
+        """The monitor's options.
+
+        ``nova_proxy`` / ``api_proxy``: a ``FaultProxy`` the monitor
+        reaches Nova / Masakari through (token mode only); Masakari's
+        engine keeps using the stand-in directly. ``sections``: more
+        options, ``{section: {option: value}}``, merged last.
+        """
+        sections_ = {
             'DEFAULT': {'hostname': HOSTNAME, 'debug': 'true',
                         'use_stderr': 'true'},
             'libvirt': {'connection_uri': libvirt_guest.DEFAULT_URI},
@@ -84,31 +100,89 @@ class FunctionalTestCase(testtools.TestCase):
                 'state_path': os.path.join(self.workdir, 'state'),
             },
         }
-        sections.update(self.masakari.monitor_config(auth_mode))
-        sections['vmheartbeat'].update(vmheartbeat)
-        return sections
+        sections_.update(self.masakari.monitor_config(auth_mode))
+        if nova_proxy is not None or api_proxy is not None:
+            self.assertEqual('token', auth_mode,
+                             'fault proxies work in token mode')
+        if nova_proxy is not None:
+            sections_['nova']['endpoint_override'] = (
+                nova_proxy.url + '/compute/v2.1')
+        if api_proxy is not None:
+            api_url = api_proxy.url + '/v1'
+            sections_['api'].update(endpoint=api_url,
+                                    endpoint_override=api_url)
+        sections_['vmheartbeat'].update(vmheartbeat)
+        for section, options in (sections or {}).items():
+            sections_.setdefault(section, {}).update(options)
+        return sections_
 
-    def start_monitor(self, auth_mode='token', **vmheartbeat):
-        """Run the monitor as a real process.
+    def start_monitor(self, auth_mode='token', nova_proxy=None,
+                      api_proxy=None, sections=None, **vmheartbeat):
+        """Run the monitor as a real process, with a log of its own.
 
         ``auth_mode`` 'token' reaches Masakari and Nova at fixed endpoints
-        (noauth2); 'password' finds them in Keystone's catalog.
+        (noauth2); 'password' finds them in Keystone's catalog. Other
+        arguments as in ``monitor_sections``.
         """
-        proc = monitor.MonitorProcess(
-            self.workdir, self.monitor_sections(auth_mode, **vmheartbeat))
+        proc = self._monitor_process(auth_mode, nova_proxy, api_proxy,
+                                     sections, vmheartbeat)
         proc.start()
+        return proc
+
+    def run_monitor_to_exit(self, timeout=30, sections=None, **vmheartbeat):
+        """Run a monitor expected to exit by itself; returns the process.
+
+        Its exit code is ``proc.returncode()``, its console output
+        ``proc.stderr()`` / ``proc.stdout()``, its log ``proc.log()``.
+        """
+        proc = self._monitor_process('token', None, None, sections,
+                                     vmheartbeat)
+        proc.run_to_exit(timeout)
+        return proc
+
+    def _monitor_process(self, auth_mode, nova_proxy, api_proxy, sections,
+                         vmheartbeat):
+        proc = monitor.MonitorProcess(
+            self.workdir, self.monitor_sections(
+                auth_mode, nova_proxy, api_proxy, sections, **vmheartbeat))
         self.addCleanup(proc.stop)
         self.addOnException(
             lambda exc_info: self.addDetail(
-                'monitor-log', testtools.content.text_content(proc.tail(200))))
+                proc.name + '-log',
+                testtools.content.text_content(proc.tail(200))))
         return proc
 
+    def fault_proxy(self, upstream_url, name='fault-proxy'):
+        """A started ``FaultProxy`` to upstream_url, stopped at cleanup."""
+        proxy = fault_proxy.FaultProxy(upstream_url, name=name).start()
+        self.addCleanup(proxy.stop)
+        self.addOnException(
+            lambda exc_info: self.addDetail(
+                name + '-requests', testtools.content.text_content(
+                    '\n'.join(str(r) for r in proxy.requests()[-100:]))))
+        return proxy
+
+    def nova_proxy(self):
+        """A fault proxy in front of the Nova stand-in."""
+        return self.fault_proxy(self.masakari.standin_url, 'nova-proxy')
+
+    def masakari_proxy(self):
+        """A fault proxy in front of the real Masakari API."""
+        return self.fault_proxy(self.masakari.api_url, 'masakari-proxy')
+
     def make_guest(self, opted_in=True, extra_specs=None, start=True,
-                   wait_agent=True):
+                   wait_agent=True, metadata=None):
+        """A Nova server of the stand-in and its libvirt guest.
+
+        ``metadata`` defaults to ``{"HA_Enabled": "True"}``, which makes
+        Masakari's engine recover the instance; ``{}`` makes it finish a
+        notification with nothing done.
+        """
         instance_uuid = str(uuid.uuid4())
         specs = {EXTRA_SPEC: 'true'} if opted_in else {}
         specs.update(extra_specs or {})
-        self.masakari.register_server(instance_uuid, extra_specs=specs)
+        self.masakari.register_server(instance_uuid, extra_specs=specs,
+                                      metadata=metadata)
         self.addCleanup(self.masakari.unregister_server, instance_uuid)
         guest = libvirt_guest.Guest('vmhb-ft-%s' % instance_uuid[:8],
                                     uuid=instance_uuid)
@@ -152,11 +226,15 @@ class FunctionalTestCase(testtools.TestCase):
 
     def assert_reported_once_and_recovered(self, proc, guest,
                                            timeout=DETECTION_WINDOW,
-                                           answered_before=0):
+                                           answered_before=0,
+                                           posts=(202,)):
         """One notification, which Masakari finishes; the VM answers again.
 
         ``answered_before`` counts the monitor's "answering heartbeats"
-        lines for the guest before the fault.
+        lines for the guest before the fault. ``posts``: the statuses of
+        every ``POST /v1/notifications`` Masakari answered in this test,
+        in order (a repeat within Masakari's window is a 409 that stores
+        nothing: only the POSTs show it).
         """
         notification = self.wait_notifications(guest, timeout=timeout)[0]
         self.wait_recovered(notification)
@@ -164,9 +242,16 @@ class FunctionalTestCase(testtools.TestCase):
         guest.wait_agent(60)
         proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
                           timeout=60, count=answered_before + 1)
-        self.assert_notifications(guest, 1)
+        self.assert_notifications(guest, 1, posts=posts)
+        self.assert_recovered_once(guest)
 
-    def assert_notifications(self, guest, count):
+    def assert_notifications(self, guest, count, posts=None):
+        """``count`` stored notifications for the guest, with our payload.
+
+        ``posts``: the statuses of every ``POST /v1/notifications`` in
+        this test, in order; by default ``count`` times 202. False: not
+        checked (several guests reported in one test).
+        """
         found = self.masakari.notifications_for(guest.uuid)
         self.assertEqual(count, len(found), found)
         for notification in found:
@@ -175,4 +260,41 @@ class FunctionalTestCase(testtools.TestCase):
                               'event': 'QEMU_GUEST_AGENT_ERROR',
                               'vir_domain_event': 'STOPPED_FAILED'},
                              notification['payload'])
+        if posts is not False:
+            self.assert_posts((202,) * count if posts is None else posts)
         return found
+
+    def notification_posts(self):
+        """Statuses of this test's POST /v1/notifications, in order.
+
+        As masakari-api logged them.
+        """
+        return self.masakari.notification_posts(self.api_log_mark)
+
+    def assert_posts(self, expected, lag=API_LOG_LAG):
+        """Masakari answered exactly these POST /v1/notifications.
+
+        Waits up to ``lag`` for the log to show as many POSTs (the API
+        logs a request after answering it), then compares.
+        """
+        expected = list(expected)
+        deadline = time.monotonic() + lag
+        posts = self.notification_posts()
+        while len(posts) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            posts = self.notification_posts()
+        self.assertEqual(expected, posts,
+                         'POST /v1/notifications statuses logged by '
+                         'masakari-api in this test')
+
+    def power_actions(self, guest):
+        """Stop and start actions Nova accepted for the guest (in order)."""
+        return [r['action'] for r in self.masakari.standin_requests(
+                    since=self.started_at)
+                if r.get('action') in ('os-stop', 'os-start') and
+                guest.uuid in r['path'] and r['status'] and
+                r['status'] < 300]
+
+    def assert_recovered_once(self, guest):
+        """Masakari stopped and started the instance exactly once."""
+        self.assertEqual(['os-stop', 'os-start'], self.power_actions(guest))
