@@ -111,9 +111,10 @@ class ConnectionPool:
 
     Each call comes with the tier of its guest (``TIER_*``). A quarter of
     the connections (at least one, when there are two or more) is kept for
-    guests that answer, and one more (when there are three or more) for
-    guests that have just begun to hold their calls: guests hung for long,
-    already found, wait behind them.
+    guests that answer; guests hung for long, already found, may hold at
+    most half of the rest (at least one), so guests that have just begun
+    to hold their calls, whose failure is still to be found, are probed
+    ahead of them.
     """
 
     def __init__(self, uri, size):
@@ -123,7 +124,7 @@ class ConnectionPool:
         #: most calls of TIER_HOLDING and TIER_HUNG guests at once
         self.holding_limit = size - kept
         #: most calls of TIER_HUNG guests at once
-        self.hung_limit = max(1, self.holding_limit - max(1, size // 8))
+        self.hung_limit = max(1, self.holding_limit // 2)
         self._calls = {TIER_ANSWERING: 0, TIER_HOLDING: 0, TIER_HUNG: 0}
         self._cond = threading.Condition()
         _silence_libvirt_errors()

@@ -25,11 +25,8 @@ known answer is used.
 """
 
 import abc
-import contextlib
 import dataclasses
-import json
 import os
-import tempfile
 import threading
 import time
 
@@ -42,6 +39,7 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import statefile
 
 LOG = logging.getLogger(__name__)
 
@@ -146,79 +144,24 @@ def decide_from_extra_specs(extra_specs, key, defaults):
                     tuple(problems))
 
 
-class DecisionStore:
-    """The last known opt-in answer per instance, in a file.
-
-    A JSON document under ``state_path``, replaced atomically on every
-    change, read once at start.
-
-    :param path: the file.
-    """
-
-    VERSION = 1
-
-    def __init__(self, path):
-        self.path = path
-        self._lock = threading.Lock()
-
-    def load(self):
-        """The saved decisions by instance UUID.
-
-        :raises: ConfigurationError naming the file when it cannot be read.
-        """
-        try:
-            with open(self.path, encoding='utf-8') as f:
-                document = json.load(f)
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as e:
-            raise exception.ConfigurationError(
-                'vmheartbeat.state_path', 'cannot read %s: %s' % (
-                    self.path, e))
-        try:
-            if document.get('version') != self.VERSION:
-                raise ValueError('unknown version %r' % document.get(
-                    'version'))
-            return {uuid: self._decision(entry)
-                    for uuid, entry in document['decisions'].items()}
-        except (AttributeError, KeyError, TypeError, ValueError) as e:
-            raise exception.ConfigurationError(
-                'vmheartbeat.state_path', '%s is not a valid opt-in file '
-                '(%s); remove it and Nova is asked again' % (self.path, e))
-
-    @staticmethod
-    def _decision(entry):
+def _decisions_from(body):
+    decisions = {}
+    for instance_uuid, entry in body.items():
         settings = entry.get('settings')
         if settings is not None:
             settings = InstanceSettings(float(settings['interval']),
                                         float(settings['timeout']),
                                         int(settings['failure_threshold']))
-        return Decision(bool(entry['watched']), settings,
-                        str(entry['reason']))
+        decisions[instance_uuid] = Decision(bool(entry['watched']), settings,
+                                            str(entry['reason']))
+    return decisions
 
-    def save(self, decisions):
-        """Replace the file with these decisions (a dict by UUID).
 
-        :raises: OSError when the file cannot be written.
-        """
-        document = {'version': self.VERSION, 'decisions': {
-            uuid: {'watched': d.watched, 'reason': d.reason,
+def _body_of(decisions):
+    return {uuid: {'watched': d.watched, 'reason': d.reason,
                    'settings': (dataclasses.asdict(d.settings)
                                 if d.settings else None)}
-            for uuid, d in decisions.items()}}
-        directory = os.path.dirname(self.path)
-        with self._lock:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix='.optin-')
-            try:
-                with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                    json.dump(document, f, sort_keys=True)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            for uuid, d in decisions.items()}
 
 
 @dataclasses.dataclass
@@ -311,8 +254,8 @@ class FlavorOptIn(OptInPolicy):
     :param conf: the configuration.
     :param connection: an openstacksdk connection (made from [nova] when
         None).
-    :param store: a :class:`DecisionStore` (the file ``optin.json`` under
-        ``state_path`` when None).
+    :param store: a ``statefile.StateFile`` (``optin.json`` under
+        ``state_path`` when None) that keeps the last known answers.
     """
 
     STORE_FILE = 'optin.json'
@@ -326,8 +269,9 @@ class FlavorOptIn(OptInPolicy):
         self._conf = conf
         self._conn = connection
         self._clock = clock
-        self._store = store or DecisionStore(os.path.join(
-            conf.vmheartbeat.state_path, self.STORE_FILE))
+        self._store = store or statefile.StateFile(
+            os.path.join(conf.vmheartbeat.state_path, self.STORE_FILE),
+            version=1, what='opt-in answers')
         self._cache = {}
         self._warned = set()
         self._lock = threading.Lock()
@@ -340,7 +284,7 @@ class FlavorOptIn(OptInPolicy):
         return self._conn
 
     def open(self):
-        saved = self._store.load()
+        saved = self._store.load(_decisions_from) or {}
         now = self._clock()
         with self._lock:
             for instance_uuid, decision in saved.items():
@@ -438,7 +382,7 @@ class FlavorOptIn(OptInPolicy):
         with self._lock:
             decisions = {uuid: c.decision for uuid, c in self._cache.items()}
         try:
-            self._store.save(decisions)
+            self._store.save(_body_of(decisions))
         except OSError as e:
             LOG.warning('Cannot keep the opt-in answers in %s (%s): a '
                         'restart while Nova is down would not know them',

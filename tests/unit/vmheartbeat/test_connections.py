@@ -87,31 +87,31 @@ class ConnectionPoolTestCase(base.TestCase):
         return held
 
     def test_hung_guests_leave_connections_to_the_others(self):
-        pool = connections.ConnectionPool(URI, 4)
-        self.assertEqual((3, 2), (pool.holding_limit, pool.hung_limit))
-        held = self.hold(pool, connections.TIER_HUNG, 'h1', 'h2')
-        # a third guest hung for long waits, and then gives up
-        self.domains['h3'] = fake_libvirt.virDomain('h3')
+        pool = connections.ConnectionPool(URI, 8)
+        self.assertEqual((6, 3), (pool.holding_limit, pool.hung_limit))
+        held = self.hold(pool, connections.TIER_HUNG, 'h1', 'h2', 'h3')
+        # a fourth guest hung for long waits, and then gives up
+        self.domains['h4'] = fake_libvirt.virDomain('h4')
         error = self.assertRaises(
             exception.LibvirtUnavailable,
-            pool.domain('h3', 0, connections.TIER_HUNG).__enter__)
+            pool.domain('h4', 0, connections.TIER_HUNG).__enter__)
         self.assertIn('calls to hung guests hold their share', str(error))
-        # a guest that has just begun to hang still gets one
-        held += self.hold(pool, connections.TIER_HOLDING, 'n1')
-        self.domains['n2'] = fake_libvirt.virDomain('n2')
+        # guests that have just begun to hang still get the rest
+        held += self.hold(pool, connections.TIER_HOLDING, 'n1', 'n2', 'n3')
+        self.domains['n4'] = fake_libvirt.virDomain('n4')
         self.assertRaises(
             exception.LibvirtUnavailable,
-            pool.domain('n2', 0, connections.TIER_HOLDING).__enter__)
-        # and a guest that answers gets the last connection
-        with pool.domain(A, 0):
+            pool.domain('n4', 0, connections.TIER_HOLDING).__enter__)
+        # and guests that answer get the last connections
+        with pool.domain(A, 0), pool.domain(B, 0):
             pass
         held[0].__exit__(None, None, None)
-        with pool.domain('h3', 0, connections.TIER_HUNG):
+        with pool.domain('h4', 0, connections.TIER_HUNG):
             pass
 
     def test_shares_by_pool_size(self):
         for size, limits in ((1, (1, 1)), (2, (1, 1)), (3, (2, 1)),
-                             (4, (3, 2)), (8, (6, 5)), (16, (12, 10))):
+                             (4, (3, 1)), (8, (6, 3)), (16, (12, 6))):
             pool = connections.ConnectionPool(URI, size)
             self.assertEqual(limits, (pool.holding_limit, pool.hung_limit),
                              size)

@@ -310,9 +310,9 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertRaises(optin.OptInUnknown, self.make_policy().decide, A)
 
     def test_corrupt_file_names_the_state_path(self):
-        for content in ('{"version": 1, "decisions": ', '[]',
-                        '{"version": 7, "decisions": {}}',
-                        '{"version": 1, "decisions": {"x": {}}}'):
+        for content in ('{"version": 1, "body": ', '[]',
+                        '{"version": 7, "body": {}}',
+                        '{"version": 1, "body": {"x": {}}}'):
             with open(os.path.join(self.state_path, 'optin.json'),
                       'w') as f:
                 f.write(content)
