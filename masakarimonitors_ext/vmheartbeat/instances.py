@@ -1,0 +1,364 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the monitor knows about each instance, and what it does about it.
+
+One :class:`Instance` record per domain of this host: its libvirt domain,
+whether it is watched and why, its health state machine, when an event
+last told of it, and whether its adoption is under way. The
+:class:`Instances` table owns every record under one lock and turns what
+it is told into actions:
+
+* the inventory's listings and domain events decide which instances are
+  adopted (asked about their opt-in, off the event path), restarted,
+  suppressed or forgotten, and so which are beaten by the scheduler;
+* each heartbeat result moves the instance's health, and a failure starts
+  its escalation;
+* each escalation's outcome moves it on again.
+"""
+
+import dataclasses
+import threading
+import time
+
+from oslo_log import log as logging
+
+from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import health
+from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat.probes import base
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(eq=False)
+class Instance:
+    """What is known about one instance.
+
+    :param uuid: the instance (its libvirt domain UUID).
+    :param domain: its last ``inventory.Domain``, or None.
+    :param decision: the ``optin.Decision`` about it, None until decided.
+    :param health: its ``health.InstanceHealth`` while watched.
+    :param touched: ``time.monotonic()`` of the last event about it.
+    :param adopting: an adoption (an opt-in decision) is under way.
+    """
+
+    uuid: str
+    domain: object = None
+    decision: object = None
+    health: object = None
+    touched: float = None
+    adopting: bool = False
+
+    @property
+    def decided(self):
+        """Watched, or known not to be watched."""
+        return self.health is not None or (
+            self.decision is not None and not self.decision.watched)
+
+    def forget_run(self):
+        """The domain stopped: nothing of its run is kept."""
+        self.domain = self.decision = self.health = None
+
+
+class Instances:
+    """The instances of this host, the one owner of their state.
+
+    :param conf: the configuration.
+    :param optin_policy: an ``optin.OptInPolicy``.
+    :param adopter: an executor that runs adoptions off the event path.
+
+    The scheduler, the prober, the inventory and the escalator are made
+    after the table, which they report to: :meth:`attach` hands them over
+    before anything is reported.
+    """
+
+    def __init__(self, conf, optin_policy, adopter):
+        self._conf = conf
+        self._optin = optin_policy
+        self._adopter = adopter
+        self._grace = conf.vmheartbeat.startup_grace_period
+        self._cooloff = conf.vmheartbeat.failure_cooloff
+        self._records = {}
+        self._lock = threading.Lock()
+        self.scheduler = self.prober = None
+        self.inventory = self.escalator = None
+
+    def attach(self, scheduler, prober, inventory, escalator):
+        """The parts the table drives, made after it."""
+        self.scheduler = scheduler
+        self.prober = prober
+        self.inventory = inventory
+        self.escalator = escalator
+
+    # Reading
+
+    def health(self, instance_uuid):
+        """The instance's ``health.InstanceHealth``, None when unwatched."""
+        with self._lock:
+            record = self._records.get(instance_uuid)
+            return None if record is None else record.health
+
+    def _record(self, instance_uuid):
+        record = self._records.get(instance_uuid)
+        if record is None:
+            record = self._records[instance_uuid] = Instance(instance_uuid)
+        return record
+
+    def _health_of(self, instance_uuid):
+        record = self._records.get(instance_uuid)
+        return None if record is None else record.health
+
+    # Escalations resumed at start
+
+    def mark_escalating(self, instance_uuid):
+        """An escalation resumed after a restart: the instance is failed."""
+        with self._lock:
+            record = self._record(instance_uuid)
+            if record.health is None:
+                record.health = health.InstanceHealth(
+                    instance_uuid, optin.default_settings(self._conf),
+                    time.monotonic(), self._grace)
+            record.health.force_failed()
+
+    # Inventory listener
+
+    def domains_listed(self, domains, listed_at=None):
+        """The inventory listed the running domains.
+
+        :param listed_at: ``time.monotonic()`` when the listing began: an
+            instance an event told of since then is newer than the listing
+            and left as the event made it.
+        """
+        with self._lock:
+            newer = {uuid for uuid, record in self._records.items()
+                     if listed_at is not None and record.touched is not None
+                     and record.touched >= listed_at}
+            gone = [uuid for uuid, record in self._records.items()
+                    if record.domain is not None and uuid not in domains
+                    and uuid not in newer]
+            for uuid, domain in domains.items():
+                if uuid not in newer:
+                    self._record(uuid).domain = domain
+        for instance_uuid in gone:
+            self._forget(instance_uuid, 'no longer running')
+        for instance_uuid, domain in domains.items():
+            if instance_uuid not in newer:
+                self._reconcile(instance_uuid, domain)
+
+    def _reconcile(self, instance_uuid, domain):
+        with self._lock:
+            record = self._record(instance_uuid)
+            entry = record.health
+            known = record.decided
+            if entry is not None:
+                if domain.running and entry.suppressed:
+                    self._restart(entry, self._grace)
+                elif not domain.running and not entry.suppressed:
+                    self._suppress(entry, 'domain not running')
+                elif (domain.running and
+                        not self.scheduler.watching(instance_uuid)):
+                    # NOTE: an escalation resumed at start made this entry
+                    # with default settings and no beats: adopt it.
+                    known = False
+        refresh = known and self._optin.needs_refresh(instance_uuid)
+        if not known or refresh:
+            self._submit_adoption(instance_uuid, domain, refresh)
+
+    def _submit_adoption(self, instance_uuid, domain, refresh):
+        """Adopt off the event path, once at a time per instance.
+
+        Nova may take up to its timeout to answer: adoptions of the same
+        instance must not pile up behind a slow Nova.
+        """
+        with self._lock:
+            record = self._record(instance_uuid)
+            if record.adopting:
+                return
+            record.adopting = True
+        self._adopter.submit(self._adopt, instance_uuid, domain, refresh)
+
+    def domain_event(self, instance_uuid, event, detail):
+        LOG.debug('Instance %s: domain event %s (detail %s)', instance_uuid,
+                  event, detail)
+        with self._lock:
+            self._record(instance_uuid).touched = time.monotonic()
+        if event == constants.EVENT_UNDEFINED:
+            self._forget(instance_uuid, 'undefined')
+            self._optin.forget(instance_uuid)
+            return
+        if event == constants.EVENT_STOPPED:
+            self._forget(instance_uuid, 'stopped')
+            return
+        if event in (constants.EVENT_STARTED, constants.EVENT_REDEFINED):
+            self._submit_adoption(instance_uuid, None,
+                                  event == constants.EVENT_REDEFINED)
+        with self._lock:
+            entry = self._health_of(instance_uuid)
+            if entry is None:
+                return
+            if event in (constants.EVENT_STARTED, constants.EVENT_REBOOTED):
+                self._restart(entry, self._grace)
+            elif event == constants.EVENT_RESUMED:
+                self._restart(entry, self._short_grace(entry.settings))
+            elif event == constants.EVENT_SUSPENDED:
+                self._suppress(entry, 'paused')
+            elif event in (constants.EVENT_AGENT_DISCONNECTED,
+                           constants.EVENT_AGENT_CONNECTED):
+                self.scheduler.probe_now(instance_uuid)
+
+    @staticmethod
+    def _short_grace(settings):
+        """Grace for a guest past its boot: resumed, or found running.
+
+        Its agent answers at once; one beat of slack covers the agent
+        channel reopening after an incoming migration.
+        """
+        return settings.interval * 2 + settings.timeout
+
+    def _restart(self, entry, grace):
+        entry.restart(time.monotonic(), grace)
+        self.scheduler.watch(entry.instance_uuid, entry.settings)
+
+    def _suppress(self, entry, reason):
+        if not entry.suppressed:
+            LOG.info('Instance %s: heartbeats suspended (%s)',
+                     entry.instance_uuid, reason)
+        entry.suppress(reason)
+        self.scheduler.unwatch(entry.instance_uuid)
+
+    def _forget(self, instance_uuid, reason):
+        with self._lock:
+            record = self._records.get(instance_uuid)
+            entry = None if record is None else record.health
+            if reason == 'undefined':
+                self._records.pop(instance_uuid, None)
+            elif record is not None:
+                record.forget_run()
+        self.scheduler.unwatch(instance_uuid)
+        self.prober.forget(instance_uuid)
+        if entry is not None:
+            LOG.info('Instance %s: no longer watched (%s)', instance_uuid,
+                     reason)
+
+    def _adopt(self, instance_uuid, domain, refresh):
+        """Decide whether a domain is watched (off the heartbeat path)."""
+        try:
+            self._decide_and_watch(instance_uuid, domain, refresh)
+        finally:
+            with self._lock:
+                record = self._records.get(instance_uuid)
+                if record is not None:
+                    record.adopting = False
+
+    def _decide_and_watch(self, instance_uuid, domain, refresh):
+        try:
+            if domain is None:
+                domain = self.inventory.describe(instance_uuid)
+                if domain is None:
+                    return
+            decision = self._optin.decide(instance_uuid, refresh=refresh)
+        except optin.OptInUnknown as e:
+            LOG.warning('%s; asking again at the next resync', e)
+            return
+        except Exception:
+            LOG.exception('Cannot decide whether instance %s is watched',
+                          instance_uuid)
+            return
+        if decision.watched and not domain.has_agent_channel:
+            decision = optin.Decision(False, reason='opted in (%s) but the '
+                                      'domain has no %s channel' % (
+                                          decision.reason,
+                                          constants.GUEST_AGENT_CHANNEL))
+        with self._lock:
+            record = self._record(instance_uuid)
+            record.domain = domain
+            was_unwatched = record.decided and record.health is None
+            record.decision = decision
+            entry = record.health
+            if not decision.watched:
+                record.health = None
+            elif entry is None:
+                # NOTE: an agent already connected (say, the monitor was
+                # restarted) means no boot to wait for.
+                grace = (self._short_grace(decision.settings)
+                         if domain.agent_connected else self._grace)
+                entry = record.health = health.InstanceHealth(
+                    instance_uuid, decision.settings, time.monotonic(),
+                    grace)
+            elif (entry.settings == decision.settings and
+                    self.scheduler.watching(instance_uuid)):
+                return
+            else:
+                entry.settings = decision.settings
+        if not decision.watched:
+            self.scheduler.unwatch(instance_uuid)
+            if not was_unwatched:
+                LOG.info('Instance %s (%s): not watched: %s', instance_uuid,
+                         domain.name, decision.reason)
+            return
+        if entry.suppressed or not domain.running:
+            return
+        self.scheduler.watch(instance_uuid, decision.settings)
+        LOG.info('Instance %s (%s): watched (%s): heartbeat every %ss, '
+                 'timeout %ss, failed after %d misses', instance_uuid,
+                 domain.name, decision.reason, decision.settings.interval,
+                 decision.settings.timeout,
+                 decision.settings.failure_threshold)
+
+    # Heartbeats and escalation
+
+    def on_result(self, instance_uuid, result):
+        """A heartbeat result, from the scheduler."""
+        with self._lock:
+            entry = self._health_of(instance_uuid)
+            if entry is None:
+                return
+            if result.outcome is base.Outcome.NOT_RUNNING:
+                self._suppress(entry, result.detail)
+                return
+            before, misses = entry.state, entry.misses
+            failed = entry.record(result, time.monotonic())
+            if entry.misses > misses:
+                LOG.info('Instance %s: missed heartbeat %d/%d: %s',
+                         instance_uuid, entry.misses,
+                         entry.settings.failure_threshold, result)
+            elif result.answered and before != entry.state:
+                LOG.info('Instance %s: answering heartbeats (%s)',
+                         instance_uuid, entry.state)
+            evidence = list(entry.evidence)
+            timeout = entry.settings.timeout
+        if failed:
+            self.escalator.start(instance_uuid, evidence, timeout,
+                                 result.outcome.value)
+
+    def episode_closed(self, instance_uuid, outcome):
+        """An escalation ended with ``outcome`` (``constants.OUTCOME_*``)."""
+        if outcome == constants.OUTCOME_INTERRUPTED:
+            return
+        with self._lock:
+            entry = self._health_of(instance_uuid)
+            if entry is None:
+                return
+            if outcome == constants.OUTCOME_SUPPRESSED:
+                self._suppress(entry, 'found not running during the '
+                               'escalation')
+            elif outcome in constants.OUTCOMES_DEFERRED:
+                entry.episode_deferred(time.monotonic(), self._cooloff)
+                LOG.warning('Instance %s: not reported (%s); escalated '
+                            'again in %.0fs if it still fails',
+                            instance_uuid, outcome, self._cooloff)
+            else:
+                entry.episode_closed(
+                    outcome == constants.OUTCOME_NOTIFIED)
