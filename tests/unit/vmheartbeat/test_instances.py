@@ -23,6 +23,7 @@ from unittest import mock
 
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import health
+from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import optin
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.test_manager import A
@@ -336,3 +337,24 @@ class HealthTestCase(ManagerTestCase):
             self.miss(monitor)
             self.assertEqual(health.FAILED, self.state(monitor))
             self.assertEqual(2, monitor.escalator.start.call_count)
+
+
+class InstanceRecordTestCase(ManagerTestCase):
+
+    def test_decided(self):
+        record = instances.Instance(A)
+        self.assertFalse(record.decided)
+        record.decision = optin.Decision(False, reason='not opted in')
+        self.assertTrue(record.decided)
+        record.decision = optin.Decision(True, fakes.settings())
+        self.assertFalse(record.decided)  # opted in, not yet watched
+        record.health = health.InstanceHealth(A, fakes.settings(), 0.0, 1.0)
+        self.assertTrue(record.decided)
+
+    def test_a_stop_keeps_only_when_it_was_last_told_of(self):
+        record = instances.Instance(A, domain(), optin.Decision(False),
+                                    None, touched=5.0)
+        record.forget_run()
+        self.assertEqual((None, None, None, 5.0),
+                         (record.domain, record.decision, record.health,
+                          record.touched))
