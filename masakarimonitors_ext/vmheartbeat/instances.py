@@ -104,7 +104,7 @@ class Instances:
 
     # Reading
 
-    def health(self, instance_uuid):
+    def health_of(self, instance_uuid):
         """The instance's ``health.InstanceHealth``, None when unwatched."""
         with self._lock:
             record = self._records.get(instance_uuid)
@@ -116,7 +116,7 @@ class Instances:
             record = self._records[instance_uuid] = Instance(instance_uuid)
         return record
 
-    def _health_of(self, instance_uuid):
+    def _entry(self, instance_uuid):
         record = self._records.get(instance_uuid)
         return None if record is None else record.health
 
@@ -205,7 +205,7 @@ class Instances:
             self._submit_adoption(instance_uuid, None,
                                   event == constants.EVENT_REDEFINED)
         with self._lock:
-            entry = self._health_of(instance_uuid)
+            entry = self._entry(instance_uuid)
             if entry is None:
                 return
             if event in (constants.EVENT_STARTED, constants.EVENT_REBOOTED):
@@ -322,7 +322,7 @@ class Instances:
     def on_result(self, instance_uuid, result):
         """A heartbeat result, from the scheduler."""
         with self._lock:
-            entry = self._health_of(instance_uuid)
+            entry = self._entry(instance_uuid)
             if entry is None:
                 return
             if result.outcome is base.Outcome.NOT_RUNNING:
@@ -348,7 +348,7 @@ class Instances:
         if outcome == constants.OUTCOME_INTERRUPTED:
             return
         with self._lock:
-            entry = self._health_of(instance_uuid)
+            entry = self._entry(instance_uuid)
             if entry is None:
                 return
             if outcome == constants.OUTCOME_SUPPRESSED:

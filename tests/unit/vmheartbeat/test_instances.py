@@ -47,7 +47,7 @@ class OptInTestCase(ManagerTestCase):
         monitor.domains_listed(listing)  # the next resync
 
         self.assertFalse(monitor.scheduler.watching(A))
-        self.assertIsNone(monitor.instances.health(A))
+        self.assertIsNone(monitor.instances.health_of(A))
         self.assertTrue(monitor.scheduler.watching(B))
         # a known unwatched instance is not asked about at every resync
         self.assertEqual([A, B], sorted(compute.asked))
@@ -94,12 +94,12 @@ class OptInTestCase(ManagerTestCase):
         self.clock.set(13.0)
         for uuid in (A, B):
             monitor.instances.on_result(uuid, fakes.TIMED_OUT)
-        self.assertEqual(0, monitor.instances.health(A).misses)
-        self.assertEqual(1, monitor.instances.health(B).misses)
+        self.assertEqual(0, monitor.instances.health_of(A).misses)
+        self.assertEqual(1, monitor.instances.health_of(B).misses)
         # A still has the 60 s startup grace period
         self.clock.set(61.0)
         monitor.instances.on_result(A, fakes.TIMED_OUT)
-        self.assertEqual(1, monitor.instances.health(A).misses)
+        self.assertEqual(1, monitor.instances.health_of(A).misses)
 
     def test_domain_without_agent_channel_is_not_watched(self):
         monitor = self.make_manager()
@@ -142,7 +142,7 @@ class OptInTestCase(ManagerTestCase):
         self.clock.set(12.0)
         monitor.domains_listed({}, listed_at=10.0)
         self.assertTrue(monitor.scheduler.watching(A))
-        self.assertIsNotNone(monitor.instances.health(A))
+        self.assertIsNotNone(monitor.instances.health_of(A))
         # a listing that began after the event counts
         monitor.domains_listed({}, listed_at=11.5)
         self.assertFalse(monitor.scheduler.watching(A))
@@ -164,7 +164,7 @@ class OptInTestCase(ManagerTestCase):
                                                  reason='flavor changed')
         monitor.domain_event(A, constants.EVENT_REDEFINED, 1)
         self.assertFalse(monitor.scheduler.watching(A))
-        self.assertIsNone(monitor.instances.health(A))
+        self.assertIsNone(monitor.instances.health_of(A))
 
 
 class HealthTestCase(ManagerTestCase):
@@ -204,7 +204,7 @@ class HealthTestCase(ManagerTestCase):
 
     def test_paused_domain_is_suppressed_and_never_escalated(self):
         self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
-        self.assertTrue(self.monitor.instances.health(A).suppressed)
+        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
         self.assertFalse(self.monitor.scheduler.watching(A))
         self.miss(self.monitor, 10)  # results of calls still in flight
         self.monitor.escalator.start.assert_not_called()
@@ -212,14 +212,14 @@ class HealthTestCase(ManagerTestCase):
     def test_not_running_result_suppresses(self):
         self.miss(self.monitor, 2)
         self.monitor.instances.on_result(A, fakes.NOT_RUNNING)
-        self.assertTrue(self.monitor.instances.health(A).suppressed)
+        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
         self.assertFalse(self.monitor.scheduler.watching(A))
         self.miss(self.monitor, 10)
         self.monitor.escalator.start.assert_not_called()
 
     def test_listing_shows_a_paused_domain(self):
         self.monitor.domains_listed({A: domain(running=False)})
-        self.assertTrue(self.monitor.instances.health(A).suppressed)
+        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
         self.assertFalse(self.monitor.scheduler.watching(A))
         self.monitor.domains_listed({A: domain(running=True)})
         self.assertEqual(health.STARTING, self.state(self.monitor))
@@ -233,27 +233,27 @@ class HealthTestCase(ManagerTestCase):
         # interval 5 * 2 + timeout 2: misses count after 12s, not 60s
         self.clock.advance(11.0)
         self.miss(self.monitor)
-        self.assertEqual(0, self.monitor.instances.health(A).misses)
+        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
         self.clock.advance(2.0)
         self.miss(self.monitor)
-        self.assertEqual(1, self.monitor.instances.health(A).misses)
+        self.assertEqual(1, self.monitor.instances.health_of(A).misses)
 
     def test_reboot_restarts_the_grace_period(self):
         self.miss(self.monitor, 2)
         self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
         self.assertEqual(health.STARTING, self.state(self.monitor))
-        self.assertEqual(0, self.monitor.instances.health(A).misses)
+        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
         self.clock.advance(59.0)
         self.miss(self.monitor, 10)
         self.monitor.escalator.start.assert_not_called()
-        self.assertEqual(0, self.monitor.instances.health(A).misses)
+        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
         self.clock.advance(2.0)
         self.miss(self.monitor)
-        self.assertEqual(1, self.monitor.instances.health(A).misses)
+        self.assertEqual(1, self.monitor.instances.health_of(A).misses)
 
     def test_stopped_forgets_the_instance(self):
         self.monitor.domain_event(A, constants.EVENT_STOPPED, 5)
-        self.assertIsNone(self.monitor.instances.health(A))
+        self.assertIsNone(self.monitor.instances.health_of(A))
         self.assertFalse(self.monitor.scheduler.watching(A))
         self.monitor.prober.forget.assert_called_once_with(A)
         self.miss(self.monitor, 10)
@@ -264,12 +264,12 @@ class HealthTestCase(ManagerTestCase):
 
     def test_undefined_forgets_the_opt_in_answer(self):
         self.monitor.domain_event(A, constants.EVENT_UNDEFINED, 0)
-        self.assertIsNone(self.monitor.instances.health(A))
+        self.assertIsNone(self.monitor.instances.health_of(A))
         self.assertEqual([A], self.optin.forgotten)
 
     def test_gone_from_the_listing_is_forgotten(self):
         self.monitor.domains_listed({})
-        self.assertIsNone(self.monitor.instances.health(A))
+        self.assertIsNone(self.monitor.instances.health_of(A))
         self.assertFalse(self.monitor.scheduler.watching(A))
 
     def test_agent_events_probe_at_once(self):
@@ -305,7 +305,7 @@ class HealthTestCase(ManagerTestCase):
     def test_suppressed_episode_suppresses(self):
         self.fail_instance()
         self.monitor.instances.episode_closed(A, constants.OUTCOME_SUPPRESSED)
-        self.assertTrue(self.monitor.instances.health(A).suppressed)
+        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
         self.assertFalse(self.monitor.scheduler.watching(A))
 
     def test_interrupted_episode_stays_failed(self):

@@ -96,7 +96,7 @@ class ManagerTestCase(test_base.TestCase):
         return monitor
 
     def state(self, monitor, uuid=A):
-        entry = monitor.instances.health(uuid)
+        entry = monitor.instances.health_of(uuid)
         return None if entry is None else entry.state
 
     def miss(self, monitor, times=1, uuid=A):
@@ -205,7 +205,7 @@ class RunTestCase(ManagerTestCase):
         # the inventory's first listing
         monitor.domains_listed({A: domain()})
         self.assertTrue(monitor.scheduler.watching(A))
-        self.assertEqual(7.0, monitor.instances.health(A).settings.interval)
+        self.assertEqual(7.0, monitor.instances.health_of(A).settings.interval)
         self.assertEqual(health.FAILED, self.state(monitor))
         monitor.instances.episode_closed(A, constants.OUTCOME_ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(monitor))
