@@ -103,12 +103,22 @@ class TestNovaFaults(base.FunctionalTestCase):
         self._assert_asked_nova(nova, guest)
         self.assertEqual(0, first.stop())
         nova.refuse()
-        second = self.start_monitor(nova_proxy=nova)
+        second = self.start_monitor(nova_proxy=nova, resync_interval=2)
         # its own log: watched from the opt-in answer kept from before
         self.wait_watched(second, guest, timeout=30)
         self.assertEqual([], second.lines(r'Cannot decide|Traceback'))
         guest.kill_agent()
         self._reported_and_recovered_without_nova(nova, second, guest)
+        # Nova comes back: the kept answer is asked again at a resync
+        back = time.time()
+        nova.forward()
+        deadline = time.monotonic() + 30
+        while not [r for r in nova.requests(
+                'GET', re.compile(r'.*/servers/%s' % guest.uuid), since=back)
+                if r['status'] == 200]:
+            self.assertLess(time.monotonic(), deadline,
+                            'Nova not asked again within 30s of its return')
+            time.sleep(0.2)
 
 
 class TestMasakariFaults(base.FunctionalTestCase):
@@ -135,6 +145,29 @@ class TestMasakariFaults(base.FunctionalTestCase):
         self.assert_reported_once_and_recovered(proc, guest, timeout=30,
                                                 answered_before=1)
         self.assertEqual([], proc.lines(r'Giving up|Traceback'))
+
+    def test_masakari_hanging_then_back(self):
+        masakari = self.masakari_proxy()
+        proc = self.start_monitor(api_proxy=masakari)
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        masakari.hang()
+        guest.kill_agent()
+        # the notification is sent, and held by a Masakari that hangs
+        deadline = time.monotonic() + base.DETECTION_WINDOW
+        while not masakari.requests('POST', '/v1/notifications'):
+            self.assertLess(time.monotonic(), deadline,
+                            'no notification sent within %ss'
+                            % base.DETECTION_WINDOW)
+            time.sleep(0.2)
+        self.assertEqual([], proc.lines(r'Instance %s: failure reported'
+                                        % guest.uuid))
+        # Masakari is restarted: the held connection is reset
+        masakari.forward()
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 60)
+        self.assert_reported_once_and_recovered(proc, guest, timeout=30,
+                                                answered_before=1)
+        self.assertEqual([], proc.lines(r'Traceback'))
 
     def test_monitor_killed_after_masakari_accepted(self):
         masakari = self.masakari_proxy()
