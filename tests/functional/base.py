@@ -210,6 +210,14 @@ class FunctionalTestCase(testtools.TestCase):
                           % (len(found), guest.uuid, timeout, count))
             time.sleep(0.2)
 
+    def wait_until(self, predicate, timeout, what):
+        """Poll ``predicate`` until it is true; fail naming ``what``."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= deadline:
+                self.fail('%s: not within %ss' % (what, timeout))
+            time.sleep(0.2)
+
     def assert_quiet(self, guest, seconds=QUIET_WINDOW):
         """No notification for the guest during ``seconds``; fail at once."""
         deadline = time.monotonic() + seconds
