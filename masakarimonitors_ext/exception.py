@@ -38,6 +38,10 @@ class LibvirtUnavailable(VMHeartbeatError):
     """libvirtd cannot be reached: no verdict can be made about a guest."""
 
 
+class ProbeInconclusive(VMHeartbeatError):
+    """The guest could not be asked: no verdict, for or against it."""
+
+
 class InstanceAnswered(VMHeartbeatError):
     """The guest answered during the escalation: it is not failed."""
 

@@ -16,28 +16,67 @@
 
 Reads the masakari-monitors configuration (``--config-file``), runs in the
 foreground and stops cleanly on SIGTERM or SIGINT.
+
+``masakari-vmheartbeatmonitor status [--json] [INSTANCE]`` asks the running
+monitor, through its local socket, what it knows of the instances.
 """
 
+import json
 import signal
 import sys
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from masakarimonitors_ext import conf
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import manager
+from masakarimonitors_ext.vmheartbeat import status
 
 LOG = logging.getLogger(__name__)
 
 PROG = 'masakari-vmheartbeatmonitor'
 
 
+STATUS_OPTS = [
+    cfg.BoolOpt('json', default=False,
+                help='Print the status as JSON.'),
+    cfg.StrOpt('instance', positional=True, required=False,
+               help='Only this instance (its UUID).'),
+]
+
+
+def status_main(argv):
+    """Print the running monitor's status (exit 1: unknown instance)."""
+    config = conf.CONF
+    config.register_cli_opts(STATUS_OPTS)
+    config(argv, project='masakarimonitors', prog=PROG + ' status')
+    try:
+        instances = status.query(status.socket_path(config),
+                                 config.instance)
+    except status.StatusError as e:
+        sys.stderr.write('%s status: %s\n' % (PROG, e))
+        return 2
+    if config.instance and not instances:
+        sys.stderr.write('%s status: the monitor does not know instance %s '
+                         'on this host\n' % (PROG, config.instance))
+        return 1
+    if config.json:
+        print(json.dumps({'instances': instances}, indent=2,
+                         sort_keys=True))
+    else:
+        print(status.format_text(instances) or 'No instances on this host.')
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['status']:
+        return status_main(argv[1:])
     config = conf.CONF
     logging.register_options(config)
-    config(sys.argv[1:] if argv is None else argv,
-           project='masakarimonitors', prog=PROG)
+    config(argv, project='masakarimonitors', prog=PROG)
     logging.setup(config, PROG)
     try:
         vmhb_conf.check(config)

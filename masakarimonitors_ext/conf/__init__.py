@@ -23,6 +23,7 @@ import masakarimonitors.conf  # noqa: F401  (registers the shared options)
 from oslo_config import cfg
 
 from masakarimonitors_ext.conf import api
+from masakarimonitors_ext.conf import guest_checks
 from masakarimonitors_ext.conf import nova
 from masakarimonitors_ext.conf import vmheartbeat
 
@@ -31,3 +32,4 @@ CONF = cfg.CONF
 api.register_opts(CONF)
 nova.register_opts(CONF)
 vmheartbeat.register_opts(CONF)
+guest_checks.register_opts(CONF)

@@ -22,6 +22,7 @@ from masakarimonitors.conf import instance as mm_instance
 from masakarimonitors.conf import service as mm_service
 
 from masakarimonitors_ext.conf import api
+from masakarimonitors_ext.conf import guest_checks
 from masakarimonitors_ext.conf import nova
 from masakarimonitors_ext.conf import vmheartbeat
 
@@ -35,4 +36,5 @@ def list_opts():
         (mm_api.api_group, api_opts + api.opts),
         (nova.GROUP, list(nova.list_opts()[nova.GROUP])),
         (vmheartbeat.GROUP, vmheartbeat.opts),
+        (guest_checks.GROUP, guest_checks.opts),
     ]

@@ -16,6 +16,7 @@
 
 from oslo_config import cfg
 
+from masakarimonitors_ext.conf import guest_checks
 from masakarimonitors_ext import exception
 
 GROUP = cfg.OptGroup(
@@ -170,7 +171,9 @@ def list_opts():
 def _read_all(conf):
     """Read every option once: a bad value fails here, named."""
     groups = (('DEFAULT', ('hostname',)), ('libvirt', ('connection_uri',)),
-              (GROUP.name, [opt.dest for opt in opts]))
+              (GROUP.name, [opt.dest for opt in opts]),
+              (guest_checks.GROUP.name,
+               [opt.dest for opt in guest_checks.opts]))
     for group, names in groups:
         section = conf if group == 'DEFAULT' else conf[group]
         for name in names:

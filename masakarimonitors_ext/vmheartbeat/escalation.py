@@ -28,6 +28,7 @@ could not report (a notification refused for good, an escalation that
 could not run) is ``rejected`` or ``error``: never counted as reported.
 """
 
+import collections
 import contextlib
 import os
 import threading
@@ -45,6 +46,7 @@ from taskflow.persistence import models
 from taskflow import states
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 
 LOG = logging.getLogger(__name__)
@@ -54,9 +56,19 @@ _OUTCOMES = (
     (exception.InstanceAnswered, constants.OUTCOME_ANSWERED),
     (exception.InstanceSuppressed, constants.OUTCOME_SUPPRESSED),
     (exception.LibvirtUnavailable, constants.OUTCOME_INCONCLUSIVE),
+    (exception.ProbeInconclusive, constants.OUTCOME_INCONCLUSIVE),
     (exception.PermanentNotificationError, constants.OUTCOME_REJECTED),
 )
 _BOOK_PREFIX = 'vmhb-episode-'
+#: store entries an episode persisted before they existed gets
+_STORE_DEFAULTS = {constants.CHECK: checks.HEARTBEAT,
+                   constants.FAILURE_CLASS: checks.CLASS_HEARTBEAT,
+                   constants.RECOVER: True,
+                   constants.CHECK_SETTINGS: None}
+
+#: an escalation resumed at start: its instance, check and failure class
+Resumed = collections.namedtuple('Resumed',
+                                 'instance_uuid check failure_class')
 _PROBE_BOOK = 'vmhb-start-check'
 _STORE = 'store'
 
@@ -194,11 +206,18 @@ class Escalator:
             return instance_uuid in self._engines
 
     def start(self, instance_uuid, evidence, probe_timeout,
-              failure_class=None):
+              failure_class=checks.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
+              recover=True, check_settings=None):
         """Escalate a failure of an instance, unless one is under way.
 
-        :param evidence: the last heartbeat results, oldest first.
-        :param failure_class: what the last miss was (an outcome name).
+        :param evidence: the last check results, oldest first.
+        :param probe_timeout: seconds a re-probe of the check may take.
+        :param failure_class: what failed (``checks.CLASS_*``).
+        :param check: the check that failed, the one re-probed.
+        :param recover: Masakari is asked to recover the instance; when
+            False the failure is only reported.
+        :param check_settings: the failed check's settings as a dict
+            (``checks.CheckSettings.to_dict()``), None for the heartbeat.
         :returns: False when an escalation of this instance already runs.
         """
         with self._lock:
@@ -206,7 +225,11 @@ class Escalator:
                 return False
             self._engines[instance_uuid] = None
         self._runner.submit(self._guarded, instance_uuid, self._begin,
-                            list(evidence), probe_timeout, failure_class)
+                            list(evidence), probe_timeout, {
+                                constants.FAILURE_CLASS: failure_class,
+                                constants.CHECK: check,
+                                constants.RECOVER: bool(recover),
+                                constants.CHECK_SETTINGS: check_settings})
         return True
 
     def _guarded(self, instance_uuid, func, *args):
@@ -231,7 +254,7 @@ class Escalator:
         book.add(flow_detail)
         return book, flow_detail
 
-    def _begin(self, instance_uuid, evidence, probe_timeout, failure_class):
+    def _begin(self, instance_uuid, evidence, probe_timeout, failure):
         store = {
             constants.INSTANCE_UUID: instance_uuid,
             constants.HOSTNAME: self._conf.hostname,
@@ -241,15 +264,21 @@ class Escalator:
             constants.EVIDENCE: evidence,
             constants.PROBE_TIMEOUT: probe_timeout,
         }
+        store.update(failure)
         # NOTE: the inputs are saved with the logbook, before the engine
         # runs, so a crash at any point resumes with the same notification.
         book, flow_detail = self._new_book(instance_uuid, store)
         with contextlib.closing(self._backend.get_connection()) as conn:
             conn.save_logbook(book)
-        LOG.warning('Instance %s failed its heartbeats (last miss: %s); '
-                    'escalating (flow %s); evidence: %s', instance_uuid,
-                    failure_class or 'unknown', flow_detail.name,
-                    ' | '.join(evidence))
+        if failure[constants.CHECK] == checks.HEARTBEAT:
+            what = 'its heartbeats'
+        else:
+            what = 'its %s check' % failure[constants.CHECK]
+        LOG.warning('Instance %s failed %s (%s%s); escalating (flow %s); '
+                    'evidence: %s', instance_uuid, what,
+                    failure[constants.FAILURE_CLASS],
+                    '' if failure[constants.RECOVER] else ', report only',
+                    flow_detail.name, ' | '.join(evidence))
         self._load_and_run(instance_uuid, book, flow_detail)
 
     def resume_pending(self):
@@ -258,7 +287,7 @@ class Escalator:
         A flow that had not begun to notify is run again from its first
         step: the guest is looked at again before anything is sent.
 
-        :returns: the UUIDs of the instances whose escalation resumed.
+        :returns: a :class:`Resumed` for each escalation resumed.
         """
         resumed = []
         with contextlib.closing(self._backend.get_connection()) as conn:
@@ -284,7 +313,9 @@ class Escalator:
                 book, flow_detail = self._rewind(book, flow_detail)
             self._runner.submit(self._guarded, instance_uuid,
                                 self._load_and_run, book, flow_detail)
-            resumed.append(instance_uuid)
+            store = dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE])
+            resumed.append(Resumed(instance_uuid, store[constants.CHECK],
+                                   store[constants.FAILURE_CLASS]))
         return resumed
 
     def _rewind(self, book, flow_detail):
@@ -302,7 +333,8 @@ class Escalator:
     def _load_and_run(self, instance_uuid, book, flow_detail):
         flow = self._flows.get_escalation_flow(instance_uuid)
         engine = taskflow.engines.load(
-            flow, store=flow_detail.meta[_STORE], flow_detail=flow_detail,
+            flow, store=dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE]),
+            flow_detail=flow_detail,
             book=book,
             backend=self._backend, engine='parallel',
             executor=self._task_executor)

@@ -24,8 +24,20 @@
         +--restart (started, rebooted, resumed)-- any state
     any state --suppress (paused, stopping, migrating)--> suppressed
 
-Misses while starting are not counted until the startup grace period is
-over. A failed instance is being escalated; the escalation's outcome moves
+An instance has checks (:mod:`masakarimonitors_ext.vmheartbeat.checks`):
+the agent heartbeat, and what its flavor adds. Each counts its own misses
+against its own threshold; the first to reach it makes the instance failed,
+with that check's failure class, and only an answer of that check clears
+it. Misses of the agent heartbeat while starting are not counted until the
+startup grace period is over; an application-level check has a startup
+grace of its own, during which an application that answers ``starting``
+or not at all is not counted either. An application that reports
+``failed``, or a failed audit, fails the instance at once, even within its
+startup grace. A check the
+agent refuses while the filesystems are frozen is held, up to its maximum
+freeze time; one it refuses by policy is neither answered nor missed.
+
+A failed instance is being escalated; the escalation's outcome moves
 it on: ``notified`` (the notification was taken) to reported, ``cleared``
 (the guest answered, or no verdict could be had) back to healthy, and
 ``deferred`` (nothing could be reported: the notification was refused or
@@ -36,6 +48,9 @@ period after which a still failing instance is escalated again.
 import collections
 
 from automaton import machines
+
+from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat.probes import base
 
 STARTING = 'starting'
 HEALTHY = 'healthy'
@@ -83,28 +98,105 @@ def _build_machine():
 _MACHINE = _build_machine()
 
 
+class CheckState:
+    """What is known of one check of an instance.
+
+    :param settings: the check's settings.
+    :param grace_ends: ``time.monotonic()`` until which misses are not
+        counted.
+    """
+
+    __slots__ = ('settings', 'misses', 'last', 'last_at', 'grace_ends',
+                 'held_since', 'answering')
+
+    def __init__(self, settings, grace_ends):
+        self.settings = settings
+        self.grace_ends = grace_ends
+        #: the last verdict was an answer (neither held nor pending)
+        self.answering = False
+        self.misses = 0
+        self.last = None
+        self.last_at = None
+        self.held_since = None
+
+
 class InstanceHealth:
-    """What the monitor knows about one instance's liveness.
+    """What the monitor knows about one instance's health.
 
     Not thread safe: the caller serializes access.
 
     :param instance_uuid: the instance.
-    :param settings: its ``optin.InstanceSettings``.
+    :param settings: its agent heartbeat's ``optin.InstanceSettings``.
     :param now: ``time.monotonic()`` at which it (re)started.
     :param grace: the startup grace period, in seconds.
+    :param booted: the guest is booting (its applications start too), as
+        opposed to found already running.
     """
 
-    def __init__(self, instance_uuid, settings, now, grace):
+    def __init__(self, instance_uuid, settings, now, grace, booted=True):
         self.instance_uuid = instance_uuid
-        self.settings = settings
         self.grace = grace
-        self.misses = 0
         self.suppress_reason = None
         self.evidence = collections.deque(maxlen=EVIDENCE_SIZE)
+        self.checks = {checks.HEARTBEAT: CheckState(settings, now + grace)}
+        #: the check and failure class of the episode, while failed
+        self.failed_check = None
+        self.failure_class = None
+        #: what the application last reported: (status, details)
+        self.app_status = None
+        self.app_details = ''
         self._machine = _MACHINE.copy(shallow=True)
         self._machine.initialize()
         self._grace_ends = now + grace
+        self._started = now
+        self._booted = booted
         self._held_until = None
+
+    @property
+    def settings(self):
+        """The agent heartbeat's settings."""
+        return self.checks[checks.HEARTBEAT].settings
+
+    @settings.setter
+    def settings(self, settings):
+        self.checks[checks.HEARTBEAT].settings = settings
+
+    @property
+    def misses(self):
+        """The most misses in a row of any check."""
+        return max(c.misses for c in self.checks.values())
+
+    def set_checks(self, check_settings):
+        """The application-level checks the instance has now.
+
+        :param check_settings: ``checks.CheckSettings``, one per kind.
+        :returns: the kinds added or changed, and the kinds removed.
+        """
+        wanted = {c.kind: c for c in check_settings}
+        changed, removed = [], []
+        for kind in [k for k in self.checks if k != checks.HEARTBEAT]:
+            if kind not in wanted:
+                del self.checks[kind]
+                removed.append(kind)
+        if self.failed_check in removed and self.state == REPORTED:
+            # nothing is left to answer it
+            self._fire(ANSWER)
+            self.failed_check = self.failure_class = None
+        for kind, settings in wanted.items():
+            state = self.checks.get(kind)
+            if state is None:
+                self.checks[kind] = CheckState(
+                    settings, self._app_grace_ends(settings))
+                changed.append(kind)
+            elif state.settings != settings:
+                state.settings = settings
+                changed.append(kind)
+        return changed, removed
+
+    def _app_grace_ends(self, settings, grace=None):
+        if self._booted:
+            return self._started + settings.startup_grace
+        return self._started + (self.grace if grace is None else grace)
 
     @property
     def state(self):
@@ -116,50 +208,120 @@ class InstanceHealth:
         self._machine.process_event(event)
         return True
 
-    def record(self, result, now):
-        """Account one heartbeat result.
+    def record(self, result, now, check=checks.HEARTBEAT):
+        """Account one result of one check.
 
         :param result: a ``probes.base.ProbeResult``.
+        :param check: the check's kind.
         :returns: True when the instance just became failed, so an
             escalation must start.
         """
-        self.evidence.append('%s: %s' % (self.state, result))
-        if result.answered:
-            self.misses = 0
+        state = self.checks.get(check)
+        if state is None:
+            return False
+        state.last, state.last_at = result, now
+        if result.outcome is base.Outcome.PENDING:
+            return False
+        if check == checks.HEARTBEAT:
+            self.evidence.append('%s: %s' % (self.state, result))
+        else:
+            self.evidence.append('%s %s: %s' % (check, self.state, result))
+        if result.status is not None:
+            self.app_status, self.app_details = result.status, result.details
+        outcome = result.outcome
+        if outcome is base.Outcome.HELD:
+            if state.held_since is None:
+                state.held_since = now
+            max_freeze = getattr(state.settings, 'max_freeze', None)
+            if max_freeze is None or now - state.held_since < max_freeze:
+                return False
+            return self._count_miss(state, check, checks.CLASS_FROZEN, now,
+                                    at_once=True)
+        state.held_since = None
+        starting = result.answered and result.status == checks.STARTING
+        if result.answered and not starting:
+            state.answering = True
+            return self._answered(state, check)
+        if not (result.missed or starting):
+            return False
+        state.answering = False
+        failure_class = (result.failure_class or
+                         checks.LOST_CLASS.get(check, checks.CLASS_HEARTBEAT))
+        # NOTE: the application's own verdict (failed, a failed audit)
+        # counts at once, startup grace or not.
+        at_once = failure_class in (checks.CLASS_APP_FAILED,
+                                    checks.CLASS_AUDIT)
+        if check == checks.HEARTBEAT:
+            if self.state == STARTING and now < self._grace_ends:
+                return False
+        elif now < state.grace_ends and not at_once:
+            return False
+        return self._count_miss(state, check, failure_class, now, at_once)
+
+    def _answered(self, state, check):
+        state.misses = 0
+        if self.state in (FAILED, REPORTED):
+            if check == self.failed_check and self._fire(ANSWER):
+                self.failed_check = self.failure_class = None
+            return False
+        if not any(c.misses for c in self.checks.values()):
             self._fire(ANSWER)
-            return False
-        if not result.missed:
-            return False
-        if self.state == STARTING and now < self._grace_ends:
-            return False
-        if self.state in (HEALTHY, STARTING, SUSPECT):
-            self.misses += 1
-            self._fire(MISS)
-            if self.misses >= self.settings.failure_threshold:
-                if self._held_until is not None:
-                    if now < self._held_until:
-                        return False
-                    self._held_until = None
-                return self._fire(THRESHOLD)
         return False
 
-    def restart(self, now, grace=None):
-        """The guest (re)started, rebooted or resumed: give it time."""
-        self.misses = 0
+    def _count_miss(self, state, check, failure_class, now, at_once=False):
+        if self.state not in (HEALTHY, STARTING, SUSPECT):
+            return False
+        state.misses += 1
+        self._fire(MISS)
+        if not at_once and state.misses < state.settings.failure_threshold:
+            return False
+        if self._held_until is not None:
+            if now < self._held_until:
+                return False
+            self._held_until = None
+        if not self._fire(THRESHOLD):
+            return False
+        self.failed_check, self.failure_class = check, failure_class
+        return True
+
+    def restart(self, now, grace=None, booted=True):
+        """The guest (re)started, rebooted or resumed: give it time.
+
+        :param booted: the guest booted (its applications start again),
+            as opposed to resumed.
+        """
+        self._reset_misses()
         self.suppress_reason = None
+        self._started, self._booted = now, booted
         self._grace_ends = now + (self.grace if grace is None else grace)
+        for kind, state in self.checks.items():
+            if kind != checks.HEARTBEAT:
+                state.grace_ends = self._app_grace_ends(state.settings,
+                                                        grace)
         self._fire(RESTART)
+
+    def _reset_misses(self):
+        for state in self.checks.values():
+            state.misses = 0
+            state.held_since = None
 
     def suppress(self, reason):
         """Paused, shutting down, migrating or stopped: never failed."""
-        self.misses = 0
+        self._reset_misses()
         self.suppress_reason = reason
         self._fire(SUPPRESS)
 
     def episode_closed(self, notified):
         """The escalation ended; ``notified`` says whether it reported."""
-        self.misses = 0
-        return self._fire(NOTIFIED if notified else CLEARED)
+        self._reset_misses()
+        fired = self._fire(NOTIFIED if notified else CLEARED)
+        if notified and self.failed_check not in self.checks:
+            # the check was removed meanwhile: nothing is left to answer it
+            self._fire(ANSWER)
+            notified = False
+        if not notified:
+            self.failed_check = self.failure_class = None
+        return fired
 
     def episode_deferred(self, now, cooloff):
         """The escalation reported nothing it could stand by.
@@ -168,8 +330,9 @@ class InstanceHealth:
         instance is not reported, and it is escalated again once
         ``cooloff`` seconds have passed if it still misses its beats.
         """
-        self.misses = 0
+        self._reset_misses()
         self._held_until = now + cooloff
+        self.failed_check = self.failure_class = None
         return self._fire(DEFERRED)
 
     @property
@@ -177,8 +340,10 @@ class InstanceHealth:
         """``time.monotonic()`` until which no escalation starts, or None."""
         return self._held_until
 
-    def force_failed(self):
+    def force_failed(self, check=checks.HEARTBEAT, failure_class=None):
         """An escalation resumed after a restart: the instance is failed."""
+        self.failed_check = check
+        self.failure_class = failure_class or checks.LOST_CLASS.get(check)
         self._machine.initialize(FAILED)
 
     @property

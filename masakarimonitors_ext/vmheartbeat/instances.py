@@ -15,16 +15,17 @@
 """What the monitor knows about each instance, and what it does about it.
 
 One :class:`Instance` record per domain of this host: its libvirt domain,
-whether it is watched and why, its health state machine, when an event
-last told of it, and whether its adoption is under way. The
+whether it is watched and why, its health state machine with its checks
+(the agent heartbeat and what the flavor adds), when an event last told of
+it, and whether its adoption is under way. The
 :class:`Instances` table owns every record under one lock and turns what
 it is told into actions:
 
 * the inventory's listings and domain events decide which instances are
   adopted (asked about their opt-in, off the event path), restarted,
   suppressed or forgotten, and so which are beaten by the scheduler;
-* each heartbeat result moves the instance's health, and a failure starts
-  its escalation;
+* each check's result moves the instance's health, and a failure starts
+  its escalation, with the failed check and its failure class;
 * each escalation's outcome moves it on again.
 """
 
@@ -34,7 +35,9 @@ import time
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
@@ -52,6 +55,8 @@ class Instance:
     :param health: its ``health.InstanceHealth`` while watched.
     :param touched: ``time.monotonic()`` of the last event about it.
     :param adopting: an adoption (an opt-in decision) is under way.
+    :param blocked: the checks whose commands the guest agent refuses by
+        its policy, already logged.
     """
 
     uuid: str
@@ -60,6 +65,7 @@ class Instance:
     health: object = None
     touched: float = None
     adopting: bool = False
+    blocked: set = dataclasses.field(default_factory=set)
 
     @property
     def decided(self):
@@ -70,6 +76,26 @@ class Instance:
     def forget_run(self):
         """The domain stopped: nothing of its run is kept."""
         self.domain = self.decision = self.health = None
+        self.blocked.clear()
+
+    def recovers(self, failure_class):
+        """Masakari is asked to recover this failure class."""
+        report_only = getattr(self.decision, 'report_only', ())
+        return failure_class not in report_only
+
+
+def describe(check):
+    """One check's settings, for the log line of a watched instance."""
+    if check.kind == checks.EXEC:
+        what = 'exec check %s' % ' '.join(check.command)
+    else:
+        what = 'application heartbeat'
+        if check.audits:
+            what += ' with audits %s' % ', '.join(
+                '%s every %ss' % audit for audit in check.audits)
+    return '%s every %ss, timeout %ss, failed after %d, startup grace %ss' % (
+        what, check.interval, check.timeout, check.failure_threshold,
+        check.startup_grace)
 
 
 class Instances:
@@ -93,14 +119,24 @@ class Instances:
         self._records = {}
         self._lock = threading.Lock()
         self.scheduler = self.prober = None
-        self.inventory = self.escalator = None
+        self.inventory = self.escalator = self.events = None
 
-    def attach(self, scheduler, prober, inventory, escalator):
-        """The parts the table drives, made after it."""
+    def attach(self, scheduler, prober, inventory, escalator, sink=None):
+        """The parts the table drives, made after it.
+
+        :param sink: an ``events.EventSink`` for health events, or None.
+        """
         self.scheduler = scheduler
         self.prober = prober
         self.inventory = inventory
         self.escalator = escalator
+        self.events = sink
+
+    def _emit(self, kind, instance_uuid, check, **fields):
+        if self.events is not None:
+            self.events.emit(events.Event(kind, instance_uuid,
+                                          self._conf.hostname, check,
+                                          **fields))
 
     # Reading
 
@@ -109,6 +145,56 @@ class Instances:
         with self._lock:
             record = self._records.get(instance_uuid)
             return None if record is None else record.health
+
+    def snapshot(self, instance_uuid=None):
+        """What is known of one instance, or of all, as JSON-ready dicts.
+
+        For the ``status`` command: watched or not and why, the health
+        state and failure, the application's status, and each check with
+        its last result.
+        """
+        now = time.monotonic()
+        with self._lock:
+            if instance_uuid is None:
+                records = sorted(self._records.values(),
+                                 key=lambda r: r.uuid)
+            else:
+                records = [r for r in (self._records.get(instance_uuid),)
+                           if r is not None]
+            return [self._describe(record, now) for record in records
+                    if record.domain is not None or record.health is not None]
+
+    def _describe(self, record, now):
+        entry, decision = record.health, record.decision
+        if decision is not None:
+            reason = decision.reason
+        else:
+            reason = 'being adopted' if record.adopting else 'not decided'
+        item = {'instance_uuid': record.uuid,
+                'name': getattr(record.domain, 'name', None),
+                'watched': entry is not None, 'reason': reason}
+        if entry is None:
+            return item
+        item.update(
+            state=entry.state, suppressed_because=entry.suppress_reason,
+            failure_class=entry.failure_class,
+            failed_check=entry.failed_check,
+            escalating=self.escalator.escalating(record.uuid),
+            app_status=entry.app_status, app_details=entry.app_details,
+            report_only=sorted(getattr(decision, 'report_only', ())),
+            checks={})
+        for kind, state in entry.checks.items():
+            last = state.last
+            item['checks'][kind] = {
+                'interval': state.settings.interval,
+                'timeout': state.settings.timeout,
+                'failure_threshold': state.settings.failure_threshold,
+                'misses': state.misses,
+                'last': None if last is None else {
+                    'outcome': last.outcome.value, 'detail': last.detail,
+                    'status': last.status, 'details': last.details,
+                    'age': round(now - state.last_at, 3)}}
+        return item
 
     def _record(self, instance_uuid):
         record = self._records.get(instance_uuid)
@@ -122,7 +208,8 @@ class Instances:
 
     # Escalations resumed at start
 
-    def mark_escalating(self, instance_uuid):
+    def mark_escalating(self, instance_uuid, check=checks.HEARTBEAT,
+                        failure_class=None):
         """An escalation resumed after a restart: the instance is failed."""
         with self._lock:
             record = self._record(instance_uuid)
@@ -130,7 +217,7 @@ class Instances:
                 record.health = health.InstanceHealth(
                     instance_uuid, optin.default_settings(self._conf),
                     time.monotonic(), self._grace)
-            record.health.force_failed()
+            record.health.force_failed(check, failure_class)
 
     # Inventory listener
 
@@ -167,8 +254,7 @@ class Instances:
                     self._restart(entry, self._grace)
                 elif not domain.running and not entry.suppressed:
                     self._suppress(entry, 'domain not running')
-                elif (domain.running and
-                        not self.scheduler.watching(instance_uuid)):
+                elif domain.running and not self._watching(instance_uuid):
                     # NOTE: an escalation resumed at start made this entry
                     # with default settings and no beats: adopt it.
                     known = False
@@ -211,12 +297,14 @@ class Instances:
             if event in (constants.EVENT_STARTED, constants.EVENT_REBOOTED):
                 self._restart(entry, self._grace)
             elif event == constants.EVENT_RESUMED:
-                self._restart(entry, self._short_grace(entry.settings))
+                self._restart(entry, self._short_grace(entry.settings),
+                              booted=False)
             elif event == constants.EVENT_SUSPENDED:
                 self._suppress(entry, 'paused')
             elif event in (constants.EVENT_AGENT_DISCONNECTED,
                            constants.EVENT_AGENT_CONNECTED):
-                self.scheduler.probe_now(instance_uuid)
+                self.scheduler.probe_now(checks.CheckKey(instance_uuid,
+                                                         checks.HEARTBEAT))
 
     @staticmethod
     def _short_grace(settings):
@@ -227,16 +315,29 @@ class Instances:
         """
         return settings.interval * 2 + settings.timeout
 
-    def _restart(self, entry, grace):
-        entry.restart(time.monotonic(), grace)
-        self.scheduler.watch(entry.instance_uuid, entry.settings)
+    def _restart(self, entry, grace, booted=True):
+        entry.restart(time.monotonic(), grace, booted)
+        self._watch(entry)
+
+    def _watch(self, entry):
+        for kind, state in entry.checks.items():
+            self.scheduler.watch(checks.CheckKey(entry.instance_uuid, kind),
+                                 state.settings)
+
+    def _unwatch(self, instance_uuid, kinds=checks.KINDS):
+        for kind in kinds:
+            self.scheduler.unwatch(checks.CheckKey(instance_uuid, kind))
+
+    def _watching(self, instance_uuid):
+        return self.scheduler.watching(checks.CheckKey(instance_uuid,
+                                                       checks.HEARTBEAT))
 
     def _suppress(self, entry, reason):
         if not entry.suppressed:
             LOG.info('Instance %s: heartbeats suspended (%s)',
                      entry.instance_uuid, reason)
         entry.suppress(reason)
-        self.scheduler.unwatch(entry.instance_uuid)
+        self._unwatch(entry.instance_uuid)
 
     def _forget(self, instance_uuid, reason):
         with self._lock:
@@ -246,8 +347,10 @@ class Instances:
                 self._records.pop(instance_uuid, None)
             elif record is not None:
                 record.forget_run()
-        self.scheduler.unwatch(instance_uuid)
+        self._unwatch(instance_uuid)
         self.prober.forget(instance_uuid)
+        if self.events is not None:
+            self.events.forget(instance_uuid)
         if entry is not None:
             LOG.info('Instance %s: no longer watched (%s)', instance_uuid,
                      reason)
@@ -287,61 +390,135 @@ class Instances:
             was_unwatched = record.decided and record.health is None
             record.decision = decision
             entry = record.health
+            removed = ()
             if not decision.watched:
                 record.health = None
             elif entry is None:
                 # NOTE: an agent already connected (say, the monitor was
                 # restarted) means no boot to wait for.
-                grace = (self._short_grace(decision.settings)
-                         if domain.agent_connected else self._grace)
+                booted = not domain.agent_connected
+                grace = (self._grace if booted
+                         else self._short_grace(decision.settings))
                 entry = record.health = health.InstanceHealth(
                     instance_uuid, decision.settings, time.monotonic(),
-                    grace)
-            elif (entry.settings == decision.settings and
-                    self.scheduler.watching(instance_uuid)):
-                return
+                    grace, booted)
+                entry.set_checks(decision.checks)
             else:
+                same = entry.settings == decision.settings
                 entry.settings = decision.settings
+                changed, removed = entry.set_checks(decision.checks)
+                if same and not changed and not removed and self._watching(
+                        instance_uuid):
+                    return
         if not decision.watched:
-            self.scheduler.unwatch(instance_uuid)
+            self._unwatch(instance_uuid)
             if not was_unwatched:
                 LOG.info('Instance %s (%s): not watched: %s', instance_uuid,
                          domain.name, decision.reason)
             return
+        self._unwatch(instance_uuid, removed)
         if entry.suppressed or not domain.running:
             return
-        self.scheduler.watch(instance_uuid, decision.settings)
+        with self._lock:
+            self._watch(entry)
         LOG.info('Instance %s (%s): watched (%s): heartbeat every %ss, '
-                 'timeout %ss, failed after %d misses', instance_uuid,
+                 'timeout %ss, failed after %d misses%s', instance_uuid,
                  domain.name, decision.reason, decision.settings.interval,
                  decision.settings.timeout,
-                 decision.settings.failure_threshold)
+                 decision.settings.failure_threshold,
+                 ''.join('; %s' % describe(c) for c in decision.checks))
 
     # Heartbeats and escalation
 
-    def on_result(self, instance_uuid, result):
-        """A heartbeat result, from the scheduler."""
+    def on_result(self, key, result):
+        """A check's result, from the scheduler.
+
+        :param key: the ``checks.CheckKey`` of the check.
+        """
+        instance_uuid, check = key
         with self._lock:
-            entry = self._entry(instance_uuid)
-            if entry is None:
+            record = self._records.get(instance_uuid)
+            entry = None if record is None else record.health
+            if entry is None or check not in entry.checks:
                 return
             if result.outcome is base.Outcome.NOT_RUNNING:
                 self._suppress(entry, result.detail)
                 return
-            before, misses = entry.state, entry.misses
-            failed = entry.record(result, time.monotonic())
-            if entry.misses > misses:
+            self._note_blocked(record, check, result)
+            state = entry.checks[check]
+            before, misses = entry.state, state.misses
+            status, answering = entry.app_status, state.answering
+            failed = entry.record(result, time.monotonic(), check)
+            self._log_result(entry, check, state, result, before, misses,
+                             status, answering)
+            if result.status is not None and result.status != status:
+                self._emit(events.STATUS_CHANGED, instance_uuid, check,
+                           status=result.status, details=result.details)
+            if before == health.REPORTED and entry.state == health.HEALTHY:
+                self._emit(events.RECOVERED, instance_uuid, check,
+                           status=entry.app_status,
+                           details='answering again: %s' % result)
+            if failed:
+                self._emit(events.FAILED, instance_uuid, check,
+                           failure_class=entry.failure_class,
+                           status=entry.app_status, details=str(result))
+            if failed:
+                recover = record.recovers(entry.failure_class)
+                escalation = dict(
+                    evidence=list(entry.evidence),
+                    probe_timeout=state.settings.timeout,
+                    failure_class=entry.failure_class, check=check,
+                    recover=recover,
+                    check_settings=(None if check == checks.HEARTBEAT
+                                    else state.settings.to_dict()))
+        if failed:
+            if result.recover and not recover:
+                LOG.warning('Instance %s: the application asks to be '
+                            'recovered; the flavor sets %s to report only: '
+                            'it is reported, not recovered', instance_uuid,
+                            escalation['failure_class'])
+            self.escalator.start(instance_uuid, **escalation)
+
+    @staticmethod
+    def _log_result(entry, check, state, result, before, misses, status,
+                    answering):
+        instance_uuid = entry.instance_uuid
+        if check == checks.HEARTBEAT:
+            if state.misses > misses:
                 LOG.info('Instance %s: missed heartbeat %d/%d: %s',
-                         instance_uuid, entry.misses,
-                         entry.settings.failure_threshold, result)
+                         instance_uuid, state.misses,
+                         state.settings.failure_threshold, result)
             elif result.answered and before != entry.state:
                 LOG.info('Instance %s: answering heartbeats (%s)',
                          instance_uuid, entry.state)
-            evidence = list(entry.evidence)
-            timeout = entry.settings.timeout
-        if failed:
-            self.escalator.start(instance_uuid, evidence, timeout,
-                                 result.outcome.value)
+            return
+        if state.misses > misses:
+            LOG.info('Instance %s: %s check missed %d/%d: %s',
+                     instance_uuid, check, state.misses,
+                     state.settings.failure_threshold, result)
+        elif state.answering and not answering:
+            LOG.info('Instance %s: %s check answering (%s)', instance_uuid,
+                     check, entry.state)
+        if result.status is not None and result.status != status:
+            LOG.info('Instance %s: the application reports %s (%s)',
+                     instance_uuid, result.status, result.details)
+
+    @staticmethod
+    def _note_blocked(record, check, result):
+        if result.outcome is base.Outcome.BLOCKED:
+            if check not in record.blocked:
+                record.blocked.add(check)
+                LOG.warning('Instance %s: the guest agent refuses the '
+                            'commands of the %s check by its own policy '
+                            '(%s); allow %s in qemu-ga\'s configuration to '
+                            'run it. The check is not counted meanwhile.',
+                            record.uuid, check, result.detail,
+                            ', '.join(checks.AGENT_COMMANDS[check]))
+        elif check in record.blocked and result.outcome is not \
+                base.Outcome.INCONCLUSIVE:
+            record.blocked.discard(check)
+            LOG.info('Instance %s: the guest agent runs the %s check again',
+                     record.uuid, check)
 
     def episode_closed(self, instance_uuid, outcome):
         """An escalation ended with ``outcome`` (``constants.OUTCOME_*``)."""
@@ -360,5 +537,13 @@ class Instances:
                             'again in %.0fs if it still fails',
                             instance_uuid, outcome, self._cooloff)
             else:
+                failed_check = entry.failed_check
+                failure_class = entry.failure_class
                 entry.episode_closed(
                     outcome == constants.OUTCOME_NOTIFIED)
+                if outcome == constants.OUTCOME_NOTIFIED:
+                    self._emit(events.REPORTED, instance_uuid,
+                               failed_check or checks.HEARTBEAT,
+                               failure_class=failure_class,
+                               status=entry.app_status,
+                               details='every notifier delivered')

@@ -29,14 +29,17 @@ from oslo_log import log as logging
 import stevedore
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import connections
 from masakarimonitors_ext.vmheartbeat import escalation
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import inventory
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat import scheduler
+from masakarimonitors_ext.vmheartbeat import status
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +58,21 @@ def load_probe_driver(conf):
         raise exception.ConfigurationError(
             'vmheartbeat.probe_driver', 'no probe named %r' % (
                 conf.vmheartbeat.probe_driver))
+
+
+#: the probe driver of each application-level check kind
+CHECK_DRIVERS = {checks.APP: 'app_mailbox', checks.EXEC: 'guest_exec'}
+
+
+def load_check_drivers(conf):
+    """{check kind: ProbeDriver} for the application-level checks."""
+    limit = conf.guest_checks.max_output_bytes
+    kwargs = {checks.APP: {'max_answer_bytes': limit},
+              checks.EXEC: {'max_output_bytes': limit}}
+    return {kind: stevedore.DriverManager(
+        PROBES_NAMESPACE, name, invoke_on_load=True,
+        invoke_kwds=kwargs[kind]).driver
+        for kind, name in CHECK_DRIVERS.items()}
 
 
 def load_notifiers(conf):
@@ -92,7 +110,8 @@ class VMHeartbeatManager:
         uri = conf.libvirt.connection_uri
         pool = connections.ConnectionPool(uri, group.libvirt_connections)
         self.prober = prober.Prober(load_probe_driver(conf), pool,
-                                    group.probe_workers)
+                                    group.probe_workers,
+                                    drivers=load_check_drivers(conf))
         self.scheduler = scheduler.BeatScheduler(self.prober,
                                                  self.instances.on_result)
         self.inventory = inventory.Inventory(uri, self,
@@ -104,8 +123,12 @@ class VMHeartbeatManager:
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, conf), conf,
             self.instances.episode_closed, self._stop)
+        self.events = events.EventSink(
+            self.notifiers, conf.guest_checks.status_event_interval)
         self.instances.attach(self.scheduler, self.prober, self.inventory,
-                              self.escalator)
+                              self.escalator, self.events)
+        self.status = status.StatusServer(status.socket_path(conf),
+                                          self.instances.snapshot)
 
     # Lifecycle
 
@@ -115,19 +138,23 @@ class VMHeartbeatManager:
         connections.check_uri(self.conf.libvirt.connection_uri)
         self.escalator.open()
         self.optin.open()
-        for instance_uuid in self.escalator.resume_pending():
-            self.instances.mark_escalating(instance_uuid)
+        for resumed in self.escalator.resume_pending():
+            self.instances.mark_escalating(*resumed)
+        self.events.start()
         self.scheduler.start()
         self.inventory.start()
+        self.status.start()
         self._adopter.submit(self.check_services)
         LOG.info('VM heartbeat monitor started on %s (opt-in: %s)',
                  self.conf.hostname, self.conf.vmheartbeat.opt_in)
         self._stop.wait()
         LOG.info('VM heartbeat monitor stopping')
         self.log_counts()
+        self.status.stop()
         self.inventory.stop()
         self.scheduler.stop()
         self.escalator.stop(self.conf.vmheartbeat.shutdown_timeout)
+        self.events.stop()
         self._adopter.shutdown(wait=False)
         self.prober.shutdown()
         LOG.info('VM heartbeat monitor stopped')

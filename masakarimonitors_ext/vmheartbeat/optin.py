@@ -39,6 +39,7 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import statefile
 
 LOG = logging.getLogger(__name__)
@@ -50,11 +51,17 @@ _SUFFIX_TYPES = (('_interval', 'interval', float),
 
 @dataclasses.dataclass(frozen=True)
 class InstanceSettings:
-    """How one instance is heartbeated."""
+    """How one instance's agent heartbeat runs."""
 
     interval: float
     timeout: float
     failure_threshold: int
+
+    kind = checks.HEARTBEAT
+
+    @property
+    def call_timeout(self):
+        return self.timeout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,12 +72,16 @@ class Decision:
     :param settings: its :class:`InstanceSettings` when watched.
     :param reason: why, for the logs.
     :param problems: bad extra-spec values that were replaced by defaults.
+    :param checks: its application-level ``checks.CheckSettings``.
+    :param report_only: failure classes not recovered, only reported.
     """
 
     watched: bool
     settings: InstanceSettings = None
     reason: str = ''
     problems: tuple = ()
+    checks: tuple = ()
+    report_only: frozenset = frozenset()
 
 
 class OptInUnknown(exception.VMHeartbeatError):
@@ -101,11 +112,17 @@ def default_settings(conf):
                             group.failure_threshold)
 
 
-def decide_from_extra_specs(extra_specs, key, defaults):
+def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
+                            audit_min_period=5.0, report_only=()):
     """Read the opt-in and the overrides from a flavor's extra specs.
 
     Bad values never stop the monitor: each is reported in ``problems``
     and the default is used instead.
+
+    :param check_defaults: {kind: ``checks.CheckSettings``}, the defaults
+        of the application-level checks; None for none.
+    :param audit_min_period: the shortest audit period allowed.
+    :param report_only: failure classes the configuration reports only.
     """
     extra_specs = extra_specs or {}
     problems = []
@@ -140,8 +157,13 @@ def decide_from_extra_specs(extra_specs, key, defaults):
         problems.append('timeout %s is longer than interval %s' % (
             settings.timeout, settings.interval))
         settings = defaults
+    found, classes = (), frozenset(report_only)
+    if check_defaults is not None:
+        found, classes, more = checks.from_extra_specs(
+            extra_specs, key, check_defaults, audit_min_period, report_only)
+        problems.extend(more)
     return Decision(True, settings, 'flavor extra spec %s=%s' % (key, raw),
-                    tuple(problems))
+                    tuple(problems), found, classes)
 
 
 def _decisions_from(body):
@@ -152,15 +174,21 @@ def _decisions_from(body):
             settings = InstanceSettings(float(settings['interval']),
                                         float(settings['timeout']),
                                         int(settings['failure_threshold']))
-        decisions[instance_uuid] = Decision(bool(entry['watched']), settings,
-                                            str(entry['reason']))
+        decisions[instance_uuid] = Decision(
+            bool(entry['watched']), settings, str(entry['reason']),
+            checks=tuple(checks.CheckSettings.from_dict(c)
+                         for c in entry.get('checks', ())),
+            report_only=frozenset(str(c)
+                                  for c in entry.get('report_only', ())))
     return decisions
 
 
 def _body_of(decisions):
     return {uuid: {'watched': d.watched, 'reason': d.reason,
                    'settings': (dataclasses.asdict(d.settings)
-                                if d.settings else None)}
+                                if d.settings else None),
+                   'checks': [c.to_dict() for c in d.checks],
+                   'report_only': sorted(d.report_only)}
             for uuid, d in decisions.items()}
 
 
@@ -222,8 +250,9 @@ class AllOptIn(OptInPolicy):
     """Every running domain with a guest agent channel, default settings."""
 
     def __init__(self, conf):
-        self._decision = Decision(True, default_settings(conf),
-                                  'opt_in = all')
+        self._decision = Decision(
+            True, default_settings(conf), 'opt_in = all',
+            report_only=frozenset(conf.guest_checks.report_only))
 
     def decide(self, instance_uuid, refresh=False):
         return self._decision
@@ -264,6 +293,7 @@ class FlavorOptIn(OptInPolicy):
                  store=None):
         self._key = conf.vmheartbeat.extra_spec_key
         self._defaults = default_settings(conf)
+        self._check_defaults = checks.defaults(conf)
         self._max_age = conf.vmheartbeat.optin_refresh_interval
         self._timeout = conf.nova.timeout
         self._conf = conf
@@ -375,8 +405,10 @@ class FlavorOptIn(OptInPolicy):
             raise NovaUnavailable('Nova returned no flavor extra specs '
                                   '(needs compute microversion 2.47 or '
                                   'later)')
-        return decide_from_extra_specs(extra_specs, self._key,
-                                       self._defaults)
+        return decide_from_extra_specs(
+            extra_specs, self._key, self._defaults, self._check_defaults,
+            self._conf.guest_checks.audit_min_period,
+            self._conf.guest_checks.report_only)
 
     def _save(self):
         with self._lock:

@@ -12,20 +12,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Heartbeat calls: one in flight per instance, on a bounded thread pool.
+"""Probe calls: one in flight per check, on a bounded thread pool.
 
-Both the beat scheduler and the escalation probe through here. A call that
-is still in flight is never doubled: a second caller waits on the same call,
-and a call past its deadline counts as a miss without any new call piling
-onto the stuck one.
+Calls are keyed by check (``checks.CheckKey``: an instance and one of its
+checks) and made by the driver of the check's kind. Both the beat
+scheduler and the escalation probe through here. A call that is still in
+flight is never doubled: a second caller waits on the same call, and a call
+past its deadline counts as a miss without any new call piling onto the
+stuck one.
 
 A call's time starts when it has a libvirt connection, not when it is
 submitted: waiting for a connection (or a worker) is not evidence against
 a guest. A guest whose calls are held past their timeout (a hung guest
-holds a call for 5 s or more in libvirt) has them carried in a tier of the
-connection pool that never takes every connection from the guests that
-answer; one that has held several calls in a row waits behind one that has
-just begun to.
+holds a call for 5 s or more in libvirt) has the calls of all its checks
+carried in a tier of the connection pool that never takes every connection
+from the guests that answer; one that has held several calls in a row waits
+behind one that has just begun to.
 """
 
 import collections
@@ -37,6 +39,7 @@ import libvirt
 from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import connections
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
@@ -55,8 +58,12 @@ HUNG_AFTER = 3
 Counts = collections.namedtuple('Counts', 'total answered missed other')
 
 
+def _instance_of(key):
+    return key[0] if isinstance(key, tuple) else key
+
+
 class Call:
-    """One heartbeat call in flight.
+    """One probe call in flight.
 
     :param future: resolves to a ``ProbeResult``.
     :param submitted: ``time.monotonic()`` when it was submitted.
@@ -99,53 +106,59 @@ class Call:
 
 
 class Prober:
-    """Runs probe driver calls for instances.
+    """Runs probe driver calls for the checks of instances.
 
-    :param driver: a ``probes.base.ProbeDriver``.
+    :param driver: the agent heartbeat's ``probes.base.ProbeDriver``.
     :param pool: a ``connections.ConnectionPool``.
     :param workers: threads carrying calls.
+    :param drivers: {check kind: ProbeDriver} of the other checks.
     """
 
-    def __init__(self, driver, pool, workers, clock=time.monotonic):
-        self._driver = driver
+    def __init__(self, driver, pool, workers, clock=time.monotonic,
+                 drivers=None):
+        self._drivers = dict(drivers or {})
+        self._drivers[checks.HEARTBEAT] = driver
         self._pool = pool
         self._clock = clock
         self._executor = futurist.ThreadPoolExecutor(max_workers=workers)
         self._calls = {}
         self._held = {}
+        self._memos = {}
         self._counts = collections.Counter()
         self._lock = threading.Lock()
 
-    def submit(self, instance_uuid, timeout, on_done=None, wait=None):
-        """Start a call unless one is in flight for this instance.
+    def submit(self, key, timeout, on_done=None, wait=None, check=None):
+        """Start a call unless one is in flight for this check.
 
-        :param on_done: called with (instance_uuid, call, result) when a
-            call this method started completes, from a pool thread.
+        :param key: the check (a ``checks.CheckKey``; an instance UUID
+            alone is its agent heartbeat).
+        :param on_done: called with (key, call, result) when a call this
+            method started completes, from a pool thread.
         :param wait: seconds the call may wait for a libvirt connection
             before it ends inconclusive (``timeout`` when None).
+        :param check: the check's settings, handed to the driver.
         :returns: (call, started) where ``started`` is False when the call
             was already in flight.
         """
         with self._lock:
-            call = self._calls.get(instance_uuid)
+            call = self._calls.get(key)
             if call is not None:
                 return call, False
             call = Call(None, self._clock(), timeout)
-            self._calls[instance_uuid] = call
+            self._calls[key] = call
             call.future = self._executor.submit(
-                self._run, instance_uuid, call,
-                timeout if wait is None else wait,
-                self._tier(instance_uuid))
+                self._run, key, call, timeout if wait is None else wait,
+                self._tier(_instance_of(key)), check)
         if on_done is not None:
             call.future.add_done_callback(
-                lambda fut: on_done(instance_uuid, call, fut.result()))
+                lambda fut: on_done(key, call, fut.result()))
         return call, True
 
-    def in_flight(self, instance_uuid):
+    def in_flight(self, key):
         with self._lock:
-            return self._calls.get(instance_uuid)
+            return self._calls.get(key)
 
-    def probe(self, instance_uuid, timeout):
+    def probe(self, key, timeout, check=None):
         """Probe now and wait for the verdict (the escalation's re-probe).
 
         A fresh challenge when no call is in flight; otherwise joins the
@@ -153,8 +166,9 @@ class Prober:
         already past its deadline is a miss at once. A call that finds no
         libvirt connection free is inconclusive, never a miss.
         """
-        call, _ = self.submit(instance_uuid, timeout,
-                              wait=max(timeout, 2 * LIBVIRT_AGENT_HOLD))
+        call, _ = self.submit(key, timeout,
+                              wait=max(timeout, 2 * LIBVIRT_AGENT_HOLD),
+                              check=check)
         while call.started is None and not call.future.done():
             # waiting for a connection: the call's own wait bounds this
             try:
@@ -180,9 +194,12 @@ class Prober:
         return connections.TIER_HUNG
 
     def forget(self, instance_uuid):
-        """The instance is no longer heartbeated."""
+        """The instance is no longer watched: forget all its checks."""
         with self._lock:
             self._held.pop(instance_uuid, None)
+            for key in [k for k in self._memos
+                        if _instance_of(k) == instance_uuid]:
+                del self._memos[key]
 
     def counts(self):
         """:class:`Counts` of the calls completed since start."""
@@ -193,14 +210,13 @@ class Prober:
         other = counts.get('other', 0)
         return Counts(answered + missed + other, answered, missed, other)
 
-    def _run(self, instance_uuid, call, wait, tier):
+    def _run(self, key, call, wait, tier, check):
         result = None
         try:
-            result = self._probe(instance_uuid, call, wait, tier)
+            result = self._probe(key, call, wait, tier, check)
             return result
         except Exception as e:  # a driver bug must not kill the monitor
-            LOG.exception('Probe of instance %s failed unexpectedly',
-                          instance_uuid)
+            LOG.exception('Probe %s failed unexpectedly', key)
             now = self._clock()
             result = base.ProbeResult(base.Outcome.INCONCLUSIVE,
                                       'probe error: %s' % guestdata.escape(
@@ -209,9 +225,9 @@ class Prober:
             return result
         finally:
             with self._lock:
-                if self._calls.get(instance_uuid) is call:
-                    del self._calls[instance_uuid]
-                self._account(instance_uuid, call, result)
+                if self._calls.get(key) is call:
+                    del self._calls[key]
+                self._account(_instance_of(key), call, result)
 
     def _account(self, instance_uuid, call, result):
         """Count a completed call and track held calls (under the lock)."""
@@ -232,11 +248,28 @@ class Prober:
         else:
             self._held.pop(instance_uuid, None)
 
-    def _probe(self, instance_uuid, call, wait, tier):
+    def _memo(self, key):
+        with self._lock:
+            memo = self._memos.get(key)
+            if memo is None:
+                memo = self._memos[key] = {}
+            return memo
+
+    def _probe(self, key, call, wait, tier, check):
+        kind = getattr(check, 'kind', checks.HEARTBEAT)
+        driver = self._drivers.get(kind)
+        if driver is None:
+            return base.ProbeResult(
+                base.Outcome.INCONCLUSIVE, 'no probe driver for %s '
+                'checks' % kind, call.submitted, 0.0)
+        memo = None if kind == checks.HEARTBEAT else self._memo(key)
         try:
-            with self._pool.domain(instance_uuid, wait, tier) as dom:
+            with self._pool.domain(_instance_of(key), wait, tier) as dom:
                 call.begin(self._clock())
-                result = self._driver.probe(dom, call.timeout)
+                if memo is None:
+                    result = driver.probe(dom, call.timeout)
+                else:
+                    result = driver.probe(dom, call.timeout, check, memo)
         except exception.LibvirtUnavailable as e:
             now = self._clock()
             return base.ProbeResult(base.Outcome.INCONCLUSIVE, str(e),

@@ -12,9 +12,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""When each watched instance is heartbeated.
+"""When each check of each watched instance runs.
 
-One thread keeps a heap of due times. At each instance's beat it starts a
+Checks are keyed by ``checks.CheckKey`` (an instance and one of its
+checks), each with its own settings: the agent heartbeat, an application
+heartbeat, an exec health check. Below, a beat is one run of one check.
+
+One thread keeps a heap of due times. At each check's beat it starts a
 call through the prober, unless a call is still in flight: such a call past
 its deadline is a miss, and no new call piles onto it. Each call also gets a
 deadline entry, so a guest that holds its call (a hung guest holds it 5 s or
@@ -22,7 +26,7 @@ more in libvirt) is counted as missing at its deadline, not when libvirt
 gives up; each later beat that finds the call still in flight is
 missed at its own deadline. A call's deadline counts from the moment it has
 a libvirt connection: a call still waiting for one is not missing. Results
-go to ``on_result(instance_uuid, result)``.
+go to ``on_result(key, result)``.
 
 Agent events ask for an immediate beat (:meth:`BeatScheduler.probe_now`);
 a guest that toggles its agent connection gets at most one such beat per
@@ -57,7 +61,7 @@ class BeatScheduler:
     """Heartbeats watched instances at their own interval.
 
     :param prober: a ``prober.Prober``.
-    :param on_result: called with (instance_uuid, ProbeResult), from the
+    :param on_result: called with (key, ProbeResult), from the
         scheduler thread or a probe thread; must not block.
     """
 
@@ -73,26 +77,26 @@ class BeatScheduler:
         self._stopping = False
         self._thread = None
 
-    def watch(self, instance_uuid, settings, delay=0.0):
+    def watch(self, key, settings, delay=0.0):
         """Heartbeat an instance (again) with these settings."""
         with self._cond:
             entry = _Watched(settings, next(self._generations))
-            old = self._watched.get(instance_uuid)
+            old = self._watched.get(key)
             if old is not None:
                 entry.missed_call = old.missed_call
                 entry.last_immediate = old.last_immediate
-            self._watched[instance_uuid] = entry
-            self._push(self._clock() + delay, instance_uuid, _BEAT, entry)
+            self._watched[key] = entry
+            self._push(self._clock() + delay, key, _BEAT, entry)
 
-    def unwatch(self, instance_uuid):
+    def unwatch(self, key):
         with self._cond:
-            self._watched.pop(instance_uuid, None)
+            self._watched.pop(key, None)
 
-    def watching(self, instance_uuid):
+    def watching(self, key):
         with self._cond:
-            return instance_uuid in self._watched
+            return key in self._watched
 
-    def probe_now(self, instance_uuid):
+    def probe_now(self, key):
         """Beat now (an event hinted at trouble); the next beats follow.
 
         At most once per interval per instance: the guest drives the
@@ -101,7 +105,7 @@ class BeatScheduler:
         :returns: False when ignored (not watched, or too soon).
         """
         with self._cond:
-            entry = self._watched.get(instance_uuid)
+            entry = self._watched.get(key)
             if entry is None:
                 return False
             now = self._clock()
@@ -110,11 +114,11 @@ class BeatScheduler:
                 return False
             entry.last_immediate = now
             entry.generation = next(self._generations)
-            self._push(now, instance_uuid, _BEAT, entry)
+            self._push(now, key, _BEAT, entry)
             return True
 
-    def _push(self, when, instance_uuid, kind, entry, call=None):
-        heapq.heappush(self._heap, (when, next(self._seq), instance_uuid,
+    def _push(self, when, key, kind, entry, call=None):
+        heapq.heappush(self._heap, (when, next(self._seq), key,
                                     kind, entry.generation, call))
         self._cond.notify()
 
@@ -160,7 +164,7 @@ class BeatScheduler:
             self._cond.wait(wait)
         return None
 
-    def _handle(self, instance_uuid, kind, entry, call, now):
+    def _handle(self, key, kind, entry, call, now):
         if kind != _BEAT:
             # A beat that found a call in flight is missed unless that call
             # answered during its slot, or is still waiting for a libvirt
@@ -179,43 +183,45 @@ class BeatScheduler:
                         # not started yet, or started late: look again at
                         # its own deadline
                         self._push(call.deadline if call.started is not None
-                                   else now + entry.settings.timeout,
-                                   instance_uuid, _DEADLINE, entry, call)
+                                   else now + entry.settings.call_timeout,
+                                   key, _DEADLINE, entry, call)
                 if missed:
                     entry.missed_call = call
             if missed:
-                self._report(instance_uuid, call.future.result()
+                self._report(key, call.future.result()
                              if call.future.done()
                              else call.overdue_result(now))
             return
         settings = entry.settings
+        timeout = settings.call_timeout
         with self._cond:
-            self._push(now + settings.interval, instance_uuid, _BEAT, entry)
-        call, started = self._prober.submit(instance_uuid, settings.timeout,
+            self._push(now + settings.interval, key, _BEAT, entry)
+        call, started = self._prober.submit(key, timeout,
                                             on_done=self._call_done,
-                                            wait=settings.interval)
+                                            wait=settings.interval,
+                                            check=settings)
         # NOTE: a call still in flight (a hung guest holds it for seconds)
         # is not doubled: this beat is missed at its own deadline unless
         # that call completes first.
         with self._cond:
             if started:
-                self._push(now + settings.timeout, instance_uuid, _DEADLINE,
+                self._push(now + timeout, key, _DEADLINE,
                            entry, call)
             else:
-                self._push(now + settings.timeout, instance_uuid,
+                self._push(now + timeout, key,
                            _SLOT_DEADLINE, entry, call)
 
-    def _call_done(self, instance_uuid, call, result):
+    def _call_done(self, key, call, result):
         with self._cond:
-            entry = self._watched.get(instance_uuid)
+            entry = self._watched.get(key)
             if entry is None or entry.missed_call is call:
                 # already counted as missed at its deadline
                 return
-        self._report(instance_uuid, result)
+        self._report(key, result)
 
-    def _report(self, instance_uuid, result):
+    def _report(self, key, result):
         try:
-            self._on_result(instance_uuid, result)
+            self._on_result(key, result)
         except Exception:
             LOG.exception('Handling the heartbeat result of instance %s '
-                          'failed', instance_uuid)
+                          'failed', key)

@@ -14,6 +14,7 @@
 
 import configparser
 import os
+import re
 
 from masakarimonitors_ext.conf import opts
 from tests.unit import base
@@ -21,6 +22,8 @@ from tests.unit import base
 SAMPLE = os.path.join(os.path.dirname(__file__), '..', '..', 'etc',
                       'masakarimonitors_ext',
                       'vmheartbeatmonitor.conf.sample')
+# "#name = default", or "#name =" for an empty default
+_OPTION = re.compile(r'#(\w+) =( |$)')
 
 
 class SampleConfigTestCase(base.TestCase):
@@ -34,9 +37,8 @@ class SampleConfigTestCase(base.TestCase):
         for line in text.splitlines():
             if line.startswith('[') and line.endswith(']'):
                 current = sections.setdefault(line[1:-1], set())
-            elif current is not None and line.startswith('#') and (
-                    ' = ' in line):
-                current.add(line[1:].split(' = ', 1)[0])
+            elif current is not None and _OPTION.match(line):
+                current.add(_OPTION.match(line).group(1))
         for group, options in opts.list_opts():
             name = group if isinstance(group, str) else group.name
             missing = {o.dest for o in options} - sections.get(name, set())

@@ -14,8 +14,10 @@
 # under the License.
 
 # Build the tiny testbed guest: the Debian cloud kernel plus an initramfs
-# holding busybox, the real qemu-ga with its libraries and the virtio
-# modules. No disk, no network.
+# holding busybox, the real qemu-ga with its libraries, the virtio modules
+# and our guest-side helper (guest/vmheartbeat-guest). No disk, no network.
+# A kernel argument vmhb_qga_block=CMD,CMD,... starts qemu-ga with those
+# commands blocked (its --block-rpcs), as many distributions ship it.
 #
 #   build-guest.sh [OUTDIR]
 #
@@ -28,6 +30,7 @@ set -euo pipefail
 OUTDIR=${1:-${VMHB_TESTBED_DIR:-/var/lib/vmhb-testbed}/guest}
 BUSYBOX=/bin/busybox
 QEMU_GA=/usr/sbin/qemu-ga
+HELPER=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../../guest/vmheartbeat-guest")
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
          virtio_pci virtio_console)
 
@@ -44,6 +47,7 @@ MODDIR=/lib/modules/$KVER
 [ -d "$MODDIR" ] || die "$MODDIR missing"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (busybox-static)"
 [ -x "$QEMU_GA" ] || die "$QEMU_GA missing (qemu-guest-agent)"
+[ -r "$HELPER" ] || die "$HELPER missing"
 
 # Shared objects qemu-ga needs, the dynamic loader included.
 LIBS=$(ldd "$QEMU_GA" | awk '
@@ -64,7 +68,7 @@ done
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 # shellcheck disable=SC2086
 STAMP=$( {
-    sha256sum "$SELF"
+    sha256sum "$SELF" "$HELPER"
     stat -L -c '%n %s %Y' "$KERNEL" "$BUSYBOX" "$QEMU_GA" $LIBS \
         "${MODFILES[@]}"
 } | sha256sum | cut -d' ' -f1)
@@ -103,6 +107,9 @@ cp "$BUSYBOX" "$ROOT/bin/busybox"
 for applet in $("$BUSYBOX" --list-full); do
     [ -e "$ROOT/$applet" ] || ln -s /bin/busybox "$ROOT/$applet"
 done
+
+# The guest-side helper an application answers the heartbeat with.
+install -m 0755 "$HELPER" "$ROOT/usr/bin/vmheartbeat-guest"
 
 # qemu-ga and its libraries, at the paths ldd names.
 cp "$QEMU_GA" "$ROOT/usr/sbin/qemu-ga"
@@ -170,7 +177,8 @@ while [ ! -e \$port ] && [ \$i -lt 100 ]; do
 done
 [ -e \$port ] || echo "VMHB-GUEST: \$port did not appear"
 echo VMHB-GUEST-READY
-qemu-ga -m virtio-serial -p \$port </dev/null &
+block=\$(sed -n 's/.*vmhb_qga_block=\([^ ]*\).*/\1/p' /proc/cmdline)
+qemu-ga -m virtio-serial -p \$port \${block:+-b \$block} </dev/null &
 while :; do
     sleep 3600
 done

@@ -31,14 +31,22 @@ class Failure:
     :param hostname: this compute host, as Masakari knows it.
     :param generated_time: when the failure was declared, ISO 8601 UTC;
         the same for every try, so a repeated notification is a duplicate.
-    :param evidence: the last heartbeat results and what the escalation
+    :param evidence: the last check results and what the escalation
         found, most recent last.
+    :param failure_class: what failed (``checks.CLASS_*``).
+    :param check: the check that failed (``checks.KINDS``).
+    :param recover: the instance is to be recovered; when False the
+        failure is only reported, and a notifier that recovers (Masakari)
+        does not act on it.
     """
 
     instance_uuid: str
     hostname: str
     generated_time: str
     evidence: tuple = ()
+    failure_class: str = 'heartbeat_lost'
+    check: str = 'heartbeat'
+    recover: bool = True
 
 
 class Notifier(metaclass=abc.ABCMeta):
@@ -58,6 +66,14 @@ class Notifier(metaclass=abc.ABCMeta):
         :returns: None when it can, else a short reason.
         """
         return None
+
+    def event(self, event):
+        """Take one health event (``events.Event``).
+
+        A status change, or a failure episode failed, reported or
+        recovered. Called from one thread, in order; must not block for
+        long. The default ignores it: Masakari acts on failures only.
+        """
 
     @abc.abstractmethod
     def notify(self, failure):

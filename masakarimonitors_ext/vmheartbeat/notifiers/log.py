@@ -22,10 +22,19 @@ LOG = logging.getLogger(__name__)
 
 
 class LogNotifier(base.Notifier):
-    """Logs each failure at error level with its evidence."""
+    """Logs failures at error level, health events at info level."""
+
+    def event(self, event):
+        LOG.info('Health event %s: instance %s on %s, check %s, class %s, '
+                 'status %s at %s: %s', event.kind, event.instance_uuid,
+                 event.hostname, event.check, event.failure_class or '-',
+                 event.status or '-', event.generated_time,
+                 event.details or '-')
 
     def notify(self, failure):
-        LOG.error('Instance %s on %s failed its heartbeats at %s; '
-                  'evidence: %s', failure.instance_uuid, failure.hostname,
+        LOG.error('Instance %s on %s failed (%s, %s) at %s; evidence: %s',
+                  failure.instance_uuid, failure.hostname,
+                  failure.failure_class,
+                  'recover' if failure.recover else 'report only',
                   failure.generated_time, ' | '.join(failure.evidence))
         return 'logged'

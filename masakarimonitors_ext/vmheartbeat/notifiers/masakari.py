@@ -95,6 +95,8 @@ class MasakariNotifier(base.Notifier):
         return None
 
     def notify(self, failure):
+        if not failure.recover:
+            return 'not sent: %s is report only' % failure.failure_class
         payload = {
             'instance_uuid': failure.instance_uuid,
             'event': constants.EVENT_GUEST_AGENT_ERROR,

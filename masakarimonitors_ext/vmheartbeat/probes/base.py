@@ -12,7 +12,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The heartbeat probe driver interface and its results."""
+"""The probe driver interface and its results.
+
+One vocabulary of outcomes serves every check, from the probe to the
+health state to the episode: a probe ``answered``, ``missed`` (one of the
+miss outcomes, ``failed`` included), was ``held`` or ``blocked`` by the
+agent, or gave no verdict.
+"""
 
 import abc
 import dataclasses
@@ -21,7 +27,7 @@ import time
 
 
 class Outcome(enum.Enum):
-    """What one heartbeat call found."""
+    """What one probe found."""
 
     #: the guest returned the right answer to this very challenge
     ANSWERED = 'answered'
@@ -37,11 +43,23 @@ class Outcome(enum.Enum):
     NOT_RUNNING = 'not_running'
     #: the call could not be made (libvirtd unreachable): no verdict
     INCONCLUSIVE = 'inconclusive'
+    #: the check ran and says the guest is not healthy (an exec check that
+    #: exited non-zero, an application that reports failed, a failed audit)
+    FAILED = 'failed'
+    #: a challenge was written; its answer is read at the next run
+    PENDING = 'pending'
+    #: the agent refuses the check's commands while the guest's filesystems
+    #: are frozen (a quiesced snapshot): held, not failed
+    HELD = 'held'
+    #: the agent refuses the check's commands by its own policy (qemu-ga's
+    #: allow or block lists): no failure, and the operator is told
+    BLOCKED = 'blocked'
 
 
-#: outcomes that count as a missed heartbeat
+#: outcomes that count as a miss
 MISSES = frozenset([Outcome.NOT_CONNECTED, Outcome.TIMED_OUT,
-                    Outcome.WRONG_ANSWER, Outcome.AGENT_ERROR])
+                    Outcome.WRONG_ANSWER, Outcome.AGENT_ERROR,
+                    Outcome.FAILED])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +71,23 @@ class ProbeResult:
         (libvirt's error, what was wrong with the answer).
     :param started: ``time.monotonic()`` when the call started.
     :param duration: seconds the call took.
+    :param status: the health state an application reported (one of
+        ``checks.APP_STATES``), or None.
+    :param details: what the application or the exec check said, bounded
+        and escaped, or ''.
+    :param failure_class: for a miss that is not simply a lost check, its
+        class (``checks.CLASS_*``), else None.
+    :param recover: the application asked to be recovered.
     """
 
     outcome: Outcome
     detail: str = ''
     started: float = dataclasses.field(default_factory=time.monotonic)
     duration: float = 0.0
+    status: str = None
+    details: str = ''
+    failure_class: str = None
+    recover: bool = False
 
     @property
     def answered(self):
@@ -70,21 +99,24 @@ class ProbeResult:
 
     def __str__(self):
         text = '%s after %.3fs' % (self.outcome.value, self.duration)
+        if self.status:
+            text += ', status %s' % self.status
         return '%s (%s)' % (text, self.detail) if self.detail else text
 
 
 class ProbeDriver(metaclass=abc.ABCMeta):
-    """A way to ask a guest whether it is alive.
+    """A way to ask a guest whether it is alive, or healthy.
 
     Drivers are loaded by stevedore from the
-    ``masakarimonitors_ext.vmheartbeat.probes`` namespace. A driver is
-    called from many threads at once, for different domains; the caller
-    guarantees that at most one call per domain is in flight.
+    ``masakarimonitors_ext.vmheartbeat.probes`` namespace, one per check
+    kind. A driver is called from many threads at once, for different
+    checks; the caller guarantees that at most one call per check of an
+    instance is in flight.
     """
 
     @abc.abstractmethod
-    def probe(self, domain, timeout):
-        """Challenge the guest once and classify its answer.
+    def probe(self, domain, timeout, check=None, memo=None):
+        """Run the check once and classify what the guest answered.
 
         Must return within about ``timeout`` seconds plus what libvirt
         itself adds, must never raise for anything the guest does, and
@@ -93,5 +125,10 @@ class ProbeDriver(metaclass=abc.ABCMeta):
         :param domain: a ``libvirt.virDomain`` on a connection reserved for
             this call.
         :param timeout: seconds the guest has to answer.
+        :param check: the check's settings (``checks.CheckSettings``, or
+            the agent heartbeat's ``optin.InstanceSettings``), or None.
+        :param memo: a dict kept for this check of this instance from one
+            call to the next (a challenge written, a command still
+            running); the driver owns its content.
         :returns: a :class:`ProbeResult`.
         """

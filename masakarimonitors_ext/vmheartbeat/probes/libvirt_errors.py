@@ -20,6 +20,9 @@ from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 
 _DETAIL_MAX = 200
+# How qemu-ga words a command it refuses, as libvirt relays it.
+_DISABLED = 'has been disabled'
+_FROZEN = 'frozen state'
 
 _CONNECTION_ERRORS = frozenset([
     libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_RPC,
@@ -49,6 +52,13 @@ def classify(error):
     if (code in _CONNECTION_ERRORS or
             error.get_error_domain() in _CONNECTION_DOMAINS):
         return base.Outcome.INCONCLUSIVE, detail
+    if _DISABLED in message:
+        # qemu-ga refuses a command it has disabled: while the filesystems
+        # are frozen ("...: the agent is in frozen state"), or for good by
+        # its allow or block lists.
+        if _FROZEN in message:
+            return base.Outcome.HELD, detail
+        return base.Outcome.BLOCKED, detail
     return base.Outcome.AGENT_ERROR, detail
 
 

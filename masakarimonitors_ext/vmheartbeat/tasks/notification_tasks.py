@@ -19,6 +19,7 @@ import time
 from oslo_log import log as logging
 from taskflow import task
 
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
@@ -46,7 +47,9 @@ class NotifyTask(task.Task):
                       constants.GENERATED_TIME, constants.EVIDENCE,
                       constants.REPROBE_RESULT, constants.DOMAIN_STATE,
                       constants.LAST_PROBE, constants.EPISODE_STARTED,
-                      constants.PROBE_TIMEOUT),
+                      constants.PROBE_TIMEOUT, constants.CHECK,
+                      constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
+                      constants.RECOVER),
             **kwargs)
         # NOTE: taskflow's Task owns the attribute "_notifier".
         self._driver_name = notifier_name
@@ -56,17 +59,20 @@ class NotifyTask(task.Task):
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe, episode_started,
-                probe_timeout):
+                probe_timeout, check=checks.HEARTBEAT, check_settings=None,
+                failure_class=checks.CLASS_HEARTBEAT, recover=True):
         if time.time() - episode_started > self._deadline:
-            result = probe_tasks.probe_once(self._prober, instance_uuid,
-                                            probe_timeout)
+            result = probe_tasks.probe_once(
+                self._prober, instance_uuid, probe_timeout, check,
+                check_settings, failure_class)
             LOG.info('Instance %s: still not answering (%s); notifying %s',
                      instance_uuid, result, self._driver_name)
         failure = base.Failure(
             instance_uuid, hostname, generated_time,
             tuple(evidence) + ('re-probes: %s' % reprobe_result,
                                'domain: %s' % domain_state,
-                               'last probe: %s' % last_probe))
+                               'last probe: %s' % last_probe),
+            failure_class=failure_class, check=check, recover=recover)
         answer = self._driver.notify(failure)
         LOG.info('Instance %s: notification %s: %s', instance_uuid,
                  self._driver_name, answer)

@@ -12,31 +12,63 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Escalation tasks that probe the guest."""
+"""Escalation tasks that probe the guest: the check that failed, again."""
+
+import time
 
 from oslo_log import log as logging
 from taskflow import task
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.probes import base
 
 LOG = logging.getLogger(__name__)
 
+#: times an application check that has just written its challenge is
+#: asked again, its answer time apart
+_PENDING_TRIES = 3
+_PROBE_KEYS = (constants.CHECK, constants.CHECK_SETTINGS,
+               constants.FAILURE_CLASS)
 
-def probe_once(prober, instance_uuid, timeout):
-    """Probe the guest; return the miss, raise for anything else.
 
-    :raises: InstanceAnswered, InstanceSuppressed, or LibvirtUnavailable
-        when no verdict can be had.
+def probe_once(prober, instance_uuid, timeout, check=checks.HEARTBEAT,
+               check_settings=None, failure_class=None):
+    """Run the failed check again; return the miss, raise for the rest.
+
+    :param check: the check that failed.
+    :param check_settings: its settings as a dict, None for the heartbeat.
+    :param failure_class: what it failed of: a guest whose filesystems are
+        still frozen confirms a ``frozen_too_long`` failure, and leaves any
+        other without a verdict.
+    :raises: InstanceAnswered, InstanceSuppressed, LibvirtUnavailable when
+        libvirtd cannot be asked, ProbeInconclusive when the guest agent
+        refuses the check.
     """
-    result = prober.probe(instance_uuid, timeout)
-    if result.answered:
+    settings = (None if check_settings is None
+                else checks.CheckSettings.from_dict(check_settings))
+    key = checks.CheckKey(instance_uuid, check)
+    result = prober.probe(key, timeout, settings)
+    for _ in range(_PENDING_TRIES):
+        if result.outcome is not base.Outcome.PENDING:
+            break
+        time.sleep(settings.timeout)
+        result = prober.probe(key, timeout, settings)
+    outcome = result.outcome
+    if result.answered and result.status != checks.STARTING:
         raise exception.InstanceAnswered(instance_uuid)
-    if result.outcome is base.Outcome.NOT_RUNNING:
+    if outcome is base.Outcome.NOT_RUNNING:
         raise exception.InstanceSuppressed(instance_uuid, result.detail)
-    if result.outcome is base.Outcome.INCONCLUSIVE:
+    if outcome is base.Outcome.INCONCLUSIVE:
         raise exception.LibvirtUnavailable(result.detail)
+    if outcome is base.Outcome.HELD and failure_class == checks.CLASS_FROZEN:
+        return result
+    if outcome in (base.Outcome.HELD, base.Outcome.BLOCKED,
+                   base.Outcome.PENDING):
+        raise exception.ProbeInconclusive(
+            'instance %s: the %s check could not run: %s' % (
+                instance_uuid, check, result))
     return result
 
 
@@ -52,13 +84,16 @@ class ReprobeInstanceTask(task.Task):
         super().__init__(
             name=constants.name_for(constants.REPROBE_TASK, instance_uuid),
             requires=(constants.INSTANCE_UUID, constants.PROBE_TIMEOUT,
-                      constants.REPROBE_ATTEMPT),
+                      constants.REPROBE_ATTEMPT) + _PROBE_KEYS,
             provides=constants.REPROBE_RESULT, **kwargs)
         self._prober = prober
         self._attempts = attempts
 
-    def execute(self, instance_uuid, probe_timeout, reprobe_attempt):
-        result = probe_once(self._prober, instance_uuid, probe_timeout)
+    def execute(self, instance_uuid, probe_timeout, reprobe_attempt,
+                check=checks.HEARTBEAT, check_settings=None,
+                failure_class=None):
+        result = probe_once(self._prober, instance_uuid, probe_timeout,
+                            check, check_settings, failure_class)
         LOG.info('Instance %s: re-probe %d/%d missed: %s', instance_uuid,
                  reprobe_attempt, self._attempts, result)
         if reprobe_attempt < self._attempts:
@@ -73,12 +108,15 @@ class ConfirmLastProbeTask(task.Task):
         super().__init__(
             name=constants.name_for(constants.CONFIRM_PROBE_TASK,
                                     instance_uuid),
-            requires=(constants.INSTANCE_UUID, constants.PROBE_TIMEOUT),
+            requires=(constants.INSTANCE_UUID, constants.PROBE_TIMEOUT) +
+            _PROBE_KEYS,
             provides=constants.LAST_PROBE, **kwargs)
         self._prober = prober
 
-    def execute(self, instance_uuid, probe_timeout):
-        result = probe_once(self._prober, instance_uuid, probe_timeout)
+    def execute(self, instance_uuid, probe_timeout, check=checks.HEARTBEAT,
+                check_settings=None, failure_class=None):
+        result = probe_once(self._prober, instance_uuid, probe_timeout,
+                            check, check_settings, failure_class)
         LOG.info('Instance %s: last probe missed too: %s', instance_uuid,
                  result)
         return str(result)

@@ -27,7 +27,8 @@ def _name(group):
 class ListOptsTestCase(base.TestCase):
 
     def test_every_group_in_order(self):
-        self.assertEqual(['DEFAULT', 'libvirt', 'api', 'nova', 'vmheartbeat'],
+        self.assertEqual(['DEFAULT', 'libvirt', 'api', 'nova', 'vmheartbeat',
+                          'guest_checks'],
                          [_name(group) for group, _ in opts.list_opts()])
 
     def test_every_option_has_help(self):

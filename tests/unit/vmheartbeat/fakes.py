@@ -101,7 +101,7 @@ class ScriptedDriver(base.ProbeDriver):
         for instance_uuid in list(self._gates):
             self.release(instance_uuid)
 
-    def probe(self, domain, timeout):
+    def probe(self, domain, timeout, check=None, memo=None):
         with self._lock:
             self.calls[domain] += 1
         self.entered[domain].set()

@@ -28,6 +28,7 @@ from taskflow.persistence import models
 from taskflow import states
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import escalation
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
@@ -56,7 +57,7 @@ class EscalationProber:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def probe(self, instance_uuid, timeout):
+    def probe(self, key, timeout, check=None):
         with self._lock:
             self.calls += 1
             n = self.calls
@@ -278,7 +279,9 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             checks.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
         self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(A, notifier.delivered[0].instance_uuid)
@@ -315,7 +318,9 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             checks.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
         self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
         self.assertEqual(3, prober.calls)
         self.assertEqual(1, len(notifier.delivered))
@@ -329,7 +334,9 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             checks.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
         self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
         self.assertEqual(0, notifier.tries)
         self.assertEqual([], self.books())
@@ -382,7 +389,9 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
-        self.assertEqual([A], escalator.resume_pending())
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             checks.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
         self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(inputs[constants.GENERATED_TIME],

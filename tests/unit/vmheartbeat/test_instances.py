@@ -21,6 +21,7 @@ inventory are fakes (see test_manager.ManagerTestCase).
 import types
 from unittest import mock
 
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
@@ -30,6 +31,7 @@ from tests.unit.vmheartbeat.test_manager import A
 from tests.unit.vmheartbeat.test_manager import B
 from tests.unit.vmheartbeat.test_manager import domain
 from tests.unit.vmheartbeat.test_manager import FakeCompute
+from tests.unit.vmheartbeat.test_manager import hb
 from tests.unit.vmheartbeat.test_manager import KEY
 from tests.unit.vmheartbeat.test_manager import ManagerTestCase
 
@@ -46,9 +48,9 @@ class OptInTestCase(ManagerTestCase):
         monitor.domains_listed(listing)
         monitor.domains_listed(listing)  # the next resync
 
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         self.assertIsNone(monitor.instances.health_of(A))
-        self.assertTrue(monitor.scheduler.watching(B))
+        self.assertTrue(monitor.scheduler.watching(hb(B)))
         # a known unwatched instance is not asked about at every resync
         self.assertEqual([A, B], sorted(compute.asked))
         # and it is never heartbeated
@@ -56,7 +58,7 @@ class OptInTestCase(ManagerTestCase):
         self.clock.set(3600.0)
         with monitor.scheduler._cond:
             due = monitor.scheduler._next_due()
-        self.assertEqual([B], [item[0] for item in due])
+        self.assertEqual([hb(B)], [item[0] for item in due])
 
     def test_old_answers_are_refreshed_at_a_resync(self):
         self.flags(group='vmheartbeat', optin_refresh_interval=600.0)
@@ -75,7 +77,7 @@ class OptInTestCase(ManagerTestCase):
         self.clock.set(600.0)
         monitor.domains_listed(listing)
         self.assertEqual([A, A, B, B], sorted(compute.asked))
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(watched_logs,
                          self.logger.output.count('): watched'))
 
@@ -83,8 +85,8 @@ class OptInTestCase(ManagerTestCase):
         compute.extra_specs = {A: {KEY: 'false'}, B: {KEY: 'true'}}
         self.clock.set(1200.0)
         monitor.domains_listed(listing)
-        self.assertFalse(monitor.scheduler.watching(A))
-        self.assertTrue(monitor.scheduler.watching(B))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
+        self.assertTrue(monitor.scheduler.watching(hb(B)))
 
     def test_guest_found_with_its_agent_connected_gets_a_short_grace(self):
         monitor = self.make_manager()
@@ -93,18 +95,18 @@ class OptInTestCase(ManagerTestCase):
         # interval 5 * 2 + timeout 2: B's misses count after 12 s
         self.clock.set(13.0)
         for uuid in (A, B):
-            monitor.instances.on_result(uuid, fakes.TIMED_OUT)
+            monitor.instances.on_result(hb(uuid), fakes.TIMED_OUT)
         self.assertEqual(0, monitor.instances.health_of(A).misses)
         self.assertEqual(1, monitor.instances.health_of(B).misses)
         # A still has the 60 s startup grace period
         self.clock.set(61.0)
-        monitor.instances.on_result(A, fakes.TIMED_OUT)
+        monitor.instances.on_result(hb(A), fakes.TIMED_OUT)
         self.assertEqual(1, monitor.instances.health_of(A).misses)
 
     def test_domain_without_agent_channel_is_not_watched(self):
         monitor = self.make_manager()
         monitor.domains_listed({A: domain(agent=False)})
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         self.assertIn('has no org.qemu.guest_agent.0 channel',
                       self.logger.output)
 
@@ -112,23 +114,23 @@ class OptInTestCase(ManagerTestCase):
         self.optin.decisions[A] = optin.OptInUnknown('Nova is down')
         monitor = self.make_manager()
         monitor.domains_listed({A: domain()})
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         self.optin.decisions[A] = optin.Decision(True, fakes.settings())
         monitor.domains_listed({A: domain()})
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(2, self.optin.asked[A])
 
     def test_domain_first_seen_paused_is_watched_once_running(self):
         monitor = self.make_manager()
         monitor.domains_listed({A: domain(running=False)})
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         monitor.domains_listed({A: domain(running=True)})
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
 
     def test_started_domain_is_adopted(self):
         monitor = self.make_manager()
         monitor.domain_event(A, constants.EVENT_STARTED, 0)
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(health.STARTING, self.state(monitor))
 
     def test_listing_older_than_an_event_does_not_forget(self):
@@ -138,14 +140,14 @@ class OptInTestCase(ManagerTestCase):
         # (without it) is handed over at 12s
         self.clock.set(11.0)
         monitor.domain_event(A, constants.EVENT_STARTED, 0)
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.clock.set(12.0)
         monitor.domains_listed({}, listed_at=10.0)
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertIsNotNone(monitor.instances.health_of(A))
         # a listing that began after the event counts
         monitor.domains_listed({}, listed_at=11.5)
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
 
     def test_listing_older_than_a_stop_does_not_adopt_again(self):
         monitor = self.make_manager()
@@ -154,7 +156,7 @@ class OptInTestCase(ManagerTestCase):
         monitor.domain_event(A, constants.EVENT_STOPPED, 0)
         asked = self.optin.asked[A]
         monitor.domains_listed({A: domain()}, listed_at=10.0)
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         self.assertEqual(asked, self.optin.asked[A])
 
     def test_redefined_domain_refreshes_the_decision(self):
@@ -163,7 +165,7 @@ class OptInTestCase(ManagerTestCase):
         self.optin.decisions[A] = optin.Decision(False,
                                                  reason='flavor changed')
         monitor.domain_event(A, constants.EVENT_REDEFINED, 1)
-        self.assertFalse(monitor.scheduler.watching(A))
+        self.assertFalse(monitor.scheduler.watching(hb(A)))
         self.assertIsNone(monitor.instances.health_of(A))
 
 
@@ -174,7 +176,7 @@ class HealthTestCase(ManagerTestCase):
         self.monitor = self.make_manager()
         self.monitor.domains_listed({A: domain()})
         self.clock.set(100.0)  # past the startup grace period
-        self.monitor.instances.on_result(A, fakes.ANSWERED)
+        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
 
     def test_threshold_misses_start_exactly_one_escalation(self):
@@ -182,8 +184,10 @@ class HealthTestCase(ManagerTestCase):
         self.monitor.escalator.start.assert_not_called()
         self.miss(self.monitor)
         self.monitor.escalator.start.assert_called_once_with(
-            A, mock.ANY, 2.0, 'timed_out')
-        evidence = self.monitor.escalator.start.call_args[0][1]
+            A, evidence=mock.ANY, probe_timeout=2.0,
+            failure_class=checks.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
+            recover=True, check_settings=None)
+        evidence = self.monitor.escalator.start.call_args[1]['evidence']
         self.assertEqual(4, len(evidence))
         self.assertEqual(health.FAILED, self.state(self.monitor))
         self.miss(self.monitor, 5)
@@ -191,44 +195,44 @@ class HealthTestCase(ManagerTestCase):
 
     def test_answer_resets_the_count(self):
         self.miss(self.monitor, 2)
-        self.monitor.instances.on_result(A, fakes.ANSWERED)
+        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
         self.miss(self.monitor, 2)
         self.monitor.escalator.start.assert_not_called()
         self.assertEqual(health.SUSPECT, self.state(self.monitor))
 
     def test_inconclusive_results_are_not_misses(self):
         for _ in range(10):
-            self.monitor.instances.on_result(A, fakes.INCONCLUSIVE)
+            self.monitor.instances.on_result(hb(A), fakes.INCONCLUSIVE)
         self.monitor.escalator.start.assert_not_called()
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
 
     def test_paused_domain_is_suppressed_and_never_escalated(self):
         self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
         self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
         self.miss(self.monitor, 10)  # results of calls still in flight
         self.monitor.escalator.start.assert_not_called()
 
     def test_not_running_result_suppresses(self):
         self.miss(self.monitor, 2)
-        self.monitor.instances.on_result(A, fakes.NOT_RUNNING)
+        self.monitor.instances.on_result(hb(A), fakes.NOT_RUNNING)
         self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
         self.miss(self.monitor, 10)
         self.monitor.escalator.start.assert_not_called()
 
     def test_listing_shows_a_paused_domain(self):
         self.monitor.domains_listed({A: domain(running=False)})
         self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
         self.monitor.domains_listed({A: domain(running=True)})
         self.assertEqual(health.STARTING, self.state(self.monitor))
-        self.assertTrue(self.monitor.scheduler.watching(A))
+        self.assertTrue(self.monitor.scheduler.watching(hb(A)))
 
     def test_resume_restarts_with_a_short_grace(self):
         self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
         self.monitor.domain_event(A, constants.EVENT_RESUMED, 0)
-        self.assertTrue(self.monitor.scheduler.watching(A))
+        self.assertTrue(self.monitor.scheduler.watching(hb(A)))
         self.assertEqual(health.STARTING, self.state(self.monitor))
         # interval 5 * 2 + timeout 2: misses count after 12s, not 60s
         self.clock.advance(11.0)
@@ -254,7 +258,7 @@ class HealthTestCase(ManagerTestCase):
     def test_stopped_forgets_the_instance(self):
         self.monitor.domain_event(A, constants.EVENT_STOPPED, 5)
         self.assertIsNone(self.monitor.instances.health_of(A))
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
         self.monitor.prober.forget.assert_called_once_with(A)
         self.miss(self.monitor, 10)
         self.monitor.escalator.start.assert_not_called()
@@ -270,7 +274,7 @@ class HealthTestCase(ManagerTestCase):
     def test_gone_from_the_listing_is_forgotten(self):
         self.monitor.domains_listed({})
         self.assertIsNone(self.monitor.instances.health_of(A))
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
 
     def test_agent_events_probe_at_once(self):
         with mock.patch.object(self.monitor.scheduler,
@@ -278,7 +282,7 @@ class HealthTestCase(ManagerTestCase):
             self.monitor.domain_event(
                 A, constants.EVENT_AGENT_DISCONNECTED, 2)
             self.monitor.domain_event(A, constants.EVENT_AGENT_CONNECTED, 2)
-        self.assertEqual([mock.call(A), mock.call(A)],
+        self.assertEqual([mock.call(hb(A)), mock.call(hb(A))],
                          probe_now.call_args_list)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
 
@@ -292,7 +296,7 @@ class HealthTestCase(ManagerTestCase):
         self.assertEqual(health.REPORTED, self.state(self.monitor))
         self.miss(self.monitor, 5)
         self.assertEqual(1, self.monitor.escalator.start.call_count)
-        self.monitor.instances.on_result(A, fakes.ANSWERED)
+        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
 
     def test_answered_episode_clears(self):
@@ -306,7 +310,7 @@ class HealthTestCase(ManagerTestCase):
         self.fail_instance()
         self.monitor.instances.episode_closed(A, constants.OUTCOME_SUPPRESSED)
         self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(A))
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
 
     def test_interrupted_episode_stays_failed(self):
         self.fail_instance()
@@ -325,7 +329,7 @@ class HealthTestCase(ManagerTestCase):
                         constants.OUTCOME_ERROR):
             monitor = self.make_manager()
             monitor.domains_listed({A: domain()})
-            monitor.instances.on_result(A, fakes.ANSWERED)
+            monitor.instances.on_result(hb(A), fakes.ANSWERED)
             self.monitor = monitor
             self.fail_instance()
             monitor.instances.episode_closed(A, outcome)

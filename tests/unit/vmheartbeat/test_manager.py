@@ -21,6 +21,7 @@ import futurist
 from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import escalation
 from masakarimonitors_ext.vmheartbeat import health
@@ -37,6 +38,11 @@ from tests.unit.vmheartbeat import fakes
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
 KEY = 'masakari:vm_heartbeat'
+
+
+def hb(instance_uuid):
+    """The agent heartbeat check of an instance."""
+    return checks.CheckKey(instance_uuid, checks.HEARTBEAT)
 
 
 def domain(uuid=A, running=True, agent=True, connected=False):
@@ -101,7 +107,7 @@ class ManagerTestCase(test_base.TestCase):
 
     def miss(self, monitor, times=1, uuid=A):
         for _ in range(times):
-            monitor.instances.on_result(uuid, fakes.TIMED_OUT)
+            monitor.instances.on_result(hb(uuid), fakes.TIMED_OUT)
 
 
 class LoadDriversTestCase(ManagerTestCase):
@@ -163,7 +169,8 @@ class RunTestCase(ManagerTestCase):
     def test_run_resumes_escalations_then_stops(self):
         monitor = self.make_manager()
         monitor.scheduler = mock.Mock(spec=scheduler.BeatScheduler)
-        monitor.escalator.resume_pending.return_value = [A]
+        monitor.escalator.resume_pending.return_value = [
+            escalation.Resumed(A, checks.HEARTBEAT, checks.CLASS_HEARTBEAT)]
         order = mock.Mock()
         for name, part in (('scheduler', monitor.scheduler),
                            ('inventory', monitor.inventory),
@@ -188,7 +195,8 @@ class RunTestCase(ManagerTestCase):
         self.optin.decisions[A] = optin.Decision(
             True, fakes.settings(interval=7.0, timeout=1.0), 'opted in')
         monitor = self.make_manager()
-        monitor.escalator.resume_pending.return_value = [A]
+        monitor.escalator.resume_pending.return_value = [
+            escalation.Resumed(A, checks.HEARTBEAT, checks.CLASS_HEARTBEAT)]
         started = threading.Event()
         monitor.inventory.start.side_effect = started.set
         self.useFixture(fixtures.MockPatchObject(manager.connections,
@@ -204,9 +212,9 @@ class RunTestCase(ManagerTestCase):
 
         # the inventory's first listing
         monitor.domains_listed({A: domain()})
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(7.0, monitor.instances.health_of(A).settings.interval)
         self.assertEqual(health.FAILED, self.state(monitor))
         monitor.instances.episode_closed(A, constants.OUTCOME_ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(monitor))
-        self.assertTrue(monitor.scheduler.watching(A))
+        self.assertTrue(monitor.scheduler.watching(hb(A)))

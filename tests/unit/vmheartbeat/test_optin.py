@@ -12,6 +12,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import dataclasses
+import json
 import os
 import threading
 import types
@@ -22,6 +24,7 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import optin
 from tests.unit import base
 
@@ -383,3 +386,177 @@ class MakeNovaConnectionTestCase(base.TestCase):
         self.assertEqual('internal', kwargs['interface'])
         self.assertEqual('r1', kwargs['region_name'])
         self.assertIs(auth, kwargs['session'].auth)
+
+
+APP_DEFAULTS = checks.CheckSettings(checks.APP, 5.0, 2.0, 3, 300.0)
+EXEC_DEFAULTS = checks.CheckSettings(checks.EXEC, 30.0, 10.0, 2, 300.0)
+CHECK_DEFAULTS = {checks.APP: APP_DEFAULTS, checks.EXEC: EXEC_DEFAULTS}
+
+
+class DecideChecksFromExtraSpecsTestCase(base.TestCase):
+
+    def decide(self, extra_specs, report_only=(), check_defaults=None):
+        return optin.decide_from_extra_specs(
+            extra_specs, KEY, DEFAULTS,
+            check_defaults=check_defaults or CHECK_DEFAULTS,
+            audit_min_period=10.0, report_only=report_only)
+
+    def test_checks_and_report_only(self):
+        decision = self.decide(
+            {KEY: 'true', KEY + '_interval': '10', KEY + '_app': 'true',
+             KEY + '_app_interval': '7', KEY + '_app_audits': 'db:60',
+             KEY + '_exec': '/usr/bin/check -q',
+             KEY + '_report_only': 'audit_failed'},
+            report_only=['frozen_too_long'])
+        self.assertTrue(decision.watched)
+        self.assertEqual(optin.InstanceSettings(10.0, 2.0, 3),
+                         decision.settings)
+        self.assertEqual(
+            (dataclasses.replace(APP_DEFAULTS, interval=7.0,
+                                 audits=(('db', 60.0),)),
+             dataclasses.replace(EXEC_DEFAULTS,
+                                 command=('/usr/bin/check', '-q'))),
+            decision.checks)
+        self.assertEqual(frozenset(['audit_failed', 'frozen_too_long']),
+                         decision.report_only)
+        self.assertEqual((), decision.problems)
+
+    def test_check_problems_are_reported(self):
+        decision = self.decide({KEY: 'true', KEY + '_timeout': 'x',
+                                KEY + '_app': 'true',
+                                KEY + '_app_audits': 'db:5',
+                                KEY + '_exec': 'check'})
+        self.assertEqual((APP_DEFAULTS,), decision.checks)
+        self.assertEqual(3, len(decision.problems))
+        self.assertIn(KEY + '_timeout', decision.problems[0])
+        # the audit minimum period is passed on
+        self.assertIn('period of db is not from 10.0', decision.problems[1])
+        self.assertIn('not an absolute path', decision.problems[2])
+
+    def test_without_check_defaults_no_checks(self):
+        decision = optin.decide_from_extra_specs(
+            {KEY: 'true', KEY + '_app': 'true',
+             KEY + '_report_only': 'app_failed'}, KEY, DEFAULTS,
+            report_only=('audit_failed',))
+        self.assertTrue(decision.watched)
+        self.assertEqual((), decision.checks)
+        self.assertEqual(frozenset(['audit_failed']), decision.report_only)
+
+    def test_not_watched_has_no_checks(self):
+        decision = self.decide({KEY: 'false', KEY + '_app': 'true'},
+                               report_only=('app_failed',))
+        self.assertFalse(decision.watched)
+        self.assertEqual((), decision.checks)
+        self.assertEqual(frozenset(), decision.report_only)
+
+
+class FlavorOptInChecksTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.state_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(group='vmheartbeat', interval=5.0, timeout=2.0,
+                   failure_threshold=3, optin_refresh_interval=600.0,
+                   state_path=self.state_path)
+        self.flags(group='guest_checks', app_interval=6.0, app_timeout=1.0,
+                   app_failure_threshold=4, app_startup_grace=30.0,
+                   audit_min_period=10.0, exec_interval=40.0,
+                   exec_timeout=8.0, exec_failure_threshold=2,
+                   exec_startup_grace=20.0, max_freeze_time=90.0,
+                   report_only=['frozen_too_long'])
+        self.clock = base.FakeClock(0.0)
+        self.compute = FakeCompute()
+        self.compute.servers[A] = server({
+            KEY: 'true', KEY + '_app': 'true',
+            KEY + '_app_audits': 'db:60,disk:10',
+            KEY + '_exec': '/usr/bin/check "my app"',
+            KEY + '_exec_timeout': '12',
+            KEY + '_report_only': 'audit_failed'})
+
+    def make_policy(self):
+        policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=self.compute),
+            clock=self.clock)
+        policy.open()
+        return policy
+
+    APP = checks.CheckSettings(checks.APP, 6.0, 1.0, 4, 30.0,
+                               audits=(('db', 60.0), ('disk', 10.0)),
+                               max_freeze=90.0)
+    EXEC = checks.CheckSettings(checks.EXEC, 40.0, 12.0, 2, 20.0,
+                                command=('/usr/bin/check', 'my app'),
+                                max_freeze=90.0)
+
+    def test_checks_from_the_flavor_and_the_config(self):
+        decision = self.make_policy().decide(A)
+        self.assertEqual((self.APP, self.EXEC), decision.checks)
+        self.assertEqual(frozenset(['audit_failed', 'frozen_too_long']),
+                         decision.report_only)
+
+    def test_audit_min_period_from_the_config(self):
+        self.compute.servers[A] = server({KEY: 'true', KEY + '_app': 'true',
+                                          KEY + '_app_audits': 'db:5'})
+        decision = self.make_policy().decide(A)
+        self.assertEqual((), decision.checks[0].audits)
+        self.assertIn('period of db is not from 10.0', decision.problems[0])
+
+    def test_checks_and_report_only_kept_in_the_store(self):
+        self.make_policy().decide(A)
+        with open(os.path.join(self.state_path, 'optin.json')) as f:
+            entry = json.load(f)['body'][A]
+        self.assertEqual(['audit_failed', 'frozen_too_long'],
+                         entry['report_only'])
+        self.assertEqual([checks.APP, checks.EXEC],
+                         [c['kind'] for c in entry['checks']])
+        self.assertEqual(['/usr/bin/check', 'my app'],
+                         entry['checks'][1]['command'])
+        self.assertEqual([['db', 60.0], ['disk', 10.0]],
+                         entry['checks'][0]['audits'])
+
+    def test_checks_and_report_only_read_back_after_a_restart(self):
+        self.make_policy().decide(A)
+        self.compute.error = ks_exc.ConnectFailure('Connection refused')
+        decision = self.make_policy().decide(A)
+        self.assertIn('(last known answer)', decision.reason)
+        self.assertEqual((self.APP, self.EXEC), decision.checks)
+        self.assertIsInstance(decision.checks[0].audits, tuple)
+        self.assertEqual(frozenset(['audit_failed', 'frozen_too_long']),
+                         decision.report_only)
+        self.assertEqual(1, self.compute.asked)
+
+    def test_changed_checks_are_saved(self):
+        self.make_policy().decide(A)
+        policy = self.make_policy()
+        self.compute.servers[A] = server({KEY: 'true', KEY + '_app': 'true'})
+        decision = policy.decide(A, refresh=True)
+        self.assertEqual(1, len(decision.checks))
+        self.assertEqual(frozenset(['frozen_too_long']),
+                         decision.report_only)
+        self.compute.error = ks_exc.ConnectFailure('Connection refused')
+        kept = self.make_policy().decide(A)
+        self.assertEqual(decision.checks, kept.checks)
+        self.assertEqual(frozenset(['frozen_too_long']), kept.report_only)
+
+    def test_store_without_checks_is_read(self):
+        # written before the application-level checks existed
+        with open(os.path.join(self.state_path, 'optin.json'), 'w') as f:
+            json.dump({'version': 1, 'body': {A: {
+                'watched': True, 'reason': 'flavor extra spec',
+                'settings': {'interval': 5.0, 'timeout': 2.0,
+                             'failure_threshold': 3}}}}, f)
+        self.compute.error = ks_exc.ConnectFailure('Connection refused')
+        decision = self.make_policy().decide(A)
+        self.assertTrue(decision.watched)
+        self.assertEqual((), decision.checks)
+        self.assertEqual(frozenset(), decision.report_only)
+
+
+class AllOptInReportOnlyTestCase(base.TestCase):
+
+    def test_report_only_from_the_config(self):
+        self.flags(group='guest_checks',
+                   report_only=['heartbeat_lost', 'app_failed'])
+        decision = optin.AllOptIn(self.conf).decide(A)
+        self.assertEqual(frozenset(['heartbeat_lost', 'app_failed']),
+                         decision.report_only)
+        self.assertEqual((), decision.checks)

@@ -30,7 +30,9 @@ from tests.unit.vmheartbeat import fakes
 A = '11111111-1111-1111-1111-111111111111'
 STORE = {constants.INSTANCE_UUID, constants.HOSTNAME,
          constants.GENERATED_TIME, constants.EPISODE_STARTED,
-         constants.EVIDENCE, constants.PROBE_TIMEOUT}
+         constants.EVIDENCE, constants.PROBE_TIMEOUT, constants.CHECK,
+         constants.CHECK_SETTINGS, constants.FAILURE_CLASS}
+NOTIFY_STORE = {constants.RECOVER}
 
 
 class EscalationFlowTestCase(base.TestCase):
@@ -52,7 +54,7 @@ class EscalationFlowTestCase(base.TestCase):
 
     def test_requires_and_provides(self):
         flow = self.flow('masakari', 'log')
-        self.assertEqual(STORE, set(flow.requires))
+        self.assertEqual(STORE | NOTIFY_STORE, set(flow.requires))
         self.assertEqual({constants.REPROBE_ATTEMPT, constants.REPROBE_RESULT,
                           constants.DOMAIN_STATE, constants.LAST_PROBE},
                          set(flow.provides))

@@ -25,6 +25,7 @@ class LogNotifierTestCase(base.TestCase):
         failure = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
                                     ('healthy: timed_out', 'last probe: x'))
         self.assertEqual('logged', log.LogNotifier(self.conf).notify(failure))
-        self.assertIn('Instance %s on compute-1 failed its heartbeats at '
-                      '2026-11-24T19:15:00; evidence: healthy: timed_out | '
+        self.assertIn('Instance %s on compute-1 failed (heartbeat_lost, '
+                      'recover) at 2026-11-24T19:15:00; evidence: healthy: '
+                      'timed_out | '
                       'last probe: x' % A, self.logger.output)

@@ -26,6 +26,7 @@ class ProbeResultTestCase(test_base.TestCase):
 
     def test_misses(self):
         self.assertEqual({base.Outcome.NOT_CONNECTED, base.Outcome.TIMED_OUT,
-                          base.Outcome.WRONG_ANSWER, base.Outcome.AGENT_ERROR},
+                          base.Outcome.WRONG_ANSWER, base.Outcome.AGENT_ERROR,
+                          base.Outcome.FAILED},
                          set(o for o in base.Outcome
                              if base.ProbeResult(o).missed))

@@ -103,6 +103,73 @@ class ClassifyTestCase(test_base.TestCase):
             "command 'guest-sync': no\\n2026-01-01 00:00:00.000 1 ERROR "
             "forged\\x1b[2J\\r\\u2028\\u202e", detail)
 
+    # qemu-ga refusing a command, as libvirt 9.0 relays it from qemu-ga 7.2
+
+    @staticmethod
+    def refused(command, reason=''):
+        return fake_libvirt.libvirtError(
+            "internal error: unable to execute QEMU agent command '%s': "
+            "Command %s has been disabled%s" % (command, command, reason),
+            fake_libvirt.VIR_ERR_INTERNAL_ERROR, fake_libvirt.VIR_FROM_QEMU)
+
+    def test_command_disabled_by_policy_is_blocked(self):
+        for command in ('guest-exec', 'guest-exec-status', 'guest-file-open',
+                        'guest-file-read', 'guest-file-write',
+                        'guest-file-close', 'guest-sync'):
+            self.assert_outcome(base.Outcome.BLOCKED, self.refused(command))
+
+    def test_frozen_agent_is_held(self):
+        for command in ('guest-exec', 'guest-file-open', 'guest-file-write'):
+            self.assert_outcome(base.Outcome.HELD, self.refused(
+                command, ': the agent is in frozen state'))
+
+    def test_held_and_blocked_are_not_misses(self):
+        for error in (self.refused('guest-exec'), self.refused(
+                'guest-exec', ': the agent is in frozen state')):
+            outcome, _ = libvirt_errors.classify(error)
+            self.assertFalse(base.ProbeResult(outcome).missed, outcome)
+            self.assertFalse(base.ProbeResult(outcome).answered, outcome)
+
+    def test_other_agent_errors_are_neither_held_nor_blocked(self):
+        for text in (
+                "failed to open file '/run/vmheartbeat/answer' (mode: 'r'): "
+                "No such file or directory",
+                "Guest agent command failed, error was 'Failed to execute "
+                "child process \u201c/nonexistent\u201d (No such file or "
+                "directory)'",
+                "Invalid parameter 'pid'",
+                'The command guest-exec has not been found'):
+            error = fake_libvirt.libvirtError(
+                "internal error: unable to execute QEMU agent command "
+                "'guest-exec': " + text, fake_libvirt.VIR_ERR_INTERNAL_ERROR,
+                fake_libvirt.VIR_FROM_QEMU)
+            self.assert_outcome(base.Outcome.AGENT_ERROR, error)
+
+    def test_lost_connection_wins_over_a_refusal(self):
+        # whatever the message says, a lost libvirtd gives no verdict
+        for domain in (fake_libvirt.VIR_FROM_RPC,
+                       fake_libvirt.VIR_FROM_REMOTE):
+            error = fake_libvirt.libvirtError(
+                'Command guest-exec has been disabled: the agent is in '
+                'frozen state', fake_libvirt.VIR_ERR_INTERNAL_ERROR, domain)
+            self.assert_outcome(base.Outcome.INCONCLUSIVE, error)
+
+    def test_unresponsive_agent_wins_over_a_refusal(self):
+        error = fake_libvirt.libvirtError(
+            'Guest agent is not responding: Command guest-exec has been '
+            'disabled', fake_libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
+            fake_libvirt.VIR_FROM_QEMU)
+        self.assert_outcome(base.Outcome.TIMED_OUT, error)
+
+    def test_refusal_detail_is_escaped(self):
+        error = self.refused('guest-exec', ': the agent is in frozen state'
+                             '\n2026-01-01 ERROR forged\x1b[2J')
+        outcome, detail = libvirt_errors.classify(error)
+        self.assertIs(base.Outcome.HELD, outcome)
+        self.assertTrue(detail.isprintable(), ascii(detail))
+        self.assertIn('frozen state\\n2026-01-01 ERROR forged\\x1b[2J',
+                      detail)
+
 
 class ShortTestCase(test_base.TestCase):
 

@@ -16,6 +16,7 @@ import time
 from unittest import mock
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from tests.unit import base
@@ -47,7 +48,9 @@ class NotifyTaskTestCase(base.TestCase):
                           constants.GENERATED_TIME, constants.EVIDENCE,
                           constants.REPROBE_RESULT, constants.DOMAIN_STATE,
                           constants.LAST_PROBE, constants.EPISODE_STARTED,
-                          constants.PROBE_TIMEOUT}, self.task.requires)
+                          constants.PROBE_TIMEOUT, constants.CHECK,
+                          constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
+                          constants.RECOVER}, self.task.requires)
         self.assertEqual(set(), self.task.provides)
 
     def test_delivers_the_failure_with_all_evidence(self):
@@ -66,7 +69,8 @@ class NotifyTaskTestCase(base.TestCase):
 
     def test_late_try_looks_at_the_guest_first(self):
         self.assertEqual('delivered', self.execute(started_ago=700.0))
-        self.prober.probe.assert_called_once_with(A, 2.0)
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.HEARTBEAT), 2.0, None)
         self.assertEqual(1, len(self.notifier.delivered))
 
     def test_late_try_for_a_guest_that_answers_sends_nothing(self):

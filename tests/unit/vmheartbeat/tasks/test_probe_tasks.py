@@ -12,10 +12,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import json
 from unittest import mock
 
+import fixtures
+
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat.probes import base as probe_base
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
@@ -34,7 +39,9 @@ class ReprobeInstanceTaskTestCase(base.TestCase):
         task = self.task(fakes.TIMED_OUT)
         self.assertEqual('vmhb-reprobe-instance-' + A, task.name)
         self.assertEqual({constants.INSTANCE_UUID, constants.PROBE_TIMEOUT,
-                          constants.REPROBE_ATTEMPT}, task.requires)
+                          constants.REPROBE_ATTEMPT, constants.CHECK,
+                          constants.CHECK_SETTINGS, constants.FAILURE_CLASS},
+                         task.requires)
         self.assertEqual({constants.REPROBE_RESULT}, task.provides)
 
     def test_miss_before_the_last_attempt_asks_for_a_retry(self):
@@ -42,7 +49,8 @@ class ReprobeInstanceTaskTestCase(base.TestCase):
         error = self.assertRaises(exception.ProbeMissed, task.execute,
                                   A, 2.0, 1)
         self.assertEqual(fakes.TIMED_OUT, error.result)
-        self.prober.probe.assert_called_once_with(A, 2.0)
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.HEARTBEAT), 2.0, None)
 
     def test_miss_at_the_last_attempt_confirms(self):
         result = self.task(fakes.NOT_CONNECTED).execute(A, 2.0, 2)
@@ -75,14 +83,16 @@ class ConfirmLastProbeTaskTestCase(base.TestCase):
     def test_requires_and_provides(self):
         task = self.task(fakes.TIMED_OUT)
         self.assertEqual('vmhb-confirm-last-probe-' + A, task.name)
-        self.assertEqual({constants.INSTANCE_UUID, constants.PROBE_TIMEOUT},
-                         task.requires)
+        self.assertEqual({constants.INSTANCE_UUID, constants.PROBE_TIMEOUT,
+                          constants.CHECK, constants.CHECK_SETTINGS,
+                          constants.FAILURE_CLASS}, task.requires)
         self.assertEqual({constants.LAST_PROBE}, task.provides)
 
     def test_miss_confirms(self):
         self.assertEqual(str(fakes.TIMED_OUT),
                          self.task(fakes.TIMED_OUT).execute(A, 1.5))
-        self.prober.probe.assert_called_once_with(A, 1.5)
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.HEARTBEAT), 1.5, None)
 
     def test_answer_clears(self):
         self.assertRaises(exception.InstanceAnswered,
@@ -91,3 +101,110 @@ class ConfirmLastProbeTaskTestCase(base.TestCase):
     def test_not_running_is_suppressed(self):
         self.assertRaises(exception.InstanceSuppressed,
                           self.task(fakes.NOT_RUNNING).execute, A, 1.5)
+
+
+APP_SETTINGS = checks.CheckSettings(checks.APP, 5.0, 2.5, 3, 300.0,
+                                    audits=(('db', 60.0),))
+
+
+def app_result(outcome=probe_base.Outcome.ANSWERED, status=checks.HEALTHY,
+               failure_class=None):
+    return probe_base.ProbeResult(outcome, 'detail', 0.0, status=status,
+                                  failure_class=failure_class)
+
+
+PENDING = app_result(probe_base.Outcome.PENDING, None)
+
+
+class ProbeOnceAppCheckTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.prober = mock.Mock()
+        self.sleep = self.useFixture(fixtures.MockPatchObject(
+            probe_tasks.time, 'sleep')).mock
+        # as the escalation keeps it: JSON, with lists for tuples
+        self.settings = json.loads(json.dumps(APP_SETTINGS.to_dict()))
+
+    def probe(self, *results, failure_class=checks.CLASS_APP_HEARTBEAT):
+        self.prober.probe.side_effect = list(results)
+        return probe_tasks.probe_once(self.prober, A, 2.0, checks.APP,
+                                      self.settings, failure_class)
+
+    def test_prober_called_with_the_check_and_its_settings(self):
+        result = app_result(probe_base.Outcome.TIMED_OUT, None)
+        self.assertIs(result, self.probe(result))
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.APP), 2.0, APP_SETTINGS)
+        settings = self.prober.probe.call_args[0][2]
+        self.assertIsInstance(settings, checks.CheckSettings)
+        self.assertEqual((('db', 60.0),), settings.audits)
+        self.sleep.assert_not_called()
+
+    def test_pending_then_answered(self):
+        self.assertRaises(exception.InstanceAnswered, self.probe,
+                          PENDING, app_result())
+        self.assertEqual(2, self.prober.probe.call_count)
+        self.sleep.assert_called_once_with(2.5)
+        for call in self.prober.probe.call_args_list:
+            self.assertEqual(mock.call(checks.CheckKey(A, checks.APP), 2.0,
+                                       APP_SETTINGS), call)
+
+    def test_pending_then_missed(self):
+        missed = app_result(probe_base.Outcome.WRONG_ANSWER, None)
+        self.assertIs(missed, self.probe(PENDING, PENDING, missed))
+        self.assertEqual([mock.call(2.5)] * 2, self.sleep.call_args_list)
+
+    def test_pending_too_long_is_inconclusive(self):
+        self.assertRaises(exception.ProbeInconclusive, self.probe,
+                          *[PENDING] * 4)
+        self.assertEqual(4, self.prober.probe.call_count)
+        self.assertEqual([mock.call(2.5)] * 3, self.sleep.call_args_list)
+
+    def test_degraded_is_an_answer(self):
+        self.assertRaises(exception.InstanceAnswered, self.probe,
+                          app_result(status=checks.DEGRADED))
+
+    def test_starting_is_a_miss(self):
+        starting = app_result(status=checks.STARTING)
+        self.assertIs(starting, self.probe(starting))
+
+    def test_app_failed_is_a_miss(self):
+        failed = app_result(probe_base.Outcome.FAILED, checks.FAILED,
+                            checks.CLASS_APP_FAILED)
+        self.assertIs(failed, self.probe(
+            failed, failure_class=checks.CLASS_APP_FAILED))
+
+    def test_held_confirms_frozen_too_long(self):
+        held = app_result(probe_base.Outcome.HELD, None)
+        self.assertIs(held, self.probe(held,
+                                       failure_class=checks.CLASS_FROZEN))
+
+    def test_held_is_inconclusive_for_other_failures(self):
+        for failure_class in (checks.CLASS_APP_HEARTBEAT,
+                              checks.CLASS_AUDIT, None):
+            error = self.assertRaises(
+                exception.ProbeInconclusive, self.probe,
+                app_result(probe_base.Outcome.HELD, None),
+                failure_class=failure_class)
+            self.assertIn('the app check could not run', str(error))
+
+    def test_blocked_is_inconclusive(self):
+        for failure_class in (checks.CLASS_APP_HEARTBEAT,
+                              checks.CLASS_FROZEN):
+            self.assertRaises(exception.ProbeInconclusive, self.probe,
+                              app_result(probe_base.Outcome.BLOCKED, None),
+                              failure_class=failure_class)
+
+    def test_exec_check(self):
+        exec_settings = checks.CheckSettings(
+            checks.EXEC, 30.0, 10.0, 2, command=('/bin/check', '-q'))
+        failed = probe_base.ProbeResult(probe_base.Outcome.FAILED,
+                                        'exit status 1', 0.0)
+        self.prober.probe.return_value = failed
+        task = probe_tasks.ConfirmLastProbeTask(A, self.prober)
+        self.assertEqual(str(failed), task.execute(
+            A, 10.0, checks.EXEC, exec_settings.to_dict(),
+            checks.CLASS_EXEC))
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.EXEC), 10.0, exec_settings)

@@ -1,0 +1,186 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The monitor's status, served on a local socket, and its reader.
+
+The running monitor answers on a Unix socket under ``[vmheartbeat]
+state_path`` (mode 0600: root only; no network port). A client sends one
+line of JSON, ``{"instance": UUID or null}``, and reads one JSON answer:
+``{"instances": [...]}``, each instance as :meth:`Instances.snapshot
+<masakarimonitors_ext.vmheartbeat.instances.Instances.snapshot>` gives
+it. ``masakari-vmheartbeatmonitor status`` is that client.
+"""
+
+import json
+import os
+import socket
+import socketserver
+import threading
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+SOCKET = 'status.sock'
+_MAX_REQUEST = 1024
+_MAX_ANSWER = 16 * 1024 * 1024
+
+
+class StatusError(Exception):
+    """The monitor's status could not be read; the message says why."""
+
+
+def socket_path(conf):
+    return os.path.join(conf.vmheartbeat.state_path, SOCKET)
+
+
+class _Handler(socketserver.StreamRequestHandler):
+
+    def handle(self):
+        self.request.settimeout(5.0)
+        try:
+            line = self.rfile.readline(_MAX_REQUEST)
+            request = json.loads(line or b'{}')
+            instance = request.get('instance')
+            if instance is not None and not isinstance(instance, str):
+                raise ValueError('instance is not a string')
+            answer = {'instances': self.server.snapshot(instance)}
+        except (ValueError, AttributeError) as e:
+            answer = {'error': 'bad request: %s' % e}
+        self.wfile.write(json.dumps(answer).encode() + b'\n')
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+class StatusServer:
+    """Serves ``snapshot(instance_uuid_or_None)`` on the status socket.
+
+    :param path: the socket's path.
+    :param snapshot: returns a list of JSON-serializable dicts.
+    """
+
+    def __init__(self, path, snapshot):
+        self.path = path
+        self._snapshot = snapshot
+        self._server = None
+        self._thread = None
+
+    def start(self):
+        """Listen; a failure is logged, never fatal to the monitor."""
+        try:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+            old = os.umask(0o177)
+            try:
+                self._server = _Server(self.path, _Handler)
+            finally:
+                os.umask(old)
+        except OSError as e:
+            LOG.warning('Cannot serve the status on %s (%s); "status" will '
+                        'not answer', self.path, e)
+            return
+        self._server.snapshot = self._snapshot
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.5},
+                                        name='vmhb-status', daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def query(path, instance=None, timeout=10.0):
+    """Ask the running monitor; returns its list of instances.
+
+    :raises: StatusError when it cannot be asked.
+    """
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(json.dumps({'instance': instance}).encode() + b'\n')
+            data = b''
+            while not data.endswith(b'\n'):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) > _MAX_ANSWER:
+                    raise StatusError('answer larger than %d bytes' %
+                                      _MAX_ANSWER)
+    except FileNotFoundError:
+        raise StatusError('no status socket at %s: is the monitor running '
+                          'with this configuration?' % path)
+    except OSError as e:
+        raise StatusError('cannot ask the monitor at %s: %s' % (path, e))
+    try:
+        answer = json.loads(data)
+    except ValueError as e:
+        raise StatusError('unreadable answer from the monitor: %s' % e)
+    if 'error' in answer:
+        raise StatusError(answer['error'])
+    return answer['instances']
+
+
+def _age(seconds):
+    return '-' if seconds is None else '%.1fs ago' % seconds
+
+
+def format_text(instances):
+    """The instances as lines of text, one block each."""
+    lines = []
+    for item in instances:
+        head = '%s %s: %s' % (
+            item['instance_uuid'], item.get('name') or '-',
+            'watched' if item['watched'] else 'not watched')
+        lines.append('%s (%s)' % (head, item['reason']))
+        if not item['watched']:
+            continue
+        state = 'state %s' % item['state']
+        if item.get('suppressed_because'):
+            state += ' (%s)' % item['suppressed_because']
+        if item.get('failure_class'):
+            state += ', failure %s of the %s check%s' % (
+                item['failure_class'], item['failed_check'],
+                ', escalating' if item.get('escalating') else '')
+        lines.append('  ' + state)
+        if item.get('app_status'):
+            lines.append('  application: %s%s' % (
+                item['app_status'], ': %s' % item['app_details']
+                if item.get('app_details') else ''))
+        if item.get('report_only'):
+            lines.append('  report only: %s' % ', '.join(item['report_only']))
+        for kind, check in sorted(item['checks'].items()):
+            last = check.get('last')
+            if last is None:
+                result = 'not run yet'
+            else:
+                result = '%s %s' % (last['outcome'], _age(last['age']))
+                if last.get('status'):
+                    result += ', status %s' % last['status']
+                if last.get('detail'):
+                    result += ': %s' % last['detail']
+            lines.append('  %s: %s (misses %d/%d, every %ss)' % (
+                kind, result, check['misses'], check['failure_threshold'],
+                check['interval']))
+    return '\n'.join(lines)

@@ -1,0 +1,263 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Application-level health in the real guest, against the real Masakari.
+
+An application in the tiny guest answers the application heartbeat with
+the shipped helper (guest/vmheartbeat-guest, in the guest image), runs
+the audits a challenge asks for, and reports its status; exec health
+checks run through the real qemu-ga. The test drives the application
+through files in the guest's /tmp:
+
+* ``/tmp/app-status``: the status it answers (healthy by default);
+* ``/tmp/app-recover``: present, it asks to be recovered;
+* ``/tmp/audit-NAME-fail``: present, audit NAME fails.
+
+Instances have Nova metadata ``{}`` unless said otherwise, so Masakari
+finishes a notification without restarting the domain.
+"""
+
+import re
+
+from tests.functional import base
+
+SPEC = base.EXTRA_SPEC
+APP_SPECS = {SPEC + '_app': 'true', SPEC + '_app_interval': '1',
+             SPEC + '_app_timeout': '0.5',
+             SPEC + '_app_failure_threshold': '3'}
+
+APP_SCRIPT = r'''
+vmheartbeat-guest init
+echo $$ >/tmp/app.pid
+last=
+while :; do
+    set -- $(vmheartbeat-guest challenge)
+    if [ $# -gt 0 ] && [ "$1" != "$last" ]; then
+        last=$1
+        shift
+        audits=$*
+        status=$(cat /tmp/app-status 2>/dev/null || echo healthy)
+        set -- --challenge "$last" --status "$status" \
+            --details "serving, pid $$"
+        [ -e /tmp/app-recover ] && set -- "$@" --recover
+        for audit in $audits; do
+            if [ -e /tmp/audit-$audit-fail ]; then
+                set -- "$@" --audit "$audit=fail:$audit check found a fault"
+            else
+                set -- "$@" --audit "$audit=pass"
+            fi
+        done
+        vmheartbeat-guest answer "$@" 2>/dev/null
+    fi
+    sleep 0.1
+done
+'''
+
+# Answers garbage in turn: a wrong echo, a huge and deep answer, terminal
+# escapes and a bell.
+HOSTILE_SCRIPT = r'''
+i=0
+while :; do
+    case $((i % 3)) in
+    0) printf '{"version":1,"challenge":"%s","status":"healthy"}' \
+           0123456789abcdef0123456789abcdef ;;
+    1) head -c 20000 /dev/zero | tr '\0' '[' ;;
+    2) printf '\033[31m{"version":1,"challenge":"x\007"}' ;;
+    esac >/run/vmheartbeat/answer
+    i=$((i + 1))
+    sleep 0.3
+done
+'''
+
+
+class ApplicationTestCase(base.FunctionalTestCase):
+
+    def app_guest(self, extra_specs=None, metadata=None, **kwargs):
+        """A running guest whose flavor turns the checks on."""
+        specs = dict(APP_SPECS)
+        specs.update(extra_specs or {})
+        return self.make_guest(extra_specs=specs,
+                               metadata={} if metadata is None else metadata,
+                               **kwargs)
+
+    def start_app(self, guest):
+        """Start the application; it waits for the monitor's challenges."""
+        guest.guest_exec(['/bin/sh', '-c', APP_SCRIPT], wait=False)
+        self.wait_until(lambda: self.guest_shell(
+            guest, 'test -d /run/vmheartbeat && echo yes') == 'yes',
+            20, 'the application making its mailbox')
+
+    @staticmethod
+    def guest_shell(guest, script):
+        code, out = guest.guest_exec(['/bin/sh', '-c', script])
+        return out.strip()
+
+    def watched_with_app(self, guest, proc):
+        self.wait_watched(proc, guest)
+        proc.wait_for_log(r'Instance %s: app check answering' % guest.uuid,
+                          timeout=30)
+
+    def monitor(self, **vmheartbeat):
+        return self.start_monitor(**vmheartbeat)
+
+    def assert_failed_once(self, proc, guest, failure_class, check='app'):
+        """One escalation of this class; one Masakari notification."""
+        proc.wait_for_log(r'Instance %s failed its %s check \(%s\); '
+                          r'escalating' % (guest.uuid, check, failure_class),
+                          timeout=base.DETECTION_WINDOW)
+        self.wait_notifications(guest)
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=base.DETECTION_WINDOW)
+        self.assert_notifications(guest, 1)
+
+
+class TestApplicationHeartbeat(ApplicationTestCase):
+
+    def test_application_answering_then_killed(self):
+        guest = self.app_guest()
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.assert_quiet(guest, 3)
+        self.guest_shell(guest, 'kill -9 $(cat /tmp/app.pid)')
+        # the guest OS is fine: the agent heartbeat keeps answering
+        self.assert_failed_once(proc, guest, 'app_heartbeat_lost')
+        self.assertEqual([], proc.lines(r'Instance %s: missed heartbeat'
+                                        % guest.uuid))
+        self.assertTrue(proc.lines(r'Instance %s: app check missed 1/3: '
+                                   r'wrong_answer .*stale answer'
+                                   % guest.uuid))
+
+    def test_application_hung(self):
+        guest = self.app_guest()
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.guest_shell(guest, 'kill -STOP $(cat /tmp/app.pid)')
+        self.assert_failed_once(proc, guest, 'app_heartbeat_lost')
+
+    def test_wrong_echo_and_hostile_answers_are_misses(self):
+        guest = self.app_guest()
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        # the application is replaced by one that answers garbage: a
+        # wrong echo, a huge answer, control characters, deep nesting
+        self.guest_shell(guest, 'kill -9 $(cat /tmp/app.pid)')
+        guest.guest_exec(['/bin/sh', '-c', HOSTILE_SCRIPT], wait=False)
+        self.assert_failed_once(proc, guest, 'app_heartbeat_lost')
+        log = proc.log()
+        self.assertIsNone(re.search('[\x1b\x07]', log),
+                          'guest control characters reached the log')
+        self.assertTrue(proc.lines(r'Instance %s: app check missed \d/3: '
+                                   r'wrong_answer' % guest.uuid))
+
+    def test_degraded_is_reported_not_recovered_then_failed(self):
+        guest = self.app_guest()
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.guest_shell(guest, 'echo degraded >/tmp/app-status')
+        proc.wait_for_log(r'Instance %s: the application reports degraded '
+                          r'\(serving, pid \d+\)' % guest.uuid, timeout=10)
+        self.assert_quiet(guest, 5)
+        self.assertEqual([], self.notification_posts())
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        self.assert_failed_once(proc, guest, 'app_failed')
+
+    def test_recovery_asked_under_report_only_is_not_recovered(self):
+        guest = self.app_guest(
+            extra_specs={SPEC + '_report_only': 'app_failed'})
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.guest_shell(guest, 'touch /tmp/app-recover; '
+                                'echo failed >/tmp/app-status')
+        proc.wait_for_log(r'Instance %s failed its app check \(app_failed, '
+                          r'report only\)' % guest.uuid, timeout=15)
+        proc.wait_for_log(r'the application asks to be recovered; the '
+                          r'flavor sets app_failed to report only',
+                          timeout=5)
+        proc.wait_for_log(r'Instance %s: notification masakari: not sent: '
+                          r'app_failed is report only' % guest.uuid,
+                          timeout=15)
+        self.assert_quiet(guest, 3)
+        self.assertEqual([], self.notification_posts())
+
+
+class TestAudits(ApplicationTestCase):
+
+    def test_audits_requested_passing_then_failing(self):
+        guest = self.app_guest(extra_specs={
+            SPEC + '_app_audits': 'db:5,disk:30'})
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.assert_quiet(guest, 6)
+        self.guest_shell(guest, 'touch /tmp/audit-db-fail')
+        self.assert_failed_once(proc, guest, 'audit_failed')
+        self.assertTrue(proc.lines(r'audit failed: db \(db check found a '
+                                   r'fault\)'))
+        self.assertEqual([], proc.lines(r'audit failed: disk'))
+
+
+class TestExecCheck(ApplicationTestCase):
+
+    EXEC = {SPEC + '_exec': "/bin/sh -c 'test -e /tmp/ok'",
+            SPEC + '_exec_interval': '2', SPEC + '_exec_timeout': '1',
+            SPEC + '_exec_failure_threshold': '2'}
+
+    def test_exec_check_passing_then_failing(self):
+        guest = self.make_guest(extra_specs=self.EXEC, metadata={})
+        self.guest_shell(guest, 'touch /tmp/ok')
+        proc = self.monitor()
+        self.wait_watched(proc, guest)
+        proc.wait_for_log(r'Instance %s: exec check answering' % guest.uuid,
+                          timeout=15)
+        self.assert_quiet(guest, 5)
+        self.guest_shell(guest, 'rm /tmp/ok')
+        self.assert_failed_once(proc, guest, 'exec_check_failed', 'exec')
+        self.assertTrue(proc.lines(r'exec check missed 1/2: failed .*exit '
+                                   r'status 1'))
+
+    def test_exec_check_hanging_is_not_run_twice(self):
+        specs = dict(self.EXEC)
+        specs[SPEC + '_exec'] = '/bin/sleep 600'
+        guest = self.make_guest(extra_specs=specs, metadata={})
+        proc = self.monitor()
+        self.wait_watched(proc, guest)
+        proc.wait_for_log(r'the command started \d+s ago is still running; '
+                          r'not started again', timeout=15, count=2)
+        # one command at a time: never a second sleep in the guest
+        self.assertEqual('1', self.guest_shell(
+            guest, 'ps | grep -c "[s]leep 600"'))
+        self.assert_failed_once(proc, guest, 'exec_check_failed', 'exec')
+        # the heartbeat of the same guest never missed meanwhile
+        self.assertEqual([], proc.lines(r'Instance %s: missed heartbeat'
+                                        % guest.uuid))
+
+    def test_agent_blocking_guest_exec_is_told_not_failed(self):
+        guest = self.make_guest(
+            extra_specs=self.EXEC, metadata={},
+            kernel_args='vmhb_qga_block=guest-exec,guest-exec-status')
+        proc = self.monitor()
+        self.wait_watched(proc, guest)
+        proc.wait_for_log(r'Instance %s: the guest agent refuses the '
+                          r'commands of the exec check by its own policy '
+                          r'.*allow guest-exec, guest-exec-status'
+                          % guest.uuid, timeout=15)
+        self.assert_quiet(guest, 6)
+        self.assertEqual(1, len(proc.lines(r'refuses the commands of the '
+                                           r'exec check')))
+        self.assertEqual([], proc.lines(r'exec check missed'))
