@@ -28,6 +28,7 @@ Instances have Nova metadata ``{}`` unless said otherwise, so Masakari
 finishes a notification without restarting the domain.
 """
 
+import json
 import re
 
 from tests.functional import base
@@ -261,3 +262,70 @@ class TestExecCheck(ApplicationTestCase):
         self.assertEqual(1, len(proc.lines(r'refuses the commands of the '
                                            r'exec check')))
         self.assertEqual([], proc.lines(r'exec check missed'))
+
+
+class TestStatusCommand(ApplicationTestCase):
+
+    def status(self, proc, *args):
+        code, out, err = proc.status(*args)
+        self.assertEqual(0, code, err)
+        return out
+
+    def test_status_shows_each_check_and_the_failure(self):
+        guest = self.app_guest(extra_specs=dict(TestExecCheck.EXEC))
+        self.guest_shell(guest, 'touch /tmp/ok')
+        self.start_app(guest)
+        other = self.make_guest(opted_in=False)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        proc.wait_for_log(r'Instance %s: exec check answering' % guest.uuid,
+                          timeout=15)
+        self.guest_shell(guest, 'echo degraded >/tmp/app-status')
+        proc.wait_for_log(r'the application reports degraded', timeout=10)
+
+        item, = json.loads(self.status(proc, '--json', guest.uuid))[
+            'instances']
+        self.assertEqual(guest.uuid, item['instance_uuid'])
+        self.assertTrue(item['watched'])
+        self.assertEqual('healthy', item['state'])
+        self.assertEqual('degraded', item['app_status'])
+        self.assertRegex(item['app_details'], r'serving, pid \d+')
+        self.assertEqual({'heartbeat', 'app', 'exec'}, set(item['checks']))
+        for kind, check in item['checks'].items():
+            self.assertEqual('answered', check['last']['outcome'], kind)
+            self.assertLess(check['last']['age'], 10, kind)
+        self.assertEqual('degraded', item['checks']['app']['last']['status'])
+
+        everything = json.loads(self.status(proc, '--json'))['instances']
+        unwatched, = [i for i in everything
+                      if i['instance_uuid'] == other.uuid]
+        self.assertFalse(unwatched['watched'])
+        self.assertIn('no masakari:vm_heartbeat extra spec',
+                      unwatched['reason'])
+
+        text = self.status(proc)
+        self.assertIn('%s %s: watched' % (guest.uuid, guest.name), text)
+        self.assertIn('application: degraded: serving, pid', text)
+        self.assertRegex(text, r'exec: answered [\d.]+s ago')
+        self.assertIn('%s %s: not watched' % (other.uuid, other.name), text)
+
+        self.guest_shell(guest, 'rm /tmp/ok')
+        self.assert_failed_once(proc, guest, 'exec_check_failed', 'exec')
+        item, = json.loads(self.status(proc, '--json', guest.uuid))[
+            'instances']
+        self.assertEqual('reported', item['state'])
+        self.assertEqual('exec_check_failed', item['failure_class'])
+        self.assertEqual('exec', item['failed_check'])
+        self.assertRegex(self.status(proc, guest.uuid),
+                         r'failure exec_check_failed of the exec check')
+
+    def test_status_of_an_unknown_instance_or_a_stopped_monitor(self):
+        proc = self.monitor()
+        code, out, err = proc.status('00000000-0000-0000-0000-000000000000')
+        self.assertEqual(1, code)
+        self.assertIn('does not know instance', err)
+        proc.stop()
+        code, out, err = proc.status()
+        self.assertEqual(2, code)
+        self.assertRegex(err, r'no status socket at .*status\.sock: is the '
+                              r'monitor running')
