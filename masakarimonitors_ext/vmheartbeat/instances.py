@@ -448,9 +448,11 @@ class Instances:
             state = entry.checks[check]
             before, misses = entry.state, state.misses
             status, answering = entry.app_status, state.answering
+            held = state.held_since is not None
             failed = entry.record(result, time.monotonic(), check)
             self._log_result(entry, check, state, result, before, misses,
                              status, answering)
+            self._log_held(entry.instance_uuid, check, state, held, result)
             if result.status is not None and result.status != status:
                 self._emit(events.STATUS_CHANGED, instance_uuid, check,
                            status=result.status, details=result.details)
@@ -502,6 +504,17 @@ class Instances:
         if result.status is not None and result.status != status:
             LOG.info('Instance %s: the application reports %s (%s)',
                      instance_uuid, result.status, result.details)
+
+    @staticmethod
+    def _log_held(instance_uuid, check, state, held, result):
+        if state.held_since is not None and not held:
+            LOG.info('Instance %s: %s check held while the guest agent '
+                     'refuses it (%s), for up to %ss', instance_uuid, check,
+                     result.detail, getattr(state.settings, 'max_freeze',
+                                            '-'))
+        elif held and state.held_since is None:
+            LOG.info('Instance %s: %s check no longer held: %s',
+                     instance_uuid, check, result)
 
     @staticmethod
     def _note_blocked(record, check, result):

@@ -171,13 +171,16 @@ class FunctionalTestCase(testtools.TestCase):
         return self.fault_proxy(self.masakari.api_url, 'masakari-proxy')
 
     def make_guest(self, opted_in=True, extra_specs=None, start=True,
-                   wait_agent=True, metadata=None, kernel_args=''):
+                   wait_agent=True, metadata=None, kernel_args='',
+                   disk=False):
         """A Nova server of the stand-in and its libvirt guest.
 
         ``metadata`` defaults to ``{"HA_Enabled": "True"}``, which makes
         Masakari's engine recover the instance; ``{}`` makes it finish a
         notification with nothing done. ``kernel_args`` are added to the
         guest kernel's command line (``vmhb_qga_block=...``, say).
+        ``disk``: the guest gets an ext4 filesystem on /mnt/data, which
+        qemu-ga can freeze.
         """
         instance_uuid = str(uuid.uuid4())
         specs = {EXTRA_SPEC: 'true'} if opted_in else {}
@@ -187,7 +190,7 @@ class FunctionalTestCase(testtools.TestCase):
         self.addCleanup(self.masakari.unregister_server, instance_uuid)
         guest = libvirt_guest.Guest('vmhb-ft-%s' % instance_uuid[:8],
                                     uuid=instance_uuid,
-                                    kernel_args=kernel_args)
+                                    kernel_args=kernel_args, disk=disk)
         self.addCleanup(guest.cleanup)
         if start:
             guest.create()

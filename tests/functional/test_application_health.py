@@ -264,6 +264,41 @@ class TestExecCheck(ApplicationTestCase):
         self.assertEqual([], proc.lines(r'exec check missed'))
 
 
+class TestFrozenFilesystems(ApplicationTestCase):
+    """Nova's quiesced snapshot freezes the guest's filesystems."""
+
+    def test_frozen_briefly_is_held_then_too_long_is_its_own_class(self):
+        guest = self.app_guest(extra_specs={SPEC + '_app_max_freeze': '8'},
+                               disk=True)
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.assertEqual(1, guest.freeze())
+        self.addCleanup(self.thaw_quietly, guest)
+        proc.wait_for_log(r'Instance %s: app check held while the guest '
+                          r'agent refuses it \(.*frozen state\), for up to '
+                          r'8\.0s' % guest.uuid, timeout=10)
+        self.assert_quiet(guest, 4)
+        guest.thaw()
+        proc.wait_for_log(r'Instance %s: app check no longer held'
+                          % guest.uuid, timeout=10)
+        self.assertEqual([], proc.lines(r'app check missed'))
+        self.assertEqual([], proc.lines(r'missed heartbeat'))
+
+        # frozen past the maximum: a failure of its own class
+        guest.freeze()
+        self.assert_failed_once(proc, guest, 'frozen_too_long')
+        # the agent heartbeat answered throughout
+        self.assertEqual([], proc.lines(r'missed heartbeat'))
+
+    @staticmethod
+    def thaw_quietly(guest):
+        try:
+            guest.thaw()
+        except Exception:
+            pass
+
+
 class TestStatusCommand(ApplicationTestCase):
 
     def status(self, proc, *args):

@@ -15,7 +15,9 @@
 
 # Build the tiny testbed guest: the Debian cloud kernel plus an initramfs
 # holding busybox, the real qemu-ga with its libraries, the virtio modules
-# and our guest-side helper (guest/vmheartbeat-guest). No disk, no network.
+# and our guest-side helper (guest/vmheartbeat-guest). No network; a disk
+# /dev/vda, when the domain has one, is mounted on /mnt/data (ext4 is built
+# into the kernel), so that qemu-ga has a filesystem to freeze.
 # A kernel argument vmhb_qga_block=CMD,CMD,... starts qemu-ga with those
 # commands blocked (its --block-rpcs), as many distributions ship it.
 #
@@ -32,7 +34,7 @@ BUSYBOX=/bin/busybox
 QEMU_GA=/usr/sbin/qemu-ga
 HELPER=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../../guest/vmheartbeat-guest")
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
-         virtio_pci virtio_console)
+         virtio_pci virtio_console virtio_blk)
 
 die() {
     echo "build-guest.sh: $*" >&2
@@ -162,6 +164,10 @@ for mod in ${MODULES[*]}; do
     insmod /lib/modules/\$mod.ko || echo "VMHB-GUEST: insmod \$mod failed"
 done
 echo 1 >/proc/sys/kernel/sysrq
+if [ -b /dev/vda ]; then
+    mkdir -p /mnt/data
+    mount -t ext4 /dev/vda /mnt/data || echo "VMHB-GUEST: mount /dev/vda failed"
+fi
 port=/dev/virtio-ports/org.qemu.guest_agent.0
 i=0
 while [ ! -e \$port ] && [ \$i -lt 100 ]; do

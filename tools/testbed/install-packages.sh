@@ -28,6 +28,7 @@ PACKAGES=(
     libvirt-dev
     pkg-config
     cpio
+    e2fsprogs
     rabbitmq-server
     python3-venv
     python3-dev
