@@ -116,11 +116,14 @@ class CheckSettings:
         """Seconds one run may take before the scheduler counts it missed.
 
         An exec check polls the command's status up to ``timeout``; one
-        more agent call's worth of time lets it say so itself.
+        more agent call's worth of time lets it say so itself. An
+        application heartbeat makes six agent calls (read the answer,
+        write the next challenge), each within ``timeout``: the run gets
+        three times that, never more than its interval.
         """
         if self.kind == EXEC:
             return self.timeout + 1.0
-        return self.timeout
+        return min(self.interval, 3 * self.timeout)
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -43,6 +43,8 @@ RECOVERED = 'recovered'
 KINDS = (STATUS_CHANGED, FAILED, REPORTED, RECOVERED)
 
 _QUEUE_SIZE = 1000
+# Wakes the thread: a status change was held, or the sink stops.
+_WAKE = object()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +101,15 @@ class EventSink:
 
     def stop(self, timeout=2.0):
         self._stopping.set()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    def _wake(self):
+        try:
+            self._queue.put_nowait(_WAKE)
+        except queue.Full:
+            pass  # the thread is busy and looks again after each event
 
     def emit(self, event):
         """Queue an event; never blocks the caller."""
@@ -111,8 +120,11 @@ class EventSink:
                 if last is not None and now - last < self._min_interval:
                     # keep only the latest; sent when the interval is over
                     self._held[event.instance_uuid] = event
+                    self._wake()
                     return
                 self._last_status[event.instance_uuid] = now
+                # NOTE: one held before is older than this one: dropped
+                self._held.pop(event.instance_uuid, None)
         self._put(event)
 
     def forget(self, instance_uuid):
@@ -133,26 +145,38 @@ class EventSink:
                             event.instance_uuid, event.kind)
 
     def _release_held(self):
+        """Queue the held events now due.
+
+        :returns: seconds until the next one is due, None when none is held.
+        """
         now = self._clock()
-        due = []
+        due, wait = [], None
         with self._lock:
             for instance_uuid, event in list(self._held.items()):
                 last = self._last_status.get(instance_uuid)
-                if last is None or now - last >= self._min_interval:
+                left = 0 if last is None else (
+                    last + self._min_interval - now)
+                if left <= 0:
                     del self._held[instance_uuid]
                     self._last_status[instance_uuid] = now
                     due.append(event)
+                else:
+                    wait = left if wait is None else min(wait, left)
         for event in due:
             self._put(event)
+        return wait
 
     def _run(self):
+        # NOTE: blocks until an event comes, or until a held status change
+        # is due: an idle monitor does not wake for nothing.
         while not self._stopping.is_set():
-            self._release_held()
+            wait = self._release_held()
             try:
-                event = self._queue.get(timeout=min(0.5, self._min_interval))
+                event = self._queue.get(timeout=wait)
             except queue.Empty:
                 continue
-            self.deliver(event)
+            if event is not _WAKE:
+                self.deliver(event)
 
     def deliver(self, event):
         """Hand one event to every notifier; a failing one is logged."""

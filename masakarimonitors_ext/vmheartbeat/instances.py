@@ -35,12 +35,14 @@ import time
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat import checklog
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import status
 
 LOG = logging.getLogger(__name__)
 
@@ -82,20 +84,6 @@ class Instance:
         """Masakari is asked to recover this failure class."""
         report_only = getattr(self.decision, 'report_only', ())
         return failure_class not in report_only
-
-
-def describe(check):
-    """One check's settings, for the log line of a watched instance."""
-    if check.kind == checks.EXEC:
-        what = 'exec check %s' % ' '.join(check.command)
-    else:
-        what = 'application heartbeat'
-        if check.audits:
-            what += ' with audits %s' % ', '.join(
-                '%s every %ss' % audit for audit in check.audits)
-    return '%s every %ss, timeout %ss, failed after %d, startup grace %ss' % (
-        what, check.interval, check.timeout, check.failure_threshold,
-        check.startup_grace)
 
 
 class Instances:
@@ -161,40 +149,10 @@ class Instances:
             else:
                 records = [r for r in (self._records.get(instance_uuid),)
                            if r is not None]
-            return [self._describe(record, now) for record in records
+            return [status.describe(record, now,
+                                    self.escalator.escalating(record.uuid))
+                    for record in records
                     if record.domain is not None or record.health is not None]
-
-    def _describe(self, record, now):
-        entry, decision = record.health, record.decision
-        if decision is not None:
-            reason = decision.reason
-        else:
-            reason = 'being adopted' if record.adopting else 'not decided'
-        item = {'instance_uuid': record.uuid,
-                'name': getattr(record.domain, 'name', None),
-                'watched': entry is not None, 'reason': reason}
-        if entry is None:
-            return item
-        item.update(
-            state=entry.state, suppressed_because=entry.suppress_reason,
-            failure_class=entry.failure_class,
-            failed_check=entry.failed_check,
-            escalating=self.escalator.escalating(record.uuid),
-            app_status=entry.app_status, app_details=entry.app_details,
-            report_only=sorted(getattr(decision, 'report_only', ())),
-            checks={})
-        for kind, state in entry.checks.items():
-            last = state.last
-            item['checks'][kind] = {
-                'interval': state.settings.interval,
-                'timeout': state.settings.timeout,
-                'failure_threshold': state.settings.failure_threshold,
-                'misses': state.misses,
-                'last': None if last is None else {
-                    'outcome': last.outcome.value, 'detail': last.detail,
-                    'status': last.status, 'details': last.details,
-                    'age': round(now - state.last_at, 3)}}
-        return item
 
     def _record(self, instance_uuid):
         record = self._records.get(instance_uuid)
@@ -426,7 +384,8 @@ class Instances:
                  domain.name, decision.reason, decision.settings.interval,
                  decision.settings.timeout,
                  decision.settings.failure_threshold,
-                 ''.join('; %s' % describe(c) for c in decision.checks))
+                 ''.join('; %s' % checklog.settings_text(c)
+                         for c in decision.checks))
 
     # Heartbeats and escalation
 
@@ -444,31 +403,30 @@ class Instances:
             if result.outcome is base.Outcome.NOT_RUNNING:
                 self._suppress(entry, result.detail)
                 return
-            self._note_blocked(record, check, result)
+            checklog.note_blocked(record, check, result)
             state = entry.checks[check]
-            before, misses = entry.state, state.misses
-            status, answering = entry.app_status, state.answering
-            held = state.held_since is not None
+            before = checklog.Before.of(entry, state)
             failed = entry.record(result, time.monotonic(), check)
-            self._log_result(entry, check, state, result, before, misses,
-                             status, answering)
-            self._log_held(entry.instance_uuid, check, state, held, result)
-            if result.status is not None and result.status != status:
+            checklog.log_result(entry, check, state, result, before)
+            if result.status is not None and result.status != before.status:
                 self._emit(events.STATUS_CHANGED, instance_uuid, check,
                            status=result.status, details=result.details)
-            if before == health.REPORTED and entry.state == health.HEALTHY:
+            if (before.state == health.REPORTED and
+                    entry.state == health.HEALTHY):
                 self._emit(events.RECOVERED, instance_uuid, check,
                            status=entry.app_status,
                            details='answering again: %s' % result)
             if failed:
                 self._emit(events.FAILED, instance_uuid, check,
                            failure_class=entry.failure_class,
-                           status=entry.app_status, details=str(result))
+                           status=entry.app_status, details='%s%s' % (
+                               result, ': %s' % result.details
+                               if result.details else ''))
             if failed:
                 recover = record.recovers(entry.failure_class)
                 escalation = dict(
                     evidence=list(entry.evidence),
-                    probe_timeout=state.settings.timeout,
+                    probe_timeout=state.settings.call_timeout,
                     failure_class=entry.failure_class, check=check,
                     recover=recover,
                     check_settings=(None if check == checks.HEARTBEAT
@@ -480,58 +438,6 @@ class Instances:
                             'it is reported, not recovered', instance_uuid,
                             escalation['failure_class'])
             self.escalator.start(instance_uuid, **escalation)
-
-    @staticmethod
-    def _log_result(entry, check, state, result, before, misses, status,
-                    answering):
-        instance_uuid = entry.instance_uuid
-        if check == checks.HEARTBEAT:
-            if state.misses > misses:
-                LOG.info('Instance %s: missed heartbeat %d/%d: %s',
-                         instance_uuid, state.misses,
-                         state.settings.failure_threshold, result)
-            elif result.answered and before != entry.state:
-                LOG.info('Instance %s: answering heartbeats (%s)',
-                         instance_uuid, entry.state)
-            return
-        if state.misses > misses:
-            LOG.info('Instance %s: %s check missed %d/%d: %s',
-                     instance_uuid, check, state.misses,
-                     state.settings.failure_threshold, result)
-        elif state.answering and not answering:
-            LOG.info('Instance %s: %s check answering (%s)', instance_uuid,
-                     check, entry.state)
-        if result.status is not None and result.status != status:
-            LOG.info('Instance %s: the application reports %s (%s)',
-                     instance_uuid, result.status, result.details)
-
-    @staticmethod
-    def _log_held(instance_uuid, check, state, held, result):
-        if state.held_since is not None and not held:
-            LOG.info('Instance %s: %s check held while the guest agent '
-                     'refuses it (%s), for up to %ss', instance_uuid, check,
-                     result.detail, getattr(state.settings, 'max_freeze',
-                                            '-'))
-        elif held and state.held_since is None:
-            LOG.info('Instance %s: %s check no longer held: %s',
-                     instance_uuid, check, result)
-
-    @staticmethod
-    def _note_blocked(record, check, result):
-        if result.outcome is base.Outcome.BLOCKED:
-            if check not in record.blocked:
-                record.blocked.add(check)
-                LOG.warning('Instance %s: the guest agent refuses the '
-                            'commands of the %s check by its own policy '
-                            '(%s); allow %s in qemu-ga\'s configuration to '
-                            'run it. The check is not counted meanwhile.',
-                            record.uuid, check, result.detail,
-                            ', '.join(checks.AGENT_COMMANDS[check]))
-        elif check in record.blocked and result.outcome is not \
-                base.Outcome.INCONCLUSIVE:
-            record.blocked.discard(check)
-            LOG.info('Instance %s: the guest agent runs the %s check again',
-                     record.uuid, check)
 
     def episode_closed(self, instance_uuid, outcome):
         """An escalation ended with ``outcome`` (``constants.OUTCOME_*``)."""

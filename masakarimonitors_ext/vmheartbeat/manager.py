@@ -184,9 +184,13 @@ class VMHeartbeatManager:
 
     def log_counts(self):
         counts = self.prober.counts()
+        app = self.prober.counts(checks.APP)
+        run = self.prober.counts(checks.EXEC)
         LOG.info('Heartbeat calls so far: %d (answered %d, missed %d, '
-                 'other %d)', counts.total, counts.answered, counts.missed,
-                 counts.other)
+                 'other %d); application heartbeat calls: %d (answered %d); '
+                 'exec check runs: %d (answered %d)', counts.total,
+                 counts.answered, counts.missed, counts.other, app.total,
+                 app.answered, run.total, run.answered)
 
     def domains_listed(self, domains, listed_at=None):
         self.log_counts()

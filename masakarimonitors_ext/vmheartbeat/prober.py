@@ -201,13 +201,13 @@ class Prober:
                         if _instance_of(k) == instance_uuid]:
                 del self._memos[key]
 
-    def counts(self):
-        """:class:`Counts` of the calls completed since start."""
+    def counts(self, kind=checks.HEARTBEAT):
+        """:class:`Counts` of the calls of one check kind since start."""
         with self._lock:
             counts = dict(self._counts)
-        answered = counts.get('answered', 0)
-        missed = counts.get('missed', 0)
-        other = counts.get('other', 0)
+        answered = counts.get((kind, 'answered'), 0)
+        missed = counts.get((kind, 'missed'), 0)
+        other = counts.get((kind, 'other'), 0)
         return Counts(answered + missed + other, answered, missed, other)
 
     def _run(self, key, call, wait, tier, check):
@@ -227,18 +227,19 @@ class Prober:
             with self._lock:
                 if self._calls.get(key) is call:
                     del self._calls[key]
-                self._account(_instance_of(key), call, result)
+                self._account(_instance_of(key), call, result,
+                              getattr(check, 'kind', checks.HEARTBEAT))
 
-    def _account(self, instance_uuid, call, result):
+    def _account(self, instance_uuid, call, result, kind):
         """Count a completed call and track held calls (under the lock)."""
         if result is not None and result.answered:
             self._held.pop(instance_uuid, None)
-            self._counts['answered'] += 1
+            self._counts[kind, 'answered'] += 1
             return
         if result is not None and result.missed:
-            self._counts['missed'] += 1
+            self._counts[kind, 'missed'] += 1
         else:
-            self._counts['other'] += 1
+            self._counts[kind, 'other'] += 1
         if call.started is None:
             return
         if (result is not None and

@@ -17,9 +17,9 @@
 The running monitor answers on a Unix socket under ``[vmheartbeat]
 state_path`` (mode 0600: root only; no network port). A client sends one
 line of JSON, ``{"instance": UUID or null}``, and reads one JSON answer:
-``{"instances": [...]}``, each instance as :meth:`Instances.snapshot
-<masakarimonitors_ext.vmheartbeat.instances.Instances.snapshot>` gives
-it. ``masakari-vmheartbeatmonitor status`` is that client.
+``{"instances": [...]}``, each instance as :func:`describe` gives it (the
+instances table takes the snapshot). ``masakari-vmheartbeatmonitor
+status`` is that client.
 """
 
 import json
@@ -137,9 +137,53 @@ def query(path, instance=None, timeout=10.0):
         answer = json.loads(data)
     except ValueError as e:
         raise StatusError('unreadable answer from the monitor: %s' % e)
+    if not isinstance(answer, dict):
+        raise StatusError('unreadable answer from the monitor: not an '
+                          'object')
     if 'error' in answer:
-        raise StatusError(answer['error'])
-    return answer['instances']
+        raise StatusError(str(answer['error']))
+    instances = answer.get('instances')
+    if not isinstance(instances, list):
+        raise StatusError('unreadable answer from the monitor: no list of '
+                          'instances')
+    return instances
+
+
+def describe(record, now, escalating):
+    """One ``instances.Instance`` record as the status shows it.
+
+    :param now: ``time.monotonic()`` the ages are counted from.
+    :param escalating: an escalation of the instance runs.
+    """
+    entry, decision = record.health, record.decision
+    if decision is not None:
+        reason = decision.reason
+    else:
+        reason = 'being adopted' if record.adopting else 'not decided'
+    item = {'instance_uuid': record.uuid,
+            'name': getattr(record.domain, 'name', None),
+            'watched': entry is not None, 'reason': reason}
+    if entry is None:
+        return item
+    item.update(
+        state=entry.state, suppressed_because=entry.suppress_reason,
+        failure_class=entry.failure_class, failed_check=entry.failed_check,
+        escalating=escalating, app_status=entry.app_status,
+        app_details=entry.app_details,
+        report_only=sorted(getattr(decision, 'report_only', ())),
+        checks={})
+    for kind, state in entry.checks.items():
+        last = state.last
+        item['checks'][kind] = {
+            'interval': state.settings.interval,
+            'timeout': state.settings.timeout,
+            'failure_threshold': state.settings.failure_threshold,
+            'misses': state.misses,
+            'last': None if last is None else {
+                'outcome': last.outcome.value, 'detail': last.detail,
+                'status': last.status, 'details': last.details,
+                'age': round(now - state.last_at, 3)}}
+    return item
 
 
 def _age(seconds):

@@ -14,15 +14,10 @@
 
 """Application-level health in the real guest, against the real Masakari.
 
-An application in the tiny guest answers the application heartbeat with
-the shipped helper (guest/vmheartbeat-guest, in the guest image), runs
-the audits a challenge asks for, and reports its status; exec health
-checks run through the real qemu-ga. The test drives the application
-through files in the guest's /tmp:
-
-* ``/tmp/app-status``: the status it answers (healthy by default);
-* ``/tmp/app-recover``: present, it asks to be recovered;
-* ``/tmp/audit-NAME-fail``: present, audit NAME fails.
+An application in the tiny guest (``fixtures.guest_app``) answers the
+application heartbeat with the shipped helper (guest/vmheartbeat-guest,
+in the guest image), runs the audits a challenge asks for, and reports its
+status; exec health checks run through the real qemu-ga.
 
 Instances have Nova metadata ``{}`` unless said otherwise, so Masakari
 finishes a notification without restarting the domain.
@@ -32,38 +27,12 @@ import json
 import re
 
 from tests.functional import base
+from tests.functional.fixtures import guest_app
 
 SPEC = base.EXTRA_SPEC
 APP_SPECS = {SPEC + '_app': 'true', SPEC + '_app_interval': '1',
              SPEC + '_app_timeout': '0.5',
              SPEC + '_app_failure_threshold': '3'}
-
-APP_SCRIPT = r'''
-vmheartbeat-guest init
-echo $$ >/tmp/app.pid
-last=
-while :; do
-    set -- $(vmheartbeat-guest challenge)
-    if [ $# -gt 0 ] && [ "$1" != "$last" ]; then
-        last=$1
-        shift
-        audits=$*
-        status=$(cat /tmp/app-status 2>/dev/null || echo healthy)
-        set -- --challenge "$last" --status "$status" \
-            --details "serving, pid $$"
-        [ -e /tmp/app-recover ] && set -- "$@" --recover
-        for audit in $audits; do
-            if [ -e /tmp/audit-$audit-fail ]; then
-                set -- "$@" --audit "$audit=fail:$audit check found a fault"
-            else
-                set -- "$@" --audit "$audit=pass"
-            fi
-        done
-        vmheartbeat-guest answer "$@" 2>/dev/null
-    fi
-    sleep 0.1
-done
-'''
 
 # Answers garbage in turn: a wrong echo, a huge and deep answer, terminal
 # escapes and a bell.
@@ -92,17 +61,14 @@ class ApplicationTestCase(base.FunctionalTestCase):
                                metadata={} if metadata is None else metadata,
                                **kwargs)
 
-    def start_app(self, guest):
+    @staticmethod
+    def start_app(guest):
         """Start the application; it waits for the monitor's challenges."""
-        guest.guest_exec(['/bin/sh', '-c', APP_SCRIPT], wait=False)
-        self.wait_until(lambda: self.guest_shell(
-            guest, 'test -d /run/vmheartbeat && echo yes') == 'yes',
-            20, 'the application making its mailbox')
+        guest_app.start(guest)
 
     @staticmethod
     def guest_shell(guest, script):
-        code, out = guest.guest_exec(['/bin/sh', '-c', script])
-        return out.strip()
+        return guest_app.shell(guest, script)
 
     def watched_with_app(self, guest, proc):
         self.wait_watched(proc, guest)

@@ -13,6 +13,7 @@
 # under the License.
 
 import io
+import json
 import os
 import signal
 from unittest import mock
@@ -20,6 +21,7 @@ from unittest import mock
 import fixtures
 
 from masakarimonitors_ext.cmd import vmheartbeatmonitor
+from masakarimonitors_ext.vmheartbeat import status
 from tests.unit import base
 
 
@@ -96,3 +98,104 @@ class MainTestCase(base.TestCase):
         self.handlers[signal.SIGTERM](signal.SIGTERM, None)
         monitor.stop.assert_called_once_with()
         self.assertEqual('', self.stderr.getvalue())
+
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+SNAPSHOT = [
+    {'instance_uuid': A, 'name': 'instance-1111', 'watched': True,
+     'reason': 'opt_in = all', 'state': 'healthy',
+     'suppressed_because': None, 'failure_class': None,
+     'failed_check': None, 'escalating': False, 'app_status': None,
+     'app_details': '', 'report_only': [],
+     'checks': {'heartbeat': {
+         'interval': 5.0, 'timeout': 2.0, 'failure_threshold': 3,
+         'misses': 0, 'last': {'outcome': 'answered', 'detail': '',
+                               'status': None, 'details': '',
+                               'age': 1.5}}}},
+    {'instance_uuid': B, 'name': 'instance-2222', 'watched': False,
+     'reason': 'flavor has no masakari:vm_heartbeat extra spec'},
+]
+
+
+class StatusMainTestCase(base.TestCase):
+    """``masakari-vmheartbeatmonitor status`` against a served snapshot."""
+
+    def setUp(self):
+        super().setUp()
+        self.tempdir = self.useFixture(fixtures.TempDir()).path
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        self.stdout = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+        self.socket = os.path.join(self.tempdir, status.SOCKET)
+        self.asked = []
+
+    def serve(self, items=SNAPSHOT):
+        def snapshot(instance_uuid):
+            self.asked.append(instance_uuid)
+            return [i for i in items
+                    if instance_uuid in (None, i['instance_uuid'])]
+
+        server = status.StatusServer(self.socket, snapshot)
+        server.start()
+        self.addCleanup(server.stop)
+
+    def status(self, *args):
+        path = os.path.join(self.tempdir, 'masakarimonitors.conf')
+        with open(path, 'w') as f:
+            f.write('[vmheartbeat]\nstate_path = %s\n' % self.tempdir)
+        confdir = os.path.join(self.tempdir, 'conf.d')
+        os.makedirs(confdir, exist_ok=True)
+        return vmheartbeatmonitor.main(['status', '--config-file', path,
+                                        '--config-dir', confdir] +
+                                       list(args))
+
+    def test_text_of_every_instance(self):
+        self.serve()
+        self.assertEqual(0, self.status())
+        self.assertEqual(status.format_text(SNAPSHOT) + '\n',
+                         self.stdout.getvalue())
+        self.assertIn('%s instance-1111: watched (opt_in = all)' % A,
+                      self.stdout.getvalue())
+        self.assertEqual([None], self.asked)
+        self.assertEqual('', self.stderr.getvalue())
+
+    def test_json_of_one_instance(self):
+        self.serve()
+        self.assertEqual(0, self.status('--json', B))
+        self.assertEqual({'instances': [SNAPSHOT[1]]},
+                         json.loads(self.stdout.getvalue()))
+        self.assertEqual([B], self.asked)
+        self.assertEqual('', self.stderr.getvalue())
+
+    def test_no_instances(self):
+        self.serve([])
+        self.assertEqual(0, self.status())
+        self.assertEqual('No instances on this host.\n',
+                         self.stdout.getvalue())
+
+    def test_unknown_instance(self):
+        self.serve()
+        unknown = '99999999-9999-9999-9999-999999999999'
+        self.assertEqual(1, self.status(unknown))
+        self.assertEqual('', self.stdout.getvalue())
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(1, len(lines), lines)
+        self.assertEqual('masakari-vmheartbeatmonitor status: the monitor '
+                         'does not know instance %s on this host' % unknown,
+                         lines[0])
+
+    def test_no_monitor_running(self):
+        self.assertEqual(2, self.status())
+        self.assertEqual('', self.stdout.getvalue())
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(1, len(lines), lines)
+        self.assertTrue(lines[0].startswith(
+            'masakari-vmheartbeatmonitor status: no status socket at %s' %
+            self.socket), lines[0])
+
+    def test_no_monitor_running_json(self):
+        self.assertEqual(2, self.status('--json', A))
+        self.assertEqual('', self.stdout.getvalue())
+        self.assertEqual(1, len(self.stderr.getvalue().splitlines()))

@@ -52,8 +52,12 @@ class CheckSettingsTestCase(base.TestCase):
     def test_call_timeout_of_exec_is_one_more_second(self):
         self.assertEqual(11.0, EXEC_DEFAULTS.call_timeout)
 
-    def test_call_timeout_of_app_is_its_timeout(self):
-        self.assertEqual(2.0, APP_DEFAULTS.call_timeout)
+    def test_call_timeout_of_app_covers_its_six_agent_calls(self):
+        # three times the timeout...
+        self.assertEqual(6.0, dataclasses.replace(
+            APP_DEFAULTS, interval=10.0).call_timeout)
+        # ...never more than the interval
+        self.assertEqual(5.0, APP_DEFAULTS.call_timeout)
 
     def test_round_trip(self):
         for settings in (

@@ -18,14 +18,20 @@ Driven through a manager whose scheduler, prober, escalator and
 inventory are fakes (see test_manager.ManagerTestCase).
 """
 
+import dataclasses
+import json
 import types
 from unittest import mock
 
+import fixtures
+
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat.probes import base
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.test_manager import A
 from tests.unit.vmheartbeat.test_manager import B
@@ -362,3 +368,355 @@ class InstanceRecordTestCase(ManagerTestCase):
         self.assertEqual((None, None, None, 5.0),
                          (record.domain, record.decision, record.health,
                           record.touched))
+
+
+class RecordingSink:
+    """An ``events.EventSink`` that keeps what it is given."""
+
+    def __init__(self):
+        self.events = []
+        self.forgotten = []
+
+    def emit(self, event):
+        self.events.append(event)
+
+    def forget(self, instance_uuid):
+        self.forgotten.append(instance_uuid)
+
+    def kinds(self):
+        return [(e.kind, e.check) for e in self.events]
+
+
+def app(uuid=A):
+    """The application heartbeat of an instance."""
+    return checks.CheckKey(uuid, checks.APP)
+
+
+def app_result(outcome=base.Outcome.ANSWERED, status=checks.HEALTHY,
+               details='', failure_class=None, recover=False):
+    return base.ProbeResult(outcome, started=0.0, status=status,
+                            details=details, failure_class=failure_class,
+                            recover=recover)
+
+
+APP_HEALTHY = app_result()
+APP_DEGRADED = app_result(status=checks.DEGRADED, details='cache cold')
+APP_FAILED = app_result(base.Outcome.FAILED, checks.FAILED, 'db down',
+                        checks.CLASS_APP_FAILED)
+APP_BLOCKED = base.ProbeResult(base.Outcome.BLOCKED, 'guest-file-open is '
+                               'disabled', started=0.0)
+#: past the startup grace of the heartbeat (60 s) and of the app (300 s)
+LATER = 1000.0
+
+
+class AppEventsTestCase(ManagerTestCase):
+    """Snapshots and health events of an instance with an app check.
+
+    A has the agent heartbeat and an application heartbeat (its flavor
+    says ``<KEY>_app``), with app_failed (and others) set to report only;
+    B is not watched.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+        self.flags(group='vmheartbeat',
+                   state_path=self.useFixture(fixtures.TempDir()).path)
+        self.flags(hostname='compute-1')
+        self.compute = FakeCompute({
+            A: {KEY: 'true', KEY + '_app': 'true',
+                KEY + '_report_only': 'exec_check_failed, app_heartbeat_lost,'
+                                      'audit_failed, app_failed'},
+            B: {KEY: 'false'}})
+        policy = optin.FlavorOptIn(
+            self.conf, types.SimpleNamespace(compute=self.compute),
+            self.clock)
+        self.monitor = self.make_manager(policy)
+        self.monitor.escalator.escalating.return_value = False
+        self.sink = RecordingSink()
+        self.monitor.instances.events = self.sink
+        self.monitor.domains_listed({A: domain(A), B: domain(B)})
+        self.clock.set(LATER)
+        self.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+
+    def on_result(self, key, result):
+        self.monitor.instances.on_result(key, result)
+
+    def lines(self, level):
+        return [line for line in self.logger.output.splitlines()
+                if line.startswith(level + ' ')]
+
+    # snapshot()
+
+    def test_snapshot_of_all(self):
+        snapshot = self.monitor.instances.snapshot()
+        self.assertEqual([A, B], [i['instance_uuid'] for i in snapshot])
+        watched, unwatched = snapshot
+        self.assertEqual({'instance_uuid': B, 'name': 'instance-2222',
+                          'watched': False,
+                          'reason': 'flavor extra spec %s=false' % KEY},
+                         unwatched)
+        self.assertEqual('instance-1111', watched['name'])
+        self.assertTrue(watched['watched'])
+        self.assertEqual('flavor extra spec %s=true' % KEY,
+                         watched['reason'])
+        self.assertEqual(health.HEALTHY, watched['state'])
+        self.assertIsNone(watched['failure_class'])
+        self.assertIsNone(watched['failed_check'])
+        self.assertIsNone(watched['suppressed_because'])
+        self.assertFalse(watched['escalating'])
+        self.assertEqual([checks.CLASS_APP_FAILED,
+                          checks.CLASS_APP_HEARTBEAT, checks.CLASS_AUDIT,
+                          checks.CLASS_EXEC], watched['report_only'])
+        self.assertEqual({checks.HEARTBEAT, checks.APP},
+                         set(watched['checks']))
+        self.assertEqual({'interval': 5.0, 'timeout': 2.0,
+                          'failure_threshold': 3, 'misses': 0,
+                          'last': None}, watched['checks'][checks.APP])
+        # it is what the status socket sends
+        self.assertEqual(snapshot, json.loads(json.dumps(snapshot)))
+
+    def test_snapshot_of_one(self):
+        self.assertEqual([B], [i['instance_uuid'] for i in
+                               self.monitor.instances.snapshot(B)])
+        self.assertEqual([], self.monitor.instances.snapshot(
+            '99999999-9999-9999-9999-999999999999'))
+
+    def test_snapshot_tells_each_check_and_its_last_result(self):
+        self.clock.set(LATER + 10.0)
+        self.on_result(app(), APP_DEGRADED)
+        self.on_result(hb(A), fakes.TIMED_OUT)
+        self.clock.set(LATER + 12.5)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.SUSPECT, item['state'])
+        self.assertEqual(checks.DEGRADED, item['app_status'])
+        self.assertEqual('cache cold', item['app_details'])
+        self.assertEqual({'outcome': 'answered', 'detail': '',
+                          'status': checks.DEGRADED,
+                          'details': 'cache cold', 'age': 2.5},
+                         item['checks'][checks.APP]['last'])
+        heartbeat = item['checks'][checks.HEARTBEAT]
+        self.assertEqual(1, heartbeat['misses'])
+        self.assertEqual('timed_out', heartbeat['last']['outcome'])
+        self.assertEqual(fakes.TIMED_OUT.detail, heartbeat['last']['detail'])
+        self.assertEqual(2.5, heartbeat['last']['age'])
+
+    def test_snapshot_of_a_failed_instance(self):
+        self.on_result(app(), APP_FAILED)
+        self.monitor.escalator.escalating.return_value = True
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.FAILED, item['state'])
+        self.assertEqual(checks.CLASS_APP_FAILED, item['failure_class'])
+        self.assertEqual(checks.APP, item['failed_check'])
+        self.assertTrue(item['escalating'])
+        self.monitor.escalator.escalating.assert_called_with(A)
+
+    def test_snapshot_of_a_suppressed_instance(self):
+        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.SUPPRESSED, item['state'])
+        self.assertEqual('paused', item['suppressed_because'])
+
+    def test_snapshot_leaves_out_a_stopped_instance(self):
+        self.monitor.domain_event(A, constants.EVENT_STOPPED, 0)
+        self.assertEqual([], self.monitor.instances.snapshot(A))
+        self.assertEqual([B], [i['instance_uuid'] for i in
+                               self.monitor.instances.snapshot()])
+        self.assertEqual([A], self.sink.forgotten)
+
+    def test_snapshot_of_an_instance_being_adopted(self):
+        uuid = '33333333-3333-3333-3333-333333333333'
+        # an adoption that has not run yet
+        self.monitor.instances._adopter = mock.Mock()
+        self.monitor.domains_listed({A: domain(A), B: domain(B),
+                                     uuid: domain(uuid)})
+        [item] = self.monitor.instances.snapshot(uuid)
+        self.assertEqual({'instance_uuid': uuid, 'name': 'instance-3333',
+                          'watched': False, 'reason': 'being adopted'},
+                         item)
+
+    def test_snapshot_of_a_resumed_escalation(self):
+        uuid = '33333333-3333-3333-3333-333333333333'
+        self.monitor.instances.mark_escalating(uuid, checks.APP)
+        [item] = self.monitor.instances.snapshot(uuid)
+        self.assertIsNone(item['name'])
+        self.assertTrue(item['watched'])
+        self.assertEqual('not decided', item['reason'])
+        self.assertEqual(health.FAILED, item['state'])
+        self.assertEqual(checks.CLASS_APP_HEARTBEAT, item['failure_class'])
+        self.assertEqual([], item['report_only'])
+
+    # Events
+
+    def test_a_status_change_is_an_event(self):
+        self.on_result(app(), APP_HEALTHY)
+        self.on_result(app(), APP_HEALTHY)  # the same: no event
+        self.on_result(hb(A), fakes.ANSWERED)  # no status: no event
+        self.on_result(app(), APP_DEGRADED)
+        self.assertEqual([(events.STATUS_CHANGED, checks.APP)] * 2,
+                         self.sink.kinds())
+        first, second = self.sink.events
+        self.assertEqual((A, 'compute-1', checks.HEALTHY, '', None),
+                         (first.instance_uuid, first.hostname, first.status,
+                          first.details, first.failure_class))
+        self.assertEqual((checks.DEGRADED, 'cache cold'),
+                         (second.status, second.details))
+
+    def test_no_event_without_a_sink(self):
+        self.monitor.instances.events = None
+        self.on_result(app(), APP_DEGRADED)
+        self.on_result(app(), APP_FAILED)
+        self.assertEqual([], self.sink.events)
+        self.assertEqual(1, self.monitor.escalator.start.call_count)
+
+    def test_application_failed_is_a_status_change_and_a_failure(self):
+        self.on_result(app(), APP_FAILED)
+        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
+                          (events.FAILED, checks.APP)], self.sink.kinds())
+        failed = self.sink.events[1]
+        self.assertEqual(checks.CLASS_APP_FAILED, failed.failure_class)
+        self.assertEqual(checks.FAILED, failed.status)
+        self.assertEqual('%s: %s' % (APP_FAILED, APP_FAILED.details),
+                         failed.details)
+        # failed exactly once
+        self.on_result(app(), APP_FAILED)
+        self.assertEqual(2, len(self.sink.events))
+
+    def test_heartbeat_lost_is_a_failure_event(self):
+        for _ in range(3):
+            self.on_result(hb(A), fakes.TIMED_OUT)
+        self.assertEqual([(events.FAILED, checks.HEARTBEAT)],
+                         self.sink.kinds())
+        failed = self.sink.events[0]
+        self.assertEqual(checks.CLASS_HEARTBEAT, failed.failure_class)
+        self.assertIsNone(failed.status)
+        self.assertIn('timed_out', failed.details)
+
+    def test_reported_then_recovered(self):
+        self.on_result(app(), APP_FAILED)
+        del self.sink.events[:]
+        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.assertEqual(health.REPORTED, self.state(self.monitor))
+        self.assertEqual([(events.REPORTED, checks.APP)], self.sink.kinds())
+        reported = self.sink.events[0]
+        self.assertEqual(checks.CLASS_APP_FAILED, reported.failure_class)
+        self.assertEqual(checks.FAILED, reported.status)
+        self.assertEqual('every notifier delivered', reported.details)
+        # still failing: nothing new
+        self.on_result(app(), APP_FAILED)
+        self.assertEqual(1, len(self.sink.events))
+        self.on_result(app(), APP_HEALTHY)
+        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.assertEqual([(events.REPORTED, checks.APP),
+                          (events.STATUS_CHANGED, checks.APP),
+                          (events.RECOVERED, checks.APP)], self.sink.kinds())
+        recovered = self.sink.events[2]
+        self.assertEqual(checks.HEALTHY, recovered.status)
+        self.assertIsNone(recovered.failure_class)
+        self.assertTrue(recovered.details.startswith('answering again: '))
+
+    def test_reported_heartbeat_failure(self):
+        for _ in range(3):
+            self.on_result(hb(A), fakes.TIMED_OUT)
+        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual([(events.FAILED, checks.HEARTBEAT),
+                          (events.REPORTED, checks.HEARTBEAT),
+                          (events.RECOVERED, checks.HEARTBEAT)],
+                         self.sink.kinds())
+        self.assertEqual(checks.CLASS_HEARTBEAT,
+                         self.sink.events[1].failure_class)
+
+    def test_episodes_that_report_nothing_are_no_reported_event(self):
+        for outcome in (constants.OUTCOME_ANSWERED,
+                        constants.OUTCOME_INCONCLUSIVE,
+                        constants.OUTCOME_INTERRUPTED,
+                        constants.OUTCOME_REJECTED):
+            del self.sink.events[:]
+            self.monitor.instances.episode_closed(A, outcome)
+            self.assertEqual([], self.sink.events, outcome)
+
+    def test_answer_without_a_report_is_no_recovered_event(self):
+        self.on_result(app(), APP_DEGRADED)
+        self.on_result(hb(A), fakes.TIMED_OUT)
+        self.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual([events.STATUS_CHANGED],
+                         [e.kind for e in self.sink.events])
+
+    # The guest agent's policy
+
+    def test_blocked_check_is_logged_once_and_again_when_it_runs(self):
+        for _ in range(3):
+            self.on_result(app(), APP_BLOCKED)
+        warnings = self.lines('WARNING')
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('Instance %s' % A, warnings[0])
+        self.assertIn('the app check', warnings[0])
+        self.assertIn(', '.join(checks.AGENT_COMMANDS[checks.APP]),
+                      warnings[0])
+        self.assertIn('guest-file-open is disabled', warnings[0])
+        # no verdict is not running again
+        self.on_result(app(), fakes.INCONCLUSIVE)
+        self.assertNotIn('runs the app check again', self.logger.output)
+        self.on_result(app(), APP_HEALTHY)
+        self.on_result(app(), APP_HEALTHY)
+        again = [line for line in self.lines('INFO')
+                 if 'runs the app check again' in line]
+        self.assertEqual(['INFO Instance %s: the guest agent runs the app '
+                          'check again' % A], again)
+        # refused again: told again
+        self.on_result(app(), APP_BLOCKED)
+        self.assertEqual(2, len(self.lines('WARNING')))
+        # never a failure
+        self.monitor.escalator.start.assert_not_called()
+
+    def test_blocked_is_per_check(self):
+        self.on_result(app(), APP_BLOCKED)
+        self.on_result(hb(A), base.ProbeResult(
+            base.Outcome.BLOCKED, 'guest-sync is disabled', started=0.0))
+        self.on_result(app(), APP_BLOCKED)
+        warnings = self.lines('WARNING')
+        self.assertEqual(2, len(warnings), warnings)
+        self.assertIn('the heartbeat check', warnings[1])
+        self.assertIn('guest-sync', warnings[1])
+
+    def test_blocked_is_logged_again_after_a_restart_of_the_domain(self):
+        self.on_result(app(), APP_BLOCKED)
+        self.monitor.domain_event(A, constants.EVENT_STOPPED, 0)
+        self.monitor.domain_event(A, constants.EVENT_STARTED, 0)
+        self.clock.advance(LATER)
+        self.on_result(app(), APP_BLOCKED)
+        self.assertEqual(2, len(self.lines('WARNING')))
+
+    # Report only
+
+    def test_recovery_asked_under_report_only_is_only_reported(self):
+        self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
+        self.monitor.escalator.start.assert_called_once_with(
+            A, evidence=mock.ANY, probe_timeout=5.0,
+            failure_class=checks.CLASS_APP_FAILED, check=checks.APP,
+            recover=False, check_settings=mock.ANY)
+        warnings = self.lines('WARNING')
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('Instance %s: the application asks to be recovered'
+                      % A, warnings[0])
+        self.assertIn(checks.CLASS_APP_FAILED, warnings[0])
+        self.assertIn('reported, not recovered', warnings[0])
+
+    def test_report_only_without_a_recovery_request_is_quiet(self):
+        self.on_result(app(), APP_FAILED)
+        self.assertFalse(
+            self.monitor.escalator.start.call_args[1]['recover'])
+        self.assertEqual([], self.lines('WARNING'))
+
+    def test_recovery_asked_for_a_class_that_is_recovered(self):
+        self.compute.extra_specs[A] = {KEY: 'true', KEY + '_app': 'true'}
+        self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
+        self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
+        kwargs = self.monitor.escalator.start.call_args[1]
+        self.assertTrue(kwargs['recover'])
+        self.assertEqual(checks.CLASS_APP_FAILED, kwargs['failure_class'])
+        self.assertEqual(checks.APP, kwargs['check_settings']['kind'])
+        self.assertEqual([], self.lines('WARNING'))

@@ -18,6 +18,7 @@ import threading
 import fixtures
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import connections
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import base
@@ -28,6 +29,21 @@ from tests.unit.vmheartbeat import fakes
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
+
+
+class RecordingCheckDriver(base.ProbeDriver):
+    """A check's driver: one outcome; records the settings and memos."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+        self.checks = []
+        self.memos = []
+
+    def probe(self, domain, timeout, check=None, memo=None):
+        self.checks.append(check)
+        self.memos.append(memo)
+        memo['calls'] = memo.get('calls', 0) + 1
+        return base.ProbeResult(self.outcome)
 
 
 class ProberTestCase(test_base.TestCase):
@@ -183,6 +199,32 @@ class ProberTestCase(test_base.TestCase):
         for uuid in (A, A, B, 'C'):
             self.prober.probe(uuid, 2.0)
         self.assertEqual(prober.Counts(4, 2, 1, 1), self.prober.counts())
+
+    def test_checks_are_keyed_apart_and_run_by_their_kind_of_driver(self):
+        app_driver = RecordingCheckDriver(base.Outcome.FAILED)
+        probe = prober.Prober(self.driver, self.pool, workers=4,
+                              clock=self.clock,
+                              drivers={checks.APP: app_driver})
+        self.addCleanup(probe.shutdown)
+        settings = checks.CheckSettings(checks.APP, 1.0, 0.5, 3)
+        app = checks.CheckKey(A, checks.APP)
+        heartbeat = checks.CheckKey(A, checks.HEARTBEAT)
+        self.assertIs(base.Outcome.FAILED,
+                      probe.probe(app, 0.5, settings).outcome)
+        self.assertTrue(probe.probe(heartbeat, 2.0).answered)
+        self.assertIs(base.Outcome.FAILED,
+                      probe.probe(app, 0.5, settings).outcome)
+        # the app driver got its settings and one memo kept across calls
+        self.assertEqual([settings, settings], app_driver.checks)
+        self.assertIs(app_driver.memos[0], app_driver.memos[1])
+        self.assertEqual(2, app_driver.memos[0]['calls'])
+        self.assertEqual(prober.Counts(1, 1, 0, 0), probe.counts())
+        self.assertEqual(prober.Counts(2, 0, 2, 0),
+                         probe.counts(checks.APP))
+        # forgetting the instance drops its checks' memos
+        probe.forget(A)
+        probe.probe(app, 0.5, settings)
+        self.assertIsNot(app_driver.memos[0], app_driver.memos[2])
 
     def test_domain_gone_is_not_running(self):
         self.pool.errors[A] = fake_libvirt.no_domain_error(A)

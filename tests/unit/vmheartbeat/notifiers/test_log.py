@@ -12,6 +12,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import fixtures
+
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
 from masakarimonitors_ext.vmheartbeat.notifiers import log
 from tests.unit import base
@@ -29,3 +32,38 @@ class LogNotifierTestCase(base.TestCase):
                       'recover) at 2026-11-24T19:15:00; evidence: healthy: '
                       'timed_out | '
                       'last probe: x' % A, self.logger.output)
+
+    def test_report_only_says_so(self):
+        failure = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
+                                    failure_class='app_failed', check='app',
+                                    recover=False)
+        self.assertEqual('logged', log.LogNotifier(self.conf).notify(failure))
+        self.assertIn('failed (app_failed, report only)', self.logger.output)
+
+
+class LogNotifierEventTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+
+    def test_logs_one_info_line_per_event(self):
+        event = events.Event(events.FAILED, A, 'compute-1', 'app',
+                             failure_class='app_failed', status='failed',
+                             details='db down',
+                             generated_time='2026-11-24T19:15:00')
+        self.assertIsNone(log.LogNotifier(self.conf).event(event))
+        self.assertEqual(
+            ['INFO Health event failed: instance %s on compute-1, check '
+             'app, class app_failed, status failed at 2026-11-24T19:15:00: '
+             'db down' % A], self.logger.output.splitlines())
+
+    def test_missing_fields_are_dashes(self):
+        event = events.Event(events.STATUS_CHANGED, A, 'compute-1',
+                             'heartbeat', generated_time='2026-11-24T19:15:00')
+        log.LogNotifier(self.conf).event(event)
+        self.assertEqual(
+            ['INFO Health event status_changed: instance %s on compute-1, '
+             'check heartbeat, class -, status - at 2026-11-24T19:15:00: -'
+             % A], self.logger.output.splitlines())

@@ -176,6 +176,39 @@ class MasakariNotifierTestCase(base.TestCase):
         make.assert_called_once_with(self.conf)
         self.assertEqual(self.api.created, retried.created)
 
+    def test_report_only_is_not_sent(self):
+        notifier = self.notifier()
+        report_only = notifiers.Failure(
+            A, 'compute-1', '2026-11-24T19:15:00', ('app failed',),
+            failure_class='app_failed', check='app', recover=False)
+        with mock.patch.object(masakari,
+                               'make_masakari_connection') as make:
+            answer = notifier.notify(report_only)
+        self.assertEqual('not sent: app_failed is report only', answer)
+        self.assertEqual([], self.api.created)
+        make.assert_not_called()
+
+    def test_report_only_makes_no_connection(self):
+        notifier = masakari.MasakariNotifier(self.conf)
+        with mock.patch.object(masakari,
+                               'make_masakari_connection') as make:
+            answer = notifier.notify(notifiers.Failure(
+                A, 'compute-1', '2026-11-24T19:15:00',
+                failure_class='heartbeat_lost', recover=False))
+        self.assertEqual('not sent: heartbeat_lost is report only', answer)
+        make.assert_not_called()
+        self.assertIsNone(notifier._conn)
+
+    def test_other_classes_are_sent(self):
+        notifier = self.notifier(accepted())
+        notifier.notify(notifiers.Failure(
+            A, 'compute-1', '2026-11-24T19:15:00', failure_class='app_failed',
+            check='app', recover=True))
+        self.assertEqual(1, len(self.api.created))
+        # the payload is Masakari's, whatever failed
+        self.assertEqual('QEMU_GUEST_AGENT_ERROR',
+                         self.api.created[0]['payload']['event'])
+
 
 class CheckTestCase(MasakariNotifierTestCase):
     """The check made once at start: a reason, never an exception."""

@@ -1,0 +1,423 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Health events: the rate limit, the bounded queue and the delivery."""
+
+import dataclasses
+import datetime
+import queue
+import threading
+
+import fixtures
+from oslo_utils import timeutils
+
+from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import events
+from tests.unit import base
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+INTERVAL = 10.0
+
+
+def status(instance_uuid=A, value=checks.HEALTHY, details=''):
+    return events.Event(events.STATUS_CHANGED, instance_uuid, 'compute-1',
+                        checks.APP, status=value, details=details)
+
+
+def episode(kind, instance_uuid=A):
+    return events.Event(kind, instance_uuid, 'compute-1', checks.APP,
+                        failure_class=checks.CLASS_APP_FAILED,
+                        status=checks.FAILED, details='db down')
+
+
+def queued(sink):
+    """Drain the events the sink queued for its thread, oldest first.
+
+    What only wakes the thread up is left out.
+    """
+    found = []
+    while True:
+        try:
+            item = sink._queue.get_nowait()
+        except queue.Empty:
+            return found
+        if isinstance(item, events.Event):
+            found.append(item)
+
+
+class RecordingNotifier:
+    """Records each event; ``until`` events set ``done``."""
+
+    def __init__(self, error=None, until=1):
+        self.error = error
+        self.events = []
+        self.until = until
+        self.done = threading.Event()
+
+    def event(self, event):
+        self.events.append(event)
+        if len(self.events) >= self.until:
+            self.done.set()
+        if self.error is not None:
+            raise self.error
+
+
+class EventTestCase(base.TestCase):
+
+    def test_defaults(self):
+        event = events.Event(events.FAILED, A, 'compute-1', checks.HEARTBEAT)
+        self.assertIsNone(event.failure_class)
+        self.assertIsNone(event.status)
+        self.assertEqual('', event.details)
+        generated = datetime.datetime.fromisoformat(event.generated_time)
+        self.assertLess(abs(timeutils.utcnow() - generated),
+                        datetime.timedelta(minutes=1))
+
+    def test_frozen(self):
+        event = status()
+        self.assertRaises(dataclasses.FrozenInstanceError, setattr, event,
+                          'status', checks.FAILED)
+
+    def test_kinds(self):
+        self.assertEqual(('status_changed', 'failed', 'reported',
+                          'recovered'), events.KINDS)
+
+
+class RateLimitTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = base.FakeClock(0.0)
+        self.sink = events.EventSink([], INTERVAL, clock=self.clock)
+
+    def test_first_status_change_is_queued_at_once(self):
+        first = status()
+        self.sink.emit(first)
+        self.assertEqual([first], queued(self.sink))
+
+    def test_only_the_latest_within_the_interval_is_sent_after_it(self):
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.clock.set(2.0)
+        self.sink.emit(status(value=checks.DEGRADED))
+        self.clock.set(4.0)
+        latest = status(value=checks.FAILED, details='db down')
+        self.sink.emit(latest)
+        self.assertEqual([checks.HEALTHY],
+                         [e.status for e in queued(self.sink)])
+        # not yet: the interval counts from the one sent at 0
+        self.clock.set(9.9)
+        self.sink._release_held()
+        self.assertEqual([], queued(self.sink))
+        self.clock.set(10.0)
+        self.sink._release_held()
+        self.assertEqual([latest], queued(self.sink))
+        # released once only
+        self.clock.set(100.0)
+        self.sink._release_held()
+        self.assertEqual([], queued(self.sink))
+
+    def test_the_interval_counts_again_from_a_released_event(self):
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.clock.set(5.0)
+        self.sink.emit(status(value=checks.DEGRADED))
+        self.clock.set(12.0)
+        self.sink._release_held()
+        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+                         [e.status for e in queued(self.sink)])
+        # sent at 12: held until 22
+        self.clock.set(21.0)
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.assertEqual([], queued(self.sink))
+        self.sink._release_held()
+        self.assertEqual([], queued(self.sink))
+        self.clock.set(22.0)
+        self.sink._release_held()
+        self.assertEqual([checks.HEALTHY],
+                         [e.status for e in queued(self.sink)])
+
+    def test_status_changes_after_the_interval_pass_at_once(self):
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.clock.set(INTERVAL)
+        self.sink.emit(status(value=checks.DEGRADED))
+        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+                         [e.status for e in queued(self.sink)])
+
+    def test_each_instance_has_its_own_interval(self):
+        self.sink.emit(status(A))
+        self.clock.set(1.0)
+        self.sink.emit(status(B))
+        self.sink.emit(status(A, checks.DEGRADED))
+        self.assertEqual([(A, checks.HEALTHY), (B, checks.HEALTHY)],
+                         [(e.instance_uuid, e.status)
+                          for e in queued(self.sink)])
+
+    def test_failure_episodes_are_never_held(self):
+        self.sink.emit(status(value=checks.DEGRADED))
+        sent = [episode(kind) for kind in (events.FAILED, events.REPORTED,
+                                           events.RECOVERED, events.FAILED)]
+        for event in sent:
+            self.clock.advance(0.1)
+            self.sink.emit(event)
+        found = queued(self.sink)
+        self.assertEqual(checks.DEGRADED, found[0].status)
+        self.assertEqual(sent, found[1:])
+        # nor do they count against the status changes' interval
+        self.clock.set(INTERVAL)
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.assertEqual([checks.HEALTHY],
+                         [e.status for e in queued(self.sink)])
+
+    def test_a_newer_status_is_not_followed_by_an_older_one(self):
+        # healthy is sent at 0; failed comes within the interval and is
+        # held; healthy comes once the interval is over, before the
+        # thread released what was held (it was busy with a slow
+        # notifier, say)
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.clock.set(5.0)
+        self.sink.emit(status(value=checks.FAILED))
+        self.clock.set(12.0)
+        self.sink.emit(status(value=checks.HEALTHY, details='back'))
+        self.clock.set(100.0)
+        self.sink._release_held()
+        sent = [e.status for e in queued(self.sink)]
+        # the notifiers must end with the application's last status, not
+        # with the failed one it reported before
+        self.assertEqual(checks.HEALTHY, sent[-1], sent)
+
+    def test_forget_drops_what_is_held_and_the_interval(self):
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.clock.set(1.0)
+        self.sink.emit(status(value=checks.DEGRADED))
+        self.assertEqual(1, len(queued(self.sink)))
+        self.sink.forget(A)
+        self.clock.set(100.0)
+        self.sink._release_held()
+        self.assertEqual([], queued(self.sink))
+        # a new run of the instance starts with no interval to wait
+        self.clock.set(100.5)
+        self.sink.emit(status(value=checks.STARTING))
+        self.clock.set(101.0)
+        self.sink.forget(A)
+        self.sink.emit(status(value=checks.HEALTHY))
+        self.assertEqual([checks.STARTING, checks.HEALTHY],
+                         [e.status for e in queued(self.sink)])
+
+    def test_forget_keeps_other_instances(self):
+        self.sink.emit(status(B))
+        self.clock.set(1.0)
+        held = status(B, checks.DEGRADED)
+        self.sink.emit(held)
+        queued(self.sink)
+        self.sink.forget(A)
+        self.clock.set(INTERVAL)
+        self.sink._release_held()
+        self.assertEqual([held], queued(self.sink))
+
+
+class BoundedQueueTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(events, '_QUEUE_SIZE', 2))
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+        self.clock = base.FakeClock(0.0)
+        self.sink = events.EventSink([], INTERVAL, clock=self.clock)
+
+    def test_full_queue_drops_the_newest_with_one_warning(self):
+        kept = [episode(events.FAILED, A), episode(events.FAILED, B)]
+        for event in kept:
+            self.sink.emit(event)
+        # never blocks, never raises
+        self.sink.emit(episode(events.REPORTED, B))
+        self.sink.emit(episode(events.RECOVERED, A))
+        self.sink.emit(status(B))
+        self.assertEqual(kept, queued(self.sink))
+        warnings = [line for line in self.logger.output.splitlines()
+                    if line.startswith('WARNING')]
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('do not keep up', warnings[0])
+        # it names the first one dropped
+        self.assertIn(B, warnings[0])
+        self.assertIn(events.REPORTED, warnings[0])
+        self.assertEqual(3, self.sink._dropped)
+
+    def test_room_again_once_the_thread_took_events(self):
+        for kind in (events.FAILED, events.REPORTED, events.RECOVERED):
+            self.sink.emit(episode(kind))
+        self.assertEqual(2, len(queued(self.sink)))
+        again = episode(events.FAILED, B)
+        self.sink.emit(again)
+        self.assertEqual([again], queued(self.sink))
+
+    def test_released_status_change_dropped_when_full(self):
+        self.sink.emit(status(A))
+        self.sink.emit(episode(events.FAILED, B))
+        self.clock.set(1.0)
+        self.sink.emit(status(A, checks.DEGRADED))
+        self.assertNotIn('WARNING', self.logger.output)
+        self.clock.set(INTERVAL)
+        self.sink._release_held()  # the queue is full: dropped
+        self.assertEqual([checks.HEALTHY, checks.FAILED],
+                         [e.status for e in queued(self.sink)])
+        self.assertEqual({}, dict(self.sink._held))
+        self.assertEqual(1, self.logger.output.count('WARNING'))
+
+
+class DeliverTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.logger = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+
+    def test_every_notifier_gets_the_event(self):
+        first, second = RecordingNotifier(), RecordingNotifier()
+        sink = events.EventSink([('log', first), ('other', second)],
+                                INTERVAL)
+        event = episode(events.FAILED)
+        sink.deliver(event)
+        self.assertEqual([event], first.events)
+        self.assertEqual([event], second.events)
+        self.assertNotIn('WARNING', self.logger.output)
+
+    def test_a_failing_notifier_is_logged_and_the_others_still_get_it(self):
+        broken = RecordingNotifier(error=RuntimeError('webhook down'))
+        working = RecordingNotifier()
+        sink = events.EventSink([('webhook', broken), ('log', working)],
+                                INTERVAL)
+        event = episode(events.REPORTED)
+        sink.deliver(event)
+        self.assertEqual([event], working.events)
+        warnings = [line for line in self.logger.output.splitlines()
+                    if line.startswith('WARNING')]
+        self.assertEqual(1, len(warnings), warnings)
+        for word in ('webhook', events.REPORTED, A, 'webhook down'):
+            self.assertIn(word, warnings[0])
+        # and the next event is delivered again
+        sink.deliver(episode(events.RECOVERED))
+        self.assertEqual(2, len(working.events))
+        self.assertEqual(2, len(broken.events))
+
+
+class ThreadTestCase(base.TestCase):
+
+    def start(self, sink):
+        sink.start()
+        self.addCleanup(sink.stop)
+
+    def test_the_thread_delivers_in_order(self):
+        notifier = RecordingNotifier(until=3)
+        sink = events.EventSink([('recording', notifier)], INTERVAL)
+        self.start(sink)
+        sent = [episode(events.FAILED), episode(events.REPORTED),
+                episode(events.RECOVERED)]
+        for event in sent:
+            sink.emit(event)
+        self.wait_for(notifier.done, 'three events delivered')
+        self.assertEqual(sent, notifier.events)
+
+    def test_the_thread_releases_a_held_status_change(self):
+        clock = base.FakeClock(0.0)
+        notifier = RecordingNotifier(until=1)
+        sink = events.EventSink([('recording', notifier)], INTERVAL,
+                                clock=clock)
+        self.start(sink)
+        sink.emit(status(value=checks.HEALTHY))
+        self.wait_for(notifier.done, 'the first status change')
+        notifier.done.clear()
+        notifier.until = 2
+        sink.emit(status(value=checks.DEGRADED))
+        # held: an event of another instance goes through meanwhile
+        sink.emit(episode(events.FAILED, B))
+        self.wait_for(notifier.done, 'the failure of B')
+        self.assertEqual([(A, checks.HEALTHY), (B, checks.FAILED)],
+                         [(e.instance_uuid, e.status)
+                          for e in notifier.events])
+        notifier.done.clear()
+        notifier.until = 4
+        # once the (fake) interval is over, the next event the thread
+        # wakes for lets the held one out too
+        clock.set(INTERVAL)
+        sink.emit(episode(events.RECOVERED, B))
+        self.wait_for(notifier.done, 'the held status change')
+        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+                         [e.status for e in notifier.events
+                          if e.instance_uuid == A])
+
+    def test_a_held_status_change_is_sent_when_its_interval_is_over(self):
+        # a short interval, so that the thread looks again soon: the
+        # (fake) time decides when the held change is due
+        clock = base.FakeClock(0.0)
+        notifier = RecordingNotifier(until=2)
+        sink = events.EventSink([('recording', notifier)], 0.05,
+                                clock=clock)
+        self.start(sink)
+        sink.emit(status(value=checks.HEALTHY))
+        clock.set(0.01)
+        latest = status(value=checks.FAILED, details='db down')
+        sink.emit(status(value=checks.DEGRADED))
+        sink.emit(latest)
+        self.assertFalse(notifier.done.is_set())
+        # nothing else is emitted: the thread sends it on its own
+        clock.set(1.0)
+        self.wait_for(notifier.done, 'the held status change')
+        self.assertEqual([checks.HEALTHY, checks.FAILED],
+                         [e.status for e in notifier.events])
+        self.assertEqual(latest, notifier.events[-1])
+
+    def test_an_idle_thread_waits_for_an_event(self):
+        """Nothing held: the thread blocks on its queue, no timeout."""
+        sink = events.EventSink([], INTERVAL, clock=base.FakeClock(0.0))
+        timeouts = []
+
+        class OneGet(queue.Queue):
+            def get(self, block=True, timeout=None):
+                timeouts.append(timeout)
+                sink._stopping.set()
+                raise queue.Empty()
+
+        sink._queue = OneGet()
+        sink._run()
+        self.assertEqual([None], timeouts)
+
+    def test_stop_ends_the_thread(self):
+        sink = events.EventSink([], INTERVAL)
+        sink.start()
+        sink.stop(timeout=base.WAIT)
+        self.assertFalse(sink._thread.is_alive())
+
+    def test_stop_before_start(self):
+        events.EventSink([], INTERVAL).stop()
+
+    def test_no_interval_does_not_spin(self):
+        """With status_event_interval = 0 the thread still waits.
+
+        The option allows 0 (no rate limit); the thread must then block on
+        its queue, not poll it with a timeout of 0 in a busy loop.
+        """
+        sink = events.EventSink([], 0.0)
+        timeouts = []
+
+        class OneGet(queue.Queue):
+            def get(self, block=True, timeout=None):
+                timeouts.append(timeout)
+                sink._stopping.set()
+                raise queue.Empty()
+
+        sink._queue = OneGet()
+        sink._run()
+        self.assertEqual(1, len(timeouts))
+        self.assertTrue(timeouts[0] is None or timeouts[0] > 0, timeouts)

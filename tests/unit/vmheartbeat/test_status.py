@@ -1,0 +1,329 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The status socket, its client and the text it prints."""
+
+import json
+import os
+import socket
+import stat
+import threading
+
+import fixtures
+
+from masakarimonitors_ext.vmheartbeat import status
+from tests.unit import base
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+C = '33333333-3333-3333-3333-333333333333'
+
+
+def check(interval, failure_threshold, misses=0, last=None):
+    return {'interval': interval, 'timeout': 2.0,
+            'failure_threshold': failure_threshold, 'misses': misses,
+            'last': last}
+
+
+WATCHED = {
+    'instance_uuid': A, 'name': 'instance-1111', 'watched': True,
+    'reason': 'flavor extra spec masakari:vm_heartbeat=true',
+    'state': 'healthy', 'suppressed_because': None, 'failure_class': None,
+    'failed_check': None, 'escalating': False, 'app_status': 'degraded',
+    'app_details': 'cache cold', 'report_only': ['app_failed'],
+    'checks': {
+        'heartbeat': check(5.0, 3, last={
+            'outcome': 'answered', 'detail': '', 'status': None,
+            'details': '', 'age': 1.3}),
+        'app': check(10.0, 2, misses=1, last={
+            'outcome': 'timed_out', 'detail': 'no answer',
+            'status': 'degraded', 'details': 'cache cold', 'age': 0.5}),
+        'exec': check(30.0, 2),
+    },
+}
+NOT_WATCHED = {
+    'instance_uuid': B, 'name': None, 'watched': False,
+    'reason': 'flavor has no masakari:vm_heartbeat extra spec',
+}
+FAILED = {
+    'instance_uuid': C, 'name': 'instance-3333', 'watched': True,
+    'reason': 'opt_in = all', 'state': 'failed',
+    'suppressed_because': None, 'failure_class': 'app_failed',
+    'failed_check': 'app', 'escalating': True, 'app_status': 'failed',
+    'app_details': '', 'report_only': [], 'checks': {},
+}
+SNAPSHOT = [WATCHED, NOT_WATCHED, FAILED]
+
+
+class FakeSnapshot:
+    """``Instances.snapshot``: fixed data, and the questions asked."""
+
+    def __init__(self, items=SNAPSHOT):
+        self.items = items
+        self.asked = []
+
+    def __call__(self, instance_uuid=None):
+        self.asked.append(instance_uuid)
+        if instance_uuid is None:
+            return self.items
+        return [i for i in self.items if i['instance_uuid'] == instance_uuid]
+
+
+class OneAnswer:
+    """A listener that answers one connection with ``data``, then closes."""
+
+    def __init__(self, path, data):
+        self.data = data
+        self.request = None
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(path)
+        self._listener.listen(1)
+        self._thread = threading.Thread(target=self._answer, daemon=True)
+        self._thread.start()
+
+    def _answer(self):
+        conn, _ = self._listener.accept()
+        with conn:
+            conn.settimeout(base.WAIT)
+            self.request = conn.makefile('rb').readline()
+            conn.sendall(self.data)
+        self._listener.close()
+
+    def join(self):
+        self._thread.join(base.WAIT)
+
+
+class StatusTestCase(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tempdir = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.tempdir, status.SOCKET)
+        self.snapshot = FakeSnapshot()
+
+    def serve(self, path=None):
+        server = status.StatusServer(path or self.path, self.snapshot)
+        server.start()
+        self.addCleanup(server.stop)
+        return server
+
+    def ask_raw(self, line):
+        """Send one raw request line; the decoded answer."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(base.WAIT)
+            sock.connect(self.path)
+            if line:
+                sock.sendall(line)
+            else:
+                sock.shutdown(socket.SHUT_WR)
+            reader = sock.makefile('rb')
+            return json.loads(reader.readline())
+
+
+class StatusServerTestCase(StatusTestCase):
+
+    def test_socket_path_is_under_state_path(self):
+        self.flags(group='vmheartbeat', state_path=self.tempdir)
+        self.assertEqual(self.path, status.socket_path(self.conf))
+
+    def test_socket_is_for_root_only(self):
+        self.serve()
+        mode = os.stat(self.path).st_mode
+        self.assertTrue(stat.S_ISSOCK(mode))
+        self.assertEqual(0o600, stat.S_IMODE(mode))
+
+    def test_umask_is_restored(self):
+        old = os.umask(0o022)
+        self.addCleanup(os.umask, old)
+        self.serve()
+        self.assertEqual(0o022, os.umask(0o022))
+
+    def test_query_all(self):
+        self.serve()
+        self.assertEqual(SNAPSHOT, status.query(self.path))
+        self.assertEqual([None], self.snapshot.asked)
+
+    def test_query_one(self):
+        self.serve()
+        self.assertEqual([FAILED], status.query(self.path, C))
+        self.assertEqual([], status.query(self.path, 'no-such-instance'))
+        self.assertEqual([C, 'no-such-instance'], self.snapshot.asked)
+
+    def test_answers_many_clients(self):
+        self.serve()
+        for _ in range(3):
+            self.assertEqual([WATCHED], status.query(self.path, A))
+        self.assertEqual([A, A, A], self.snapshot.asked)
+
+    def test_no_request_asks_for_all(self):
+        self.serve()
+        self.assertEqual({'instances': SNAPSHOT}, self.ask_raw(b''))
+        self.assertEqual([None], self.snapshot.asked)
+
+    def test_bad_requests_get_an_error(self):
+        self.serve()
+        for line in (b'not json\n', b'{"instance": 5}\n', b'[1, 2]\n',
+                     b'"a string"\n', b'\xff\xfe\n'):
+            answer = self.ask_raw(line)
+            self.assertEqual(['error'], list(answer), line)
+            self.assertTrue(answer['error'].startswith('bad request: '),
+                            answer)
+        self.assertEqual([], self.snapshot.asked)
+        # the server still answers
+        self.assertEqual(SNAPSHOT, status.query(self.path))
+
+    def test_stop_removes_the_socket(self):
+        server = self.serve()
+        status.query(self.path)
+        server.stop()
+        self.assertFalse(os.path.exists(self.path))
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn(self.path, str(error))
+
+    def test_a_stale_socket_is_replaced(self):
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(self.path)
+        stale.close()
+        self.serve()
+        self.assertEqual(SNAPSHOT, status.query(self.path))
+
+    def test_cannot_listen_is_logged_not_raised(self):
+        path = os.path.join(self.tempdir, 'missing', status.SOCKET)
+        server = self.serve(path)
+        self.assertIn('Cannot serve the status on %s' % path,
+                      self.logger.output)
+        server.stop()  # nothing to stop
+        self.assertFalse(os.path.exists(path))
+
+    def test_stop_before_start(self):
+        status.StatusServer(self.path, self.snapshot).stop()
+
+
+class QueryTestCase(StatusTestCase):
+
+    def test_no_monitor_names_the_path(self):
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('no status socket at %s' % self.path, str(error))
+
+    def test_refused(self):
+        # a socket left behind by a monitor that is gone
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(self.path)
+        stale.close()
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('cannot ask the monitor at %s' % self.path,
+                      str(error))
+
+    def test_sends_one_json_line(self):
+        listener = OneAnswer(self.path, b'{"instances": []}\n')
+        self.assertEqual([], status.query(self.path, A))
+        listener.join()
+        self.assertEqual({'instance': A}, json.loads(listener.request))
+        self.assertTrue(listener.request.endswith(b'\n'))
+
+    def test_answer_without_newline_before_close(self):
+        listener = OneAnswer(self.path, b'{"instances": [{"x": 1}]}')
+        self.assertEqual([{'x': 1}], status.query(self.path))
+        listener.join()
+
+    def test_garbage(self):
+        listener = OneAnswer(self.path, b'HTTP/1.0 400 Bad Request\n')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertIn('unreadable answer', str(error))
+
+    def test_nothing_answered(self):
+        listener = OneAnswer(self.path, b'')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertIn('unreadable answer', str(error))
+
+    def test_error_answer(self):
+        listener = OneAnswer(self.path,
+                             b'{"error": "bad request: not json"}\n')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertEqual('bad request: not json', str(error))
+
+    def test_json_of_another_shape_is_a_status_error(self):
+        # something else listens there: JSON, but no answer of the monitor
+        listener = OneAnswer(self.path, b'{"status": "ok"}\n')
+        self.assertRaises(status.StatusError, status.query, self.path)
+        listener.join()
+
+    def test_answer_too_large(self):
+        self.useFixture(fixtures.MockPatchObject(status, '_MAX_ANSWER', 10))
+        listener = OneAnswer(self.path, b'{"instances": ["%s"]}\n' % (
+            b'x' * 100))
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertIn('larger than 10 bytes', str(error))
+
+
+class FormatTextTestCase(base.TestCase):
+
+    def test_watched_with_checks(self):
+        self.assertEqual([
+            '%s instance-1111: watched (flavor extra spec '
+            'masakari:vm_heartbeat=true)' % A,
+            '  state healthy',
+            '  application: degraded: cache cold',
+            '  report only: app_failed',
+            '  app: timed_out 0.5s ago, status degraded: no answer '
+            '(misses 1/2, every 10.0s)',
+            '  exec: not run yet (misses 0/2, every 30.0s)',
+            '  heartbeat: answered 1.3s ago (misses 0/3, every 5.0s)',
+        ], status.format_text([WATCHED]).splitlines())
+
+    def test_not_watched(self):
+        self.assertEqual(
+            '%s -: not watched (flavor has no masakari:vm_heartbeat '
+            'extra spec)' % B, status.format_text([NOT_WATCHED]))
+
+    def test_failed(self):
+        self.assertEqual([
+            '%s instance-3333: watched (opt_in = all)' % C,
+            '  state failed, failure app_failed of the app check, '
+            'escalating',
+            '  application: failed',
+        ], status.format_text([FAILED]).splitlines())
+
+    def test_failed_not_escalating(self):
+        item = dict(FAILED, escalating=False, app_status=None)
+        self.assertEqual(
+            '  state failed, failure app_failed of the app check',
+            status.format_text([item]).splitlines()[1])
+
+    def test_suppressed(self):
+        item = dict(FAILED, state='suppressed', suppressed_because='paused',
+                    failure_class=None, failed_check=None, app_status=None)
+        self.assertEqual(['%s instance-3333: watched (opt_in = all)' % C,
+                          '  state suppressed (paused)'],
+                         status.format_text([item]).splitlines())
+
+    def test_one_block_each(self):
+        lines = status.format_text(SNAPSHOT).splitlines()
+        self.assertEqual(7 + 1 + 3, len(lines))
+        self.assertEqual([A, B, C], [line.split()[0] for line in lines
+                                     if not line.startswith(' ')])
+
+    def test_nothing(self):
+        self.assertEqual('', status.format_text([]))
