@@ -25,7 +25,6 @@ status`` is that client.
 import json
 import os
 import socket
-import socketserver
 import threading
 
 from oslo_log import log as logging
@@ -34,6 +33,7 @@ LOG = logging.getLogger(__name__)
 
 SOCKET = 'status.sock'
 _MAX_REQUEST = 1024
+_REQUEST_TIMEOUT = 5.0
 _MAX_ANSWER = 16 * 1024 * 1024
 
 
@@ -45,28 +45,11 @@ def socket_path(conf):
     return os.path.join(conf.vmheartbeat.state_path, SOCKET)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-
-    def handle(self):
-        self.request.settimeout(5.0)
-        try:
-            line = self.rfile.readline(_MAX_REQUEST)
-            request = json.loads(line or b'{}')
-            instance = request.get('instance')
-            if instance is not None and not isinstance(instance, str):
-                raise ValueError('instance is not a string')
-            answer = {'instances': self.server.snapshot(instance)}
-        except (ValueError, AttributeError) as e:
-            answer = {'error': 'bad request: %s' % e}
-        self.wfile.write(json.dumps(answer).encode() + b'\n')
-
-
-class _Server(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-
-
 class StatusServer:
     """Serves ``snapshot(instance_uuid_or_None)`` on the status socket.
+
+    One thread accepts and answers one request at a time, each bounded in
+    size and time; it blocks in ``accept()`` and never wakes otherwise.
 
     :param path: the socket's path.
     :param snapshot: returns a list of JSON-serializable dicts.
@@ -75,34 +58,67 @@ class StatusServer:
     def __init__(self, path, snapshot):
         self.path = path
         self._snapshot = snapshot
-        self._server = None
+        self._sock = None
         self._thread = None
 
     def start(self):
         """Listen; a failure is logged, never fatal to the monitor."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             if os.path.exists(self.path):
                 os.unlink(self.path)
             old = os.umask(0o177)
             try:
-                self._server = _Server(self.path, _Handler)
+                sock.bind(self.path)
             finally:
                 os.umask(old)
+            sock.listen(8)
         except OSError as e:
+            sock.close()
             LOG.warning('Cannot serve the status on %s (%s); "status" will '
                         'not answer', self.path, e)
             return
-        self._server.snapshot = self._snapshot
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.5},
+        self._sock = sock
+        self._thread = threading.Thread(target=self._serve,
                                         name='vmhb-status', daemon=True)
         self._thread.start()
 
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return  # stopped
+            with conn:
+                try:
+                    self._answer(conn)
+                except OSError as e:
+                    LOG.debug('Status request dropped: %s', e)
+
+    def _answer(self, conn):
+        conn.settimeout(_REQUEST_TIMEOUT)
+        with conn.makefile('rb') as reader:
+            line = reader.readline(_MAX_REQUEST)
+        try:
+            request = json.loads(line or b'{}')
+            instance = request.get('instance')
+            if instance is not None and not isinstance(instance, str):
+                raise ValueError('instance is not a string')
+            answer = {'instances': self._snapshot(instance)}
+        except (ValueError, AttributeError) as e:
+            answer = {'error': 'bad request: %s' % e}
+        conn.sendall(json.dumps(answer).encode() + b'\n')
+
     def stop(self):
-        if self._server is None:
+        if self._sock is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        try:
+            # NOTE: wakes the accept() of the serving thread
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        self._thread.join(2.0)
         try:
             os.unlink(self.path)
         except OSError:

@@ -79,7 +79,10 @@ class ApplicationTestCase(base.FunctionalTestCase):
         return self.start_monitor(**vmheartbeat)
 
     def assert_failed_once(self, proc, guest, failure_class, check='app'):
-        """One escalation of this class; one Masakari notification."""
+        """One escalation of this class; one Masakari notification.
+
+        The status command shows the failure too.
+        """
         proc.wait_for_log(r'Instance %s failed its %s check \(%s\); '
                           r'escalating' % (guest.uuid, check, failure_class),
                           timeout=base.DETECTION_WINDOW)
@@ -87,6 +90,16 @@ class ApplicationTestCase(base.FunctionalTestCase):
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
                           timeout=base.DETECTION_WINDOW)
         self.assert_notifications(guest, 1)
+        item = self.status_of(proc, guest)
+        self.assertEqual((failure_class, check),
+                         (item['failure_class'], item['failed_check']))
+
+    def status_of(self, proc, guest):
+        """The instance as the status command shows it."""
+        code, out, err = proc.status('--json', guest.uuid)
+        self.assertEqual(0, code, err)
+        item, = json.loads(out)['instances']
+        return item
 
 
 class TestApplicationHeartbeat(ApplicationTestCase):
@@ -139,6 +152,9 @@ class TestApplicationHeartbeat(ApplicationTestCase):
         proc.wait_for_log(r'Instance %s: the application reports degraded '
                           r'\(serving, pid \d+\)' % guest.uuid, timeout=10)
         self.assert_quiet(guest, 5)
+        item = self.status_of(proc, guest)
+        self.assertEqual(('healthy', 'degraded', None), (
+            item['state'], item['app_status'], item['failure_class']))
         self.assertEqual([], self.notification_posts())
         self.guest_shell(guest, 'echo failed >/tmp/app-status')
         self.assert_failed_once(proc, guest, 'app_failed')
@@ -228,6 +244,61 @@ class TestExecCheck(ApplicationTestCase):
         self.assertEqual(1, len(proc.lines(r'refuses the commands of the '
                                            r'exec check')))
         self.assertEqual([], proc.lines(r'exec check missed'))
+        item = self.status_of(proc, guest)
+        self.assertEqual('blocked', item['checks']['exec']['last']['outcome'])
+        self.assertEqual('healthy', item['state'])
+
+
+class TestLifecycleAndIsolation(ApplicationTestCase):
+
+    def test_paused_and_resumed_application_is_not_failed(self):
+        guest = self.app_guest(extra_specs=dict(TestExecCheck.EXEC))
+        self.guest_shell(guest, 'touch /tmp/ok')
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        guest.pause()
+        proc.wait_for_log(r'Instance %s: heartbeats suspended \(paused\)'
+                          % guest.uuid, timeout=10)
+        self.assert_quiet(guest, 6)
+        guest.resume()
+        proc.wait_for_log(r'Instance %s: app check answering' % guest.uuid,
+                          timeout=20, count=2)
+        self.assert_quiet(guest, 4)
+        for check in ('app check', 'exec check'):
+            self.assertEqual([], proc.lines(r'%s missed' % check))
+        self.assertEqual([], self.notification_posts())
+
+    def test_hung_guests_with_application_checks_delay_no_neighbour(self):
+        """Hung guests hold libvirt calls of all their checks."""
+        specs = dict(TestExecCheck.EXEC)
+        hung = [self.app_guest(extra_specs=specs) for _ in range(3)]
+        neighbour = self.app_guest(extra_specs=specs)
+        for guest in hung + [neighbour]:
+            self.guest_shell(guest, 'touch /tmp/ok')
+            self.start_app(guest)
+        proc = self.monitor(libvirt_connections=3)
+        for guest in hung + [neighbour]:
+            self.watched_with_app(guest, proc)
+        for guest in hung:
+            guest.sigstop()
+        for guest in hung:
+            self.wait_notifications(guest, timeout=60)
+        self.assert_quiet(neighbour, 8)
+        lines = proc.lines(r'Instance %s: (missed heartbeat|app check '
+                           r'missed|exec check missed)' % neighbour.uuid)
+        self.assertEqual([], lines, 'the neighbour missed checks while '
+                                    'the hung guests held libvirt calls')
+        for guest in hung:
+            self.assert_notifications(guest, 1, posts=False)
+            self.assertEqual('heartbeat_lost',
+                             self.status_of(proc, guest)['failure_class'])
+        # the neighbour is watched all along: its application killed is
+        # reported once
+        guest_app.kill(neighbour)
+        self.wait_notifications(neighbour)
+        self.assert_notifications(neighbour, 1, posts=False)
+        self.assert_posts((202,) * 4)
 
 
 class TestFrozenFilesystems(ApplicationTestCase):
@@ -245,6 +316,10 @@ class TestFrozenFilesystems(ApplicationTestCase):
                           r'agent refuses it \(.*frozen state\), for up to '
                           r'8\.0s' % guest.uuid, timeout=10)
         self.assert_quiet(guest, 4)
+        item = self.status_of(proc, guest)
+        self.assertEqual('held', item['checks']['app']['last']['outcome'])
+        self.assertEqual('answered',
+                         item['checks']['heartbeat']['last']['outcome'])
         guest.thaw()
         proc.wait_for_log(r'Instance %s: app check no longer held'
                           % guest.uuid, timeout=10)

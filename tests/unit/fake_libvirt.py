@@ -136,6 +136,16 @@ def agent_timeout_error():
         VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU)
 
 
+def agent_error(command, text):
+    """The guest agent refused a command; ``text`` is its own reason.
+
+    In libvirt 9.0's wording.
+    """
+    return libvirtError(
+        "internal error: unable to execute QEMU agent command '%s': %s" % (
+            command, text), VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU)
+
+
 def no_domain_error(instance_uuid):
     return libvirtError(
         "Domain not found: no domain with matching uuid '%s'" % (

@@ -26,7 +26,6 @@ from tests.unit import fake_libvirt
 A = '11111111-1111-1111-1111-111111111111'
 PID = 98
 FORGED = '\n2026-01-01 00:00:00.000 1 ERROR forged\x1b[2J\u2028\r'
-AGENT_PREFIX = "internal error: unable to execute QEMU agent command '%s': "
 
 
 def b64(data):
@@ -63,10 +62,7 @@ RUNNING = '{"return":{"exited":false}}'
 KILLED = '{"return":{"exited":true,"signal":9}}'
 
 
-def agent_error(command, text):
-    return fake_libvirt.libvirtError(
-        AGENT_PREFIX % command + text, fake_libvirt.VIR_ERR_INTERNAL_ERROR,
-        fake_libvirt.VIR_FROM_QEMU)
+agent_error = fake_libvirt.agent_error
 
 
 def unknown_pid_error():
