@@ -36,13 +36,12 @@ opts = [
     cfg.FloatOpt('app_interval',
                  default=5.0, min=0.5, max=3600.0,
                  help='Seconds between two application heartbeat '
-                      'challenges. The application answers each challenge '
-                      'before the next one is written.'),
+                      'challenges.'),
     cfg.FloatOpt('app_timeout',
                  default=2.0, min=0.05, max=3600.0,
-                 help='Seconds each guest agent call of an application '
-                      'heartbeat may take, and the least time an '
-                      'application has to answer a challenge.'),
+                 help='Seconds an application has to answer a challenge: '
+                      'its answer is read then. Also the timeout of each '
+                      'guest agent call of the check.'),
     cfg.IntOpt('app_failure_threshold',
                default=3, min=1, max=100,
                help='Application heartbeats missed in a row before the '

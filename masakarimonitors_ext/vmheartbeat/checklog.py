@@ -62,7 +62,7 @@ def log_result(entry, check, state, result, before):
             LOG.info('Instance %s: missed heartbeat %d/%d: %s',
                      instance_uuid, state.misses,
                      state.settings.failure_threshold, result)
-        elif result.answered and before.state != entry.state:
+        elif state.answering and not before.answering:
             LOG.info('Instance %s: answering heartbeats (%s)',
                      instance_uuid, entry.state)
         return

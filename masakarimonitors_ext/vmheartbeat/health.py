@@ -28,14 +28,16 @@ An instance has checks (:mod:`masakarimonitors_ext.vmheartbeat.checks`):
 the agent heartbeat, and what its flavor adds. Each counts its own misses
 against its own threshold; the first to reach it makes the instance failed,
 with that check's failure class, and only an answer of that check clears
-it. Misses of the agent heartbeat while starting are not counted until the
-startup grace period is over; an application-level check has a startup
-grace of its own, during which an application that answers ``starting``
-or not at all is not counted either. An application that reports
-``failed``, or a failed audit, fails the instance at once, even within its
-startup grace. A check the
-agent refuses while the filesystems are frozen is held, up to its maximum
-freeze time; one it refuses by policy is neither answered nor missed.
+it; an application-level check lost because the agent did not answer its
+call, or while the agent heartbeat misses too, is a failure of the
+heartbeat. Misses of the agent heartbeat while starting are not counted
+until the startup grace period is over; an application-level check has a
+startup grace of its own, during which an application that answers
+``starting`` or not at all is not counted either. An application that
+reports ``failed``, or a failed audit, fails the instance at once, even
+within its startup grace. A check the agent refuses while the filesystems
+are frozen is held, up to its maximum freeze time; one it refuses by policy
+is neither answered nor missed.
 
 A failed instance is being escalated; the escalation's outcome moves
 it on: ``notified`` (the notification was taken) to reported, ``cleared``
@@ -79,6 +81,11 @@ _TRANSITIONS = (
 )
 
 EVIDENCE_SIZE = 10
+#: lost checks that a guest agent not answering loses too
+_LOST_WITH_THE_AGENT = frozenset([checks.CLASS_APP_HEARTBEAT,
+                                  checks.CLASS_EXEC])
+#: outcomes that say the guest agent itself did not answer
+_AGENT_LOST = frozenset([base.Outcome.TIMED_OUT, base.Outcome.NOT_CONNECTED])
 
 
 def _build_machine():
@@ -219,9 +226,10 @@ class InstanceHealth:
         state = self.checks.get(check)
         if state is None:
             return False
-        state.last, state.last_at = result, now
         if result.outcome is base.Outcome.PENDING:
+            # no verdict yet: the last one stands
             return False
+        state.last, state.last_at = result, now
         if check == checks.HEARTBEAT:
             self.evidence.append('%s: %s' % (self.state, result))
         else:
@@ -256,7 +264,17 @@ class InstanceHealth:
                 return False
         elif now < state.grace_ends and not at_once:
             return False
-        return self._count_miss(state, check, failure_class, now, at_once)
+        # NOTE: counted against the check; should it fail the instance,
+        # the failure is the agent's when the agent did not answer the
+        # check's call, or does not answer the heartbeat either.
+        lost_with_agent = bool(
+            result.failure_class is None and
+            failure_class in _LOST_WITH_THE_AGENT and
+            (outcome in _AGENT_LOST or (
+                outcome is not base.Outcome.FAILED and
+                self.checks[checks.HEARTBEAT].misses)))
+        return self._count_miss(state, check, failure_class, now, at_once,
+                                lost_with_agent)
 
     def _answered(self, state, check):
         state.misses = 0
@@ -268,7 +286,8 @@ class InstanceHealth:
             self._fire(ANSWER)
         return False
 
-    def _count_miss(self, state, check, failure_class, now, at_once=False):
+    def _count_miss(self, state, check, failure_class, now, at_once=False,
+                    lost_with_agent=False):
         if self.state not in (HEALTHY, STARTING, SUSPECT):
             return False
         state.misses += 1
@@ -281,6 +300,8 @@ class InstanceHealth:
             self._held_until = None
         if not self._fire(THRESHOLD):
             return False
+        if lost_with_agent:
+            check, failure_class = checks.HEARTBEAT, checks.CLASS_HEARTBEAT
         self.failed_check, self.failure_class = check, failure_class
         return True
 
@@ -291,6 +312,8 @@ class InstanceHealth:
             as opposed to resumed.
         """
         self._reset_misses()
+        for state in self.checks.values():
+            state.answering = False
         self.suppress_reason = None
         self._started, self._booted = now, booted
         self._grace_ends = now + (self.grace if grace is None else grace)

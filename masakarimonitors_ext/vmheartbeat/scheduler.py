@@ -28,6 +28,10 @@ missed at its own deadline. A call's deadline counts from the moment it has
 a libvirt connection: a call still waiting for one is not missing. Results
 go to ``on_result(key, result)``.
 
+A check that answers ``pending`` with a ``retry_after`` (an application
+heartbeat wrote its challenge) runs once more then, to read the answer;
+its regular beats go on as they were.
+
 Agent events ask for an immediate beat (:meth:`BeatScheduler.probe_now`);
 a guest that toggles its agent connection gets at most one such beat per
 interval.
@@ -40,9 +44,15 @@ import time
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat.probes import base
+
 LOG = logging.getLogger(__name__)
 
 _BEAT = 'beat'
+# A run asked for by a pending result (an application heartbeat's answer
+# is read when it is due); the regular beats go on as they were.
+_FOLLOW_UP = 'follow-up'
+_RUNS = (_BEAT, _FOLLOW_UP)
 _DEADLINE = 'deadline'
 _SLOT_DEADLINE = 'slot-deadline'
 
@@ -152,7 +162,7 @@ class BeatScheduler:
                     _, _, uuid, kind, generation, call = heapq.heappop(
                         self._heap)
                     entry = self._watched.get(uuid)
-                    if kind == _BEAT and (entry is None or
+                    if kind in _RUNS and (entry is None or
                                           entry.generation != generation):
                         continue
                     if entry is not None:
@@ -165,7 +175,7 @@ class BeatScheduler:
         return None
 
     def _handle(self, key, kind, entry, call, now):
-        if kind != _BEAT:
+        if kind not in _RUNS:
             # A beat that found a call in flight is missed unless that call
             # answered during its slot, or is still waiting for a libvirt
             # connection (waiting is no evidence against the guest).
@@ -194,8 +204,9 @@ class BeatScheduler:
             return
         settings = entry.settings
         timeout = settings.call_timeout
-        with self._cond:
-            self._push(now + settings.interval, key, _BEAT, entry)
+        if kind == _BEAT:
+            with self._cond:
+                self._push(now + settings.interval, key, _BEAT, entry)
         call, started = self._prober.submit(key, timeout,
                                             on_done=self._call_done,
                                             wait=settings.interval,
@@ -217,6 +228,10 @@ class BeatScheduler:
             if entry is None or entry.missed_call is call:
                 # already counted as missed at its deadline
                 return
+            if result.outcome is base.Outcome.PENDING and (
+                    result.retry_after or 0) > 0:
+                self._push(self._clock() + result.retry_after, key,
+                           _FOLLOW_UP, entry)
         self._report(key, result)
 
     def _report(self, key, result):

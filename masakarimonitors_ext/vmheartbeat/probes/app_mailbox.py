@@ -15,11 +15,12 @@
 """The application heartbeat: a challenge and its answer, as guest files.
 
 The monitor and an application inside the guest share a mailbox, the
-directory :data:`MAILBOX` that the application makes. At each run the
-monitor reads the application's answer to the challenge it wrote at the
-last run, then writes a new challenge; the application answers each
-challenge within the check's interval, writing its answer (atomically:
-a temporary file renamed) to ``answer``. Only the agent's stock
+directory :data:`MAILBOX` that the application makes. At each run (every
+interval) the monitor writes a new challenge and returns ``pending`` with
+the time the answer is due; the scheduler runs the check again then, and
+that run reads the application's answer. The application answers each
+challenge within the check's timeout, writing its answer (atomically: a
+temporary file renamed) to ``answer``. Only the agent's stock
 ``guest-file-*`` commands are used: no helper process answers for the
 application, so an answer proves that the application itself runs.
 
@@ -67,8 +68,11 @@ MAX_DETAILS = 1024
 _QUOTE = 100
 _NO_SUCH_FILE = 'No such file or directory'
 
-#: a challenge written: its nonce, when, and the audits it asked for
-Sent = collections.namedtuple('Sent', 'nonce at audits')
+#: a challenge written: its nonce, when, the audits it asked for, and
+#: whether its answer was read
+Sent = collections.namedtuple('Sent', 'nonce at audits read')
+#: challenges remembered to tell a stale answer from a wrong one
+_REMEMBERED = 8
 
 
 class _Miss(Exception):
@@ -91,35 +95,37 @@ class AppMailboxProbe(base.ProbeDriver):
         memo = {} if memo is None else memo
         started = self._clock()
         sent = memo.get('sent')
-        if sent is not None and started - sent.at < check.timeout:
-            return base.ProbeResult(
-                base.Outcome.PENDING, 'challenge written %.3fs ago; its '
-                'answer is due %ss after it' % (started - sent.at,
-                                                check.timeout), started)
         agent_timeout = max(1, math.ceil(timeout))
-        verdict = None
-        if sent is not None:
+        if sent is not None and not sent.read:
+            age = started - sent.at
+            if age < check.timeout:
+                return base.ProbeResult(
+                    base.Outcome.PENDING, 'challenge written %.3fs ago; '
+                    'its answer is due %ss after it' % (age, check.timeout),
+                    started, retry_after=check.timeout - age)
             try:
                 verdict = self._read_answer(domain, sent, memo, agent_timeout)
             except _Miss as e:
                 verdict = e.result
             except libvirt.libvirtError as e:
                 # the agent is stuck, frozen or refusing: the challenge
-                # stays, and its answer is read at the next run
-                verdict = libvirt_errors.classify(e) + ({},)
-                return self._result(verdict, started)
+                # stays unread, and is read at the next run
+                return self._result(libvirt_errors.classify(e) + ({},),
+                                    started)
+            # NOTE: an answer is read once: the next run writes a new
+            # challenge, so an old answer is never taken twice.
+            memo['sent'] = sent._replace(read=True)
+            return self._result(verdict, started)
         try:
             self._write_challenge(domain, check, memo, agent_timeout)
-        except (_Miss, libvirt.libvirtError) as e:
-            # NOTE: the next run writes a challenge before it reads again,
-            # so an old answer is never taken twice.
-            memo.pop('sent', None)
-            if verdict is None:
-                verdict = (e.result if isinstance(e, _Miss)
-                           else libvirt_errors.classify(e) + ({},))
-        if verdict is None:
-            verdict = (base.Outcome.PENDING, 'first challenge written', {})
-        return self._result(verdict, started)
+        except _Miss as e:
+            return self._result(e.result, started)
+        except libvirt.libvirtError as e:
+            return self._result(libvirt_errors.classify(e) + ({},), started)
+        return base.ProbeResult(
+            base.Outcome.PENDING, 'challenge written; its answer is read in '
+            '%ss' % check.timeout, started, self._clock() - started,
+            retry_after=check.timeout)
 
     def _result(self, verdict, started):
         outcome, detail, fields = verdict
@@ -137,7 +143,8 @@ class AppMailboxProbe(base.ProbeDriver):
             if (outcome is base.Outcome.AGENT_ERROR and
                     _NO_SUCH_FILE in (e.get_error_message() or '')):
                 raise _Miss(base.Outcome.NOT_CONNECTED,
-                            'no application answers: %s' % detail)
+                            'no application answers: %s' % detail,
+                            failure_class=checks.CLASS_APP_HEARTBEAT)
             raise
         try:
             parsed = guestdata.loads(answer, max_bytes)
@@ -181,12 +188,13 @@ class AppMailboxProbe(base.ProbeDriver):
                 agent_timeout)
         finally:
             self._close(domain, handle, agent_timeout)
+        earlier = memo.setdefault('earlier', collections.deque(
+            maxlen=_REMEMBERED))
         previous = memo.get('sent')
-        memo['earlier'] = previous.nonce if previous else None
-        memo['sent'] = Sent(nonce, self._clock(), due)
+        if previous is not None:
+            earlier.append(previous.nonce)
+        memo['sent'] = Sent(nonce, self._clock(), due, False)
         memo['sequence'] = sequence
-        for name in due:
-            audited[name] = now
 
     def _read_answer(self, domain, sent, memo, agent_timeout):
         handle = self._open(domain, ANSWER, 'r', agent_timeout)
@@ -222,9 +230,9 @@ class AppMailboxProbe(base.ProbeDriver):
             return base.Outcome.WRONG_ANSWER, 'answer is not an object', {}
         echo = answer.get('challenge')
         if echo != sent.nonce:
-            if echo is not None and echo == memo.get('earlier'):
+            if echo is not None and echo in memo.get('earlier', ()):
                 return base.Outcome.WRONG_ANSWER, 'stale answer: it ' \
-                    'echoes the challenge before the last', {}
+                    'echoes an earlier challenge', {}
             return base.Outcome.WRONG_ANSWER, 'answer %s does not echo the ' \
                 'challenge %s' % (guestdata.escape(json.dumps(echo), _QUOTE),
                                   sent.nonce), {}
@@ -243,24 +251,26 @@ class AppMailboxProbe(base.ProbeDriver):
         results = answer.get('audits', {})
         if not isinstance(results, dict):
             results = {}
-        failed = []
+        # NOTE: an audit is done when it passed; until then (no answer, no
+        # result, a failure) it is asked for in every challenge, so the
+        # escalation's re-probes look at a failed one too.
+        failed, missing = [], []
         audited = memo.setdefault('audited', {})
         for name in sent.audits:
             result = results.get(name)
             if not isinstance(result, dict) or result.get('result') not in (
                     'pass', 'fail'):
-                # asked again in the next challenge
-                audited.pop(name, None)
-                return base.Outcome.WRONG_ANSWER, 'no result for the ' \
-                    'requested audit %s' % name, fields
-            if result['result'] == 'fail':
-                # a failed audit is asked for again at each run until it
-                # passes, so the escalation's re-probes look at it too
-                audited.pop(name, None)
+                missing.append(name)
+            elif result['result'] == 'pass':
+                audited[name] = sent.at
+            else:
                 text = result.get('details', '')
                 failed.append('%s (%s)' % (name, guestdata.escape(
                     text if isinstance(text, str) else json.dumps(text),
                     _QUOTE)))
+        if missing:
+            return base.Outcome.WRONG_ANSWER, 'no result for the requested ' \
+                'audit %s' % ', '.join(missing), fields
         if failed:
             return base.Outcome.FAILED, 'audit failed: %s' % ', '.join(
                 failed), dict(fields, failure_class=checks.CLASS_AUDIT)

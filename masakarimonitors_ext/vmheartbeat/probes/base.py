@@ -78,6 +78,8 @@ class ProbeResult:
     :param failure_class: for a miss that is not simply a lost check, its
         class (``checks.CLASS_*``), else None.
     :param recover: the application asked to be recovered.
+    :param retry_after: for ``pending``: seconds after which the check is
+        to run again, to read the answer.
     """
 
     outcome: Outcome
@@ -88,6 +90,7 @@ class ProbeResult:
     details: str = ''
     failure_class: str = None
     recover: bool = False
+    retry_after: float = None
 
     @property
     def answered(self):

@@ -53,7 +53,7 @@ def probe_once(prober, instance_uuid, timeout, check=checks.HEARTBEAT,
     for _ in range(_PENDING_TRIES):
         if result.outcome is not base.Outcome.PENDING:
             break
-        time.sleep(settings.timeout)
+        time.sleep(result.retry_after or settings.timeout)
         result = prober.probe(key, timeout, settings)
     outcome = result.outcome
     if result.answered and result.status != checks.STARTING:

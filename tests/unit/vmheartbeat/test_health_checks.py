@@ -54,6 +54,7 @@ def result(outcome, detail=''):
 
 APP_ANSWERED = app()
 APP_TIMED_OUT = app(Outcome.TIMED_OUT, status=None)
+APP_STALE = app(Outcome.WRONG_ANSWER, status=None)
 APP_STARTING = app(status=checks.STARTING)
 APP_FAILED = app(Outcome.FAILED, checks.FAILED, 'db down',
                  checks.CLASS_APP_FAILED)
@@ -120,16 +121,30 @@ class HealthWithChecksTestCase(base.TestCase):
 
     def test_app_heartbeat_lost(self):
         self.healthy()
-        self.assertFalse(self.record(APP_TIMED_OUT, LATER, APP))
-        self.assertFalse(self.record(APP_TIMED_OUT, LATER + 5, APP))
+        self.assertFalse(self.record(APP_STALE, LATER, APP))
+        self.assertFalse(self.record(APP_STALE, LATER + 5, APP))
         self.assertEqual(health.SUSPECT, self.health.state)
-        self.assertTrue(self.record(APP_TIMED_OUT, LATER + 10, APP))
+        self.assertTrue(self.record(APP_STALE, LATER + 10, APP))
         self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
         # failed exactly once
-        self.assertFalse(self.record(APP_TIMED_OUT, LATER + 15, APP))
+        self.assertFalse(self.record(APP_STALE, LATER + 15, APP))
         self.assertFalse(self.record(EXEC_FAILED, LATER + 16, EXEC))
         self.assertFalse(self.record(EXEC_FAILED, LATER + 17, EXEC))
         self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
+
+    def test_app_call_unanswered_by_the_agent_is_the_heartbeat_lost(self):
+        self.healthy()
+        for now in (LATER, LATER + 5, LATER + 10):
+            failed = self.record(APP_TIMED_OUT, now, APP)
+        self.assertTrue(failed)
+        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+
+    def test_exec_call_unanswered_by_the_agent_is_the_heartbeat_lost(self):
+        self.healthy()
+        self.record(result(Outcome.NOT_CONNECTED), LATER, EXEC)
+        self.assertTrue(self.record(result(Outcome.TIMED_OUT), LATER + 30,
+                                    EXEC))
+        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
 
     def test_heartbeat_lost_keeps_its_class(self):
         self.healthy()
@@ -152,6 +167,20 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertTrue(self.record(AUDIT_FAILED, LATER, APP))
         self.assertFailed(APP, checks.CLASS_AUDIT)
         self.assertEqual('disk full', self.health.app_details)
+
+    def test_app_lost_while_the_agent_misses_is_the_heartbeat_lost(self):
+        self.healthy()
+        self.record(fakes.TIMED_OUT, LATER)
+        for now in (LATER, LATER + 1, LATER + 2):
+            failed = self.record(APP_TIMED_OUT, now, APP)
+        self.assertTrue(failed)
+        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+
+    def test_app_failed_while_the_agent_misses_keeps_its_class(self):
+        self.healthy()
+        self.record(fakes.TIMED_OUT, LATER)
+        self.assertTrue(self.record(APP_FAILED, LATER, APP))
+        self.assertFailed(APP, checks.CLASS_APP_FAILED)
 
     def test_application_verdict_counts_within_its_startup_grace(self):
         self.healthy()

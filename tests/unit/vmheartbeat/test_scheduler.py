@@ -118,6 +118,35 @@ class BeatTestCase(SchedulerTestCase):
         super().setUp()
         self.drive()
 
+    def test_a_pending_result_runs_the_check_again_when_due(self):
+        pending = base.ProbeResult(base.Outcome.PENDING, 'written',
+                                   retry_after=0.5)
+        self.driver.results[A] = pending
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        self.assertIs(pending, self.next_result(A))
+        self.driver.results[A] = fakes.ANSWERED
+        # the follow-up is due 0.5 s later, measured when the call ended
+        self.assertEqual([], self.at(0.4))
+        self.assertEqual([(A, 'follow-up')], self.at(0.5))
+        self.assertTrue(self.next_result(A).answered)
+        self.assertEqual(2, self.driver.calls[A])
+        # the regular beats go on at their own pace
+        self.assertEqual([], self.beats(self.at(4.9)))
+        self.assertEqual([(A, 'beat')], self.beats(self.at(5.0)))
+        self.assertTrue(self.next_result(A).answered)
+        self.assertEqual(3, self.driver.calls[A])
+
+    def test_a_follow_up_of_an_unwatched_check_never_runs(self):
+        self.driver.results[A] = base.ProbeResult(
+            base.Outcome.PENDING, 'written', retry_after=0.5)
+        self.scheduler.watch(A, self.settings)
+        self.at(0)
+        self.next_result(A)
+        self.scheduler.unwatch(A)
+        self.at(1.0)
+        self.assertEqual(1, self.driver.calls[A])
+
     def test_beats_at_watch_then_every_interval(self):
         self.scheduler.watch(A, self.settings)
         self.at(0)

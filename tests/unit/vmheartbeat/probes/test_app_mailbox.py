@@ -159,16 +159,32 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         return self.probe.probe(self.domain, 0.5, check=self.check,
                                 memo=self.memo)
 
-    def first_run(self):
-        result = self.run_probe(0.0)
-        self.assertIs(base.Outcome.PENDING, result.outcome)
+    def write_run(self, advance=1.0):
+        """A run that writes a new challenge; returns the challenge."""
+        calls = len(self.guest.calls)
+        result = self.run_probe(advance)
+        self.assertIs(base.Outcome.PENDING, result.outcome, result.detail)
+        self.assertEqual(self.check.timeout, result.retry_after)
+        self.assertEqual(['guest-file-open', 'guest-file-write',
+                          'guest-file-close'], self.guest.names()[calls:])
         return self.guest.challenge()
 
+    def first_run(self):
+        return self.write_run(0.0)
+
+    def read_run(self):
+        """The run when the answer is due (the scheduler's follow-up)."""
+        return self.run_probe(self.check.timeout)
+
     def answered(self, **fields):
-        """First run, then the application answers, then the next run."""
+        """A challenge, the application's answer, then the read run."""
         self.first_run()
         self.guest.answer(**fields)
-        return self.run_probe()
+        return self.read_run()
+
+    def asked_again(self):
+        """The audits of the next challenge."""
+        return self.write_run()['audits']
 
     def assert_safe(self, text, limit):
         self.assertTrue(text.isprintable(), ascii(text[:200]))
@@ -176,12 +192,17 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         for raw in ('\n', '\r', '\x1b', '\x00', '\u2028'):
             self.assertNotIn(raw, text)
 
+    # The protocol's timing
+
     def test_first_run_writes_a_challenge(self):
         result = self.run_probe(0.0)
         self.assertIs(base.Outcome.PENDING, result.outcome)
         self.assertFalse(result.missed)
         self.assertFalse(result.answered)
-        self.assertEqual('first challenge written', result.detail)
+        self.assertEqual('challenge written; its answer is read in 0.5s',
+                         result.detail)
+        self.assertEqual(0.5, result.retry_after)
+        self.assertEqual(1000.0, result.started)
         raw = self.guest.files[app_mailbox.CHALLENGE]
         self.assertTrue(raw.endswith(b'\n'))
         self.assertEqual(1, raw.count(b'\n'))
@@ -192,90 +213,194 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.assertEqual(1, challenge['sequence'])
         self.assertEqual([], challenge['audits'])
         self.assertRegex(challenge['challenge'], '^[0-9a-f]{32}$')
-        self.assertEqual(challenge['challenge'], self.memo['sent'].nonce)
+        sent = self.memo['sent']
+        self.assertEqual(challenge['challenge'], sent.nonce)
+        self.assertEqual(1000.0, sent.at)
+        self.assertFalse(sent.read)
         self.assertEqual(['guest-file-open', 'guest-file-write',
                           'guest-file-close'], self.guest.names())
         self.assertEqual({'path': '/run/vmheartbeat/challenge', 'mode': 'w'},
                          self.guest.calls[0][1])
+        self.assertEqual([1] * 3, [t for _, _, t in self.guest.calls])
         self.assertNotIn(app_mailbox.ANSWER, self.guest.files)
+
+    def test_write_run_is_pending_for_the_check_timeout_reads_nothing(self):
+        # the check's timeout, not the agent call's, sets when to read
+        self.check = checks.CheckSettings(checks.APP, 10.0, 2.5, 3)
+        self.answered()
+        # an answer waits in the mailbox: the write run does not read it
+        self.assertIn(app_mailbox.ANSWER, self.guest.files)
+        del self.guest.calls[:]
+        result = self.run_probe(10.0)
+        self.assertIs(base.Outcome.PENDING, result.outcome)
+        self.assertFalse(result.missed)
+        self.assertEqual(2.5, result.retry_after)
+        self.assertEqual('challenge written; its answer is read in 2.5s',
+                         result.detail)
+        self.assertEqual(['guest-file-open', 'guest-file-write',
+                          'guest-file-close'], self.guest.names())
+        self.assertNotIn('guest-file-read', self.guest.names())
+        self.assertEqual([app_mailbox.CHALLENGE], [
+            a['path'] for n, a, _ in self.guest.calls
+            if n == 'guest-file-open'])
+        self.assertEqual(2, self.guest.challenge()['sequence'])
+        self.assertFalse(self.memo['sent'].read)
+
+    def test_read_run_makes_no_write(self):
+        first = self.first_run()
+        self.guest.answer()
+        challenge = self.guest.files[app_mailbox.CHALLENGE]
+        sent = self.memo['sent']
+        del self.guest.calls[:]
+        result = self.read_run()
+        self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
+        self.assertIsNone(result.retry_after)
+        self.assertEqual(['guest-file-open', 'guest-file-read',
+                          'guest-file-close'], self.guest.names())
+        self.assertEqual({'path': '/run/vmheartbeat/answer', 'mode': 'r'},
+                         self.guest.calls[0][1])
+        # the challenge is the same, now read
+        self.assertEqual(challenge, self.guest.files[app_mailbox.CHALLENGE])
+        self.assertEqual(1, first['sequence'])
+        self.assertEqual(1, self.memo['sequence'])
+        self.assertEqual(sent._replace(read=True), self.memo['sent'])
 
     def test_right_answer(self):
         first = self.first_run()
         self.guest.answer(details='12 workers')
         del self.guest.calls[:]
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
         self.assertTrue(result.answered)
+        self.assertFalse(result.missed)
+        self.assertEqual('', result.detail)
         self.assertEqual('healthy', result.status)
         self.assertEqual('12 workers', result.details)
         self.assertFalse(result.recover)
         self.assertIsNone(result.failure_class)
-        self.assertEqual(1001.0, result.started)
-        # the answer is read, then the next challenge written
+        self.assertIsNone(result.retry_after)
+        self.assertEqual(1000.5, result.started)
+        # only the answer is read
         self.assertEqual(['guest-file-open', 'guest-file-read',
-                          'guest-file-close', 'guest-file-open',
-                          'guest-file-write', 'guest-file-close'],
-                         self.guest.names())
-        self.assertEqual({'path': '/run/vmheartbeat/answer', 'mode': 'r'},
-                         self.guest.calls[0][1])
+                          'guest-file-close'], self.guest.names())
         self.assertEqual(4097, self.guest.calls[1][1]['count'])
-        self.assertEqual([1] * 6, [t for _, _, t in self.guest.calls])
-        second = self.guest.challenge()
+        self.assertEqual([1] * 3, [t for _, _, t in self.guest.calls])
+        # the next run writes the next challenge
+        second = self.write_run()
         self.assertEqual(2, second['sequence'])
         self.assertNotEqual(first['challenge'], second['challenge'])
 
     def test_every_challenge_is_new(self):
         nonces = set()
         for _ in range(5):
-            self.run_probe()
-            nonces.add(self.guest.challenge()['challenge'])
+            nonces.add(self.write_run()['challenge'])
             self.guest.answer()
+            self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
         self.assertEqual(5, len(nonces))
         self.assertEqual(5, self.guest.challenge()['sequence'])
 
-    def test_answer_is_read_at_the_next_run(self):
-        self.first_run()
-        self.guest.answer()
+    def test_answer_is_read_when_due(self):
         for _ in range(5):
-            result = self.run_probe()
-            self.assertIs(base.Outcome.ANSWERED, result.outcome)
+            self.write_run()
             self.guest.answer()
+            result = self.read_run()
+            self.assertIs(base.Outcome.ANSWERED, result.outcome)
+            self.assertTrue(self.memo['sent'].read)
 
     def test_run_before_the_timeout_is_pending_without_an_agent_call(self):
-        self.first_run()
+        first = self.first_run()
         self.guest.answer()
         calls = len(self.guest.calls)
-        result = self.run_probe(0.49)
-        self.assertIs(base.Outcome.PENDING, result.outcome)
-        self.assertFalse(result.missed)
-        self.assertIn('its answer is due 0.5s after it', result.detail)
-        self.assertEqual(calls, len(self.guest.calls))
+        for advance, left in ((0.2, 0.3), (0.29, 0.01)):
+            result = self.run_probe(advance)
+            self.assertIs(base.Outcome.PENDING, result.outcome)
+            self.assertFalse(result.missed)
+            self.assertIn('its answer is due 0.5s after it', result.detail)
+            self.assertAlmostEqual(left, result.retry_after)
+            self.assertEqual(calls, len(self.guest.calls))
+            self.assertEqual(first, self.guest.challenge())
+            self.assertFalse(self.memo['sent'].read)
         result = self.run_probe(0.01)
         self.assertIs(base.Outcome.ANSWERED, result.outcome)
 
+    def test_an_answer_is_never_judged_twice(self):
+        self.assertIs(base.Outcome.ANSWERED, self.answered().outcome)
+        # the next run, however soon or late, writes a new challenge: it
+        # does not read the answer again
+        second = self.write_run(0.0)
+        self.assertEqual(2, second['sequence'])
+        # the application hangs: its old answer is not taken again
+        result = self.read_run()
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        third = self.write_run(100.0)
+        self.assertEqual(3, third['sequence'])
+        # a run before the third answer is due does not read either
+        calls = len(self.guest.calls)
+        self.assertIs(base.Outcome.PENDING, self.run_probe(0.1).outcome)
+        self.assertEqual(calls, len(self.guest.calls))
+
+    # What the answer says
+
     def test_stale_answer(self):
         self.answered()
+        self.write_run()
         # the application hangs: its answer to the first challenge stays
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertTrue(result.missed)
-        self.assertIn('stale', result.detail)
-        self.assertIn('echoes the challenge before the last', result.detail)
+        self.assertEqual('stale answer: it echoes an earlier challenge',
+                         result.detail)
+        self.assertTrue(self.memo['sent'].read)
+
+    def test_stale_answer_three_challenges_back(self):
+        nonces = []
+        for _ in range(3):
+            nonces.append(self.write_run()['challenge'])
+            self.guest.answer()
+            self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
+        self.write_run()
+        # an answer to the challenge three before this one
+        self.guest.answer(challenge=nonces[0])
+        result = self.read_run()
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertTrue(result.missed)
+        self.assertEqual('stale answer: it echoes an earlier challenge',
+                         result.detail)
+
+    def test_stale_answers_are_told_among_the_last_eight(self):
+        nonces = []
+        for _ in range(9):
+            nonces.append(self.write_run()['challenge'])
+            self.guest.answer()
+            self.read_run()
+        self.write_run()
+        # eight challenges back: still known
+        self.guest.answer(challenge=nonces[1])
+        result = self.read_run()
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertIn('stale answer', result.detail)
+        # nine back: forgotten, a plain wrong echo
+        self.write_run()
+        result = self.read_run()
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertNotIn('stale', result.detail)
+        self.assertIn('does not echo the challenge', result.detail)
 
     def test_wrong_echo(self):
         self.first_run()
         self.guest.answer(challenge='0' * 32)
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertTrue(result.missed)
         self.assertIn('does not echo the challenge %s' %
-                      self.memo['earlier'], result.detail)
+                      self.memo['sent'].nonce, result.detail)
         self.assertIn('"%s"' % ('0' * 32), result.detail)
         self.assertNotIn('stale', result.detail)
 
     def test_no_echo(self):
         self.first_run()
         self.guest.answer_raw(b'{"version": 1, "status": "healthy"}')
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('answer null does not echo', result.detail)
 
@@ -327,17 +452,22 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.assertIs(base.Outcome.ANSWERED, result.outcome)
         self.assertEqual('{"workers": 12}', result.details)
 
+    # Audits
+
     def test_audits_are_asked_for_per_their_period(self):
         self.check = checks.CheckSettings(
             checks.APP, 1.0, 0.5, 3, audits=(('db', 10.0), ('disk', 3.0)))
         asked = []
         for _ in range(11):
-            self.run_probe()
-            challenge = self.guest.challenge()
+            # a challenge every second, its answer read half a second on
+            challenge = self.write_run(0.5)
             asked.append(challenge['audits'])
             self.guest.answer(audits={name: {'result': 'pass'}
                                       for name in challenge['audits']})
-        # at 1001 both, then disk every 3s, db every 10s
+            result = self.read_run()
+            self.assertIs(base.Outcome.ANSWERED, result.outcome,
+                          result.detail)
+        # at 1000.5 both, then disk every 3s, db every 10s
         self.assertEqual([['db', 'disk'], [], [], ['disk'], [], [],
                           ['disk'], [], [], ['disk'], ['db']], asked)
 
@@ -346,13 +476,13 @@ class AppMailboxProbeTestCase(test_base.TestCase):
                                           audits=(('db', 10.0),))
         self.assertEqual(['db'], self.first_run()['audits'])
         self.guest.answer(audits={'db': {'result': 'pass', 'details': 'ok'}})
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
         self.assertIsNone(result.failure_class)
         # not asked again within its period, and not needed in the answer
-        self.assertEqual([], self.guest.challenge()['audits'])
+        self.assertEqual([], self.asked_again())
         self.guest.answer()
-        self.assertIs(base.Outcome.ANSWERED, self.run_probe().outcome)
+        self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
 
     def test_audit_failed(self):
         self.check = checks.CheckSettings(
@@ -361,33 +491,78 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.guest.answer(details='12 workers', audits={
             'db': {'result': 'pass'},
             'disk': {'result': 'fail', 'details': '92% full'}})
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.FAILED, result.outcome)
         self.assertTrue(result.missed)
         self.assertEqual(checks.CLASS_AUDIT, result.failure_class)
         self.assertEqual('audit failed: disk (92% full)', result.detail)
         self.assertEqual('healthy', result.status)
         self.assertEqual('12 workers', result.details)
+        # the failed audit is asked for again at the next challenge, until
+        # it passes; the passed one waits for its period
+        self.assertEqual(['disk'], self.asked_again())
+        self.guest.answer(audits={'disk': {'result': 'fail'}})
+        self.assertIs(base.Outcome.FAILED, self.read_run().outcome)
+        self.assertEqual(['disk'], self.asked_again())
+        self.guest.answer(audits={'disk': {'result': 'pass'}})
+        self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
+        self.assertEqual([], self.asked_again())
 
     def test_missing_audit_result(self):
         self.check = checks.CheckSettings(
             checks.APP, 1.0, 0.5, 3, audits=(('db', 10.0), ('disk', 10.0)))
-        for audits in ({'db': {'result': 'pass'}},
-                       {'db': {'result': 'pass'}, 'disk': {}},
-                       {'db': {'result': 'pass'}, 'disk': {'result': 'ok'}},
-                       {'db': {'result': 'pass'}, 'disk': 'pass'},
-                       ['db', 'disk'], None):
+        for audits, missing in (
+                ({'db': {'result': 'pass'}}, 'disk'),
+                ({'db': {'result': 'pass'}, 'disk': {}}, 'disk'),
+                ({'db': {'result': 'pass'}, 'disk': {'result': 'ok'}},
+                 'disk'),
+                ({'db': {'result': 'pass'}, 'disk': 'pass'}, 'disk'),
+                (['db', 'disk'], 'db, disk'),
+                (None, 'db, disk')):
             self.memo.clear()
             result = self.answered(audits=audits)
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome, audits)
-            self.assertIn('no result for the requested audit', result.detail)
+            self.assertTrue(result.missed)
+            self.assertEqual('no result for the requested audit %s' %
+                             missing, result.detail)
+            # asked for again at the next challenge
+            asked = self.asked_again()
+            for name in missing.split(', '):
+                self.assertIn(name, asked, audits)
+            self.guest.answer(audits={'db': {'result': 'pass'},
+                                      'disk': {'result': 'pass'}})
+            self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
+
+    # Every requested audit is judged, not only the first without a
+    # result: each one missing or failed is asked for again at the next
+    # challenge, not only once its period is over (here 10s).
+
+    def answered_without_db(self, audits):
+        self.check = checks.CheckSettings(
+            checks.APP, 1.0, 0.5, 3, audits=(('db', 10.0), ('disk', 10.0)))
+        result = self.answered(audits=audits)
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertTrue(result.detail.startswith(
+            'no result for the requested audit db'), result.detail)
+
+    def test_every_audit_without_a_result_is_asked_again(self):
+        self.answered_without_db(None)
+        self.assertEqual(['db', 'disk'], self.asked_again())
+
+    def test_failed_audit_after_a_missing_one_is_asked_again(self):
+        self.answered_without_db({'disk': {'result': 'fail',
+                                           'details': '92% full'}})
+        self.assertEqual(['db', 'disk'], self.asked_again())
 
     def test_audit_not_asked_for_is_not_judged(self):
         self.check = checks.CheckSettings(checks.APP, 1.0, 0.5, 3,
                                           audits=(('db', 10.0),))
         self.answered(audits={'db': {'result': 'pass'}})
+        self.assertEqual([], self.asked_again())
         self.guest.answer(audits={'db': {'result': 'fail'}})
-        self.assertIs(base.Outcome.ANSWERED, self.run_probe().outcome)
+        self.assertIs(base.Outcome.ANSWERED, self.read_run().outcome)
+
+    # No application, agent errors
 
     def test_no_mailbox_is_not_connected(self):
         self.guest.dirs.clear()
@@ -395,31 +570,72 @@ class AppMailboxProbeTestCase(test_base.TestCase):
             result = self.run_probe()
             self.assertIs(base.Outcome.NOT_CONNECTED, result.outcome)
             self.assertTrue(result.missed)
+            self.assertIsNone(result.retry_after)
             self.assertIn('no application answers', result.detail)
             self.assertIn('No such file or directory', result.detail)
+            self.assertIn("'/run/vmheartbeat/challenge'", result.detail)
             self.assertNotIn('sent', self.memo)
         self.assertEqual(['guest-file-open'] * 3, self.guest.names())
+        # the application makes its mailbox: the next run writes
+        self.guest.dirs.add(app_mailbox.MAILBOX)
+        self.assertEqual(1, self.write_run()['sequence'])
 
     def test_no_answer_file_is_not_connected(self):
         first = self.first_run()
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.NOT_CONNECTED, result.outcome)
+        self.assertTrue(result.missed)
         self.assertIn('no application answers', result.detail)
         self.assertIn("'/run/vmheartbeat/answer'", result.detail)
-        # and the next challenge is written
-        self.assertEqual(first['sequence'] + 1,
-                         self.guest.challenge()['sequence'])
+        self.assertEqual(['guest-file-open', 'guest-file-write',
+                          'guest-file-close', 'guest-file-open'],
+                         self.guest.names())
+        # the challenge counts as read: the next run writes the next one
+        self.assertTrue(self.memo['sent'].read)
+        self.assertEqual(first['sequence'] + 1, self.write_run()['sequence'])
 
-    def test_challenge_not_written_after_an_answer(self):
+    def test_write_failure_after_a_read(self):
         self.first_run()
         self.guest.answer(status='degraded')
         self.guest.fail['guest-file-write'] = agent_error(
             'guest-file-write', 'No space left on device')
-        result = self.run_probe()
-        # the answer read is the verdict; no challenge is pending
+        result = self.read_run()
+        # the read run writes nothing: its verdict is the answer's
         self.assertIs(base.Outcome.ANSWERED, result.outcome)
         self.assertEqual('degraded', result.status)
-        self.assertNotIn('sent', self.memo)
+        # the next run fails to write: no challenge is pending, and the
+        # answer already judged is not read again
+        result = self.run_probe()
+        self.assertIs(base.Outcome.AGENT_ERROR, result.outcome)
+        self.assertTrue(result.missed)
+        self.assertIsNone(result.retry_after)
+        self.assertIn('No space left on device', result.detail)
+        self.assertTrue(self.memo['sent'].read)
+        self.assertEqual(1, self.memo['sequence'])
+        self.assertEqual(1, self.guest.names().count('guest-file-read'))
+        # the disk has room again: a new challenge
+        del self.guest.fail['guest-file-write']
+        self.assertEqual(2, self.write_run()['sequence'])
+
+    def test_write_errors_are_classified(self):
+        for error, outcome in (
+                (frozen_error('guest-file-open'), base.Outcome.HELD),
+                (blocked_error('guest-file-open'), base.Outcome.BLOCKED),
+                (fake_libvirt.agent_timeout_error(), base.Outcome.TIMED_OUT),
+                (fake_libvirt.agent_not_connected_error(),
+                 base.Outcome.NOT_CONNECTED),
+                (fake_libvirt.paused_error(), base.Outcome.NOT_RUNNING),
+                (fake_libvirt.connection_closed_error(),
+                 base.Outcome.INCONCLUSIVE),
+                (agent_error('guest-file-open', 'Permission denied'),
+                 base.Outcome.AGENT_ERROR)):
+            self.memo.clear()
+            self.guest.fail['guest-file-open'] = error
+            result = self.run_probe()
+            self.assertIs(outcome, result.outcome, error)
+            self.assertIsNone(result.retry_after)
+            self.assertNotIn('sent', self.memo)
+            del self.guest.fail['guest-file-open']
 
     def test_answer_larger_than_the_bound(self):
         for size in (4097, 100000):
@@ -432,7 +648,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
                 (body[:-2] + ' ' * (size - len(body)) + '"}').encode())
             self.assertEqual(size,
                              len(self.guest.files[app_mailbox.ANSWER]))
-            result = self.run_probe()
+            result = self.read_run()
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
             self.assertIn('answer larger than 4096 bytes', result.detail)
         # and read no further than one byte past the bound
@@ -447,7 +663,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.guest.answer_raw((body[:-2] + '\u00e9' * (
             (4096 - len(body)) // 2) + '"}').encode().ljust(4096))
         self.assertEqual(4096, len(self.guest.files[app_mailbox.ANSWER]))
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
 
     def test_garbage_is_a_wrong_answer_and_never_raises(self):
@@ -459,23 +675,24 @@ class AppMailboxProbeTestCase(test_base.TestCase):
             self.memo.clear()
             self.first_run()
             self.guest.answer_raw(raw)
-            result = self.run_probe()
+            result = self.read_run()
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome, raw)
             self.assertTrue(result.missed)
             self.assert_safe(result.detail, 300)
+            self.assertTrue(self.memo['sent'].read)
         self.assertNotIn('Traceback', self.logger.output)
 
     def test_too_deep(self):
         self.first_run()
         self.guest.answer_raw(b'{"a":' * 40 + b'1' + b'}' * 40)
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('too deep', result.detail)
 
     def test_not_utf8(self):
         self.first_run()
         self.guest.answer_raw(b'{"challenge": "\xff"}')
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('answer refused', result.detail)
 
@@ -494,11 +711,18 @@ class AppMailboxProbeTestCase(test_base.TestCase):
             self.first_run()
             self.guest.answer()
             self.guest.garbage[command] = answer
-            result = self.run_probe()
+            result = self.read_run()
             self.assertNotIn(command, self.guest.garbage)
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome,
                           (command, answer[:50]))
             self.assert_safe(result.detail, 300)
+
+    def test_garbage_from_the_agent_while_writing(self):
+        self.guest.garbage['guest-file-open'] = '{"return": "1000"}'
+        result = self.run_probe()
+        self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+        self.assertIn('guest-file-open gave no handle', result.detail)
+        self.assertNotIn('sent', self.memo)
 
     def test_details_are_escaped_and_bounded(self):
         # 2200 characters, 3000 bytes of JSON: within max_answer_bytes
@@ -532,25 +756,30 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.guest.fail['guest-file-read'] = frozen_error('guest-file-read')
         sent = self.memo['sent']
         del self.guest.calls[:]
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.HELD, result.outcome)
         self.assertFalse(result.missed)
         self.assertIn('frozen state', result.detail)
-        # no new challenge: the pending one is kept, its file unchanged
+        # no new challenge: the pending one is kept unread, its file
+        # unchanged
         self.assertIs(sent, self.memo['sent'])
+        self.assertFalse(self.memo['sent'].read)
         self.assertEqual(first, self.guest.challenge())
         self.assertNotIn('guest-file-write', self.guest.names())
         self.assertEqual(self.guest.opens, self.guest.closes)
         # thawed: the answer to that same challenge is read
         del self.guest.fail['guest-file-read']
+        del self.guest.calls[:]
         result = self.run_probe()
         self.assertIs(base.Outcome.ANSWERED, result.outcome)
+        self.assertNotIn('guest-file-write', self.guest.names())
+        self.assertEqual(2, self.write_run()['sequence'])
 
     def test_frozen_while_opening_holds_the_challenge(self):
         self.first_run()
         sent = self.memo['sent']
         self.guest.fail['guest-file-open'] = frozen_error('guest-file-open')
-        result = self.run_probe()
+        result = self.read_run()
         self.assertIs(base.Outcome.HELD, result.outcome)
         self.assertIs(sent, self.memo['sent'])
 
@@ -569,15 +798,32 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.assertNotIn('sent', self.memo)
 
     def test_agent_timeout_while_reading_keeps_the_challenge(self):
-        self.first_run()
+        first = self.first_run()
         self.guest.answer()
         sent = self.memo['sent']
         self.guest.fail['guest-file-read'] = (
             fake_libvirt.agent_timeout_error())
-        result = self.run_probe()
+        del self.guest.calls[:]
+        result = self.read_run()
         self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
         self.assertTrue(result.missed)
+        self.assertIsNone(result.retry_after)
+        # kept unread, and no new challenge written
         self.assertIs(sent, self.memo['sent'])
+        self.assertFalse(self.memo['sent'].read)
+        self.assertEqual(first, self.guest.challenge())
+        self.assertEqual(['guest-file-open', 'guest-file-read',
+                          'guest-file-close'], self.guest.names())
+        # the next run (its answer long due) reads that challenge's answer
+        del self.guest.fail['guest-file-read']
+        del self.guest.calls[:]
+        result = self.run_probe()
+        self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
+        self.assertEqual(['guest-file-open', 'guest-file-read',
+                          'guest-file-close'], self.guest.names())
+        self.assertTrue(self.memo['sent'].read)
+        # and then the next challenge is written
+        self.assertEqual(2, self.write_run()['sequence'])
 
     def test_killed_agent_and_paused_domain(self):
         for error, outcome in (
@@ -589,7 +835,8 @@ class AppMailboxProbeTestCase(test_base.TestCase):
             self.memo.clear()
             self.first_run()
             self.guest.fail['guest-file-open'] = error
-            self.assertIs(outcome, self.run_probe().outcome)
+            self.assertIs(outcome, self.read_run().outcome)
+            self.assertFalse(self.memo['sent'].read)
             del self.guest.fail['guest-file-open']
 
     def test_handles_are_closed_when_reading_fails(self):
@@ -600,7 +847,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
             self.first_run()
             self.guest.answer()
             self.guest.fail['guest-file-read'] = error
-            self.run_probe()
+            self.read_run()
             del self.guest.fail['guest-file-read']
             self.assertEqual({}, self.guest.handles)
             self.assertEqual(self.guest.opens, self.guest.closes)
@@ -617,15 +864,16 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         self.assertNotIn('sent', self.memo)
 
     def test_handles_are_closed_over_many_runs(self):
-        self.first_run()
         for i in range(20):
+            self.write_run()
             if i % 3:
                 self.guest.answer(status=('healthy', 'failed')[i % 2])
-            self.run_probe()
+            self.read_run()
         self.assertEqual(self.guest.opens, self.guest.closes)
-        # 21 challenges written, 19 answers read (none at the first read)
-        self.assertEqual(40, self.guest.opens)
+        # 20 challenges written, 19 answers read (none at the first read)
+        self.assertEqual(39, self.guest.opens)
 
     def test_memo_is_optional(self):
         result = self.probe.probe(self.domain, 0.5, check=self.check)
         self.assertIs(base.Outcome.PENDING, result.outcome)
+        self.assertEqual(0.5, result.retry_after)
