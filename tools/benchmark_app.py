@@ -217,8 +217,7 @@ class Bench:
         for run in range(1, self.args.runs + 1):
             guest = self.guests[run % len(self.guests)]
             time.sleep(random.uniform(0.0, 1.0))
-            injected = time.time()
-            guest_app.kill(guest)
+            injected = guest_app.kill(guest)
             reported = self.wait_log(
                 r'Instance %s: notification masakari: accepted'
                 % guest.uuid, after=injected, timeout=30)
@@ -240,7 +239,7 @@ class Bench:
 
     def run(self):
         args = self.args
-        phases = 4 if args.baseline else 3
+        phases = 0 if args.latency_only else 4 if args.baseline else 3
         say('Application-level health benchmark: %d guests; %d steady '
             'phases of about %d s each, then %d application kills; expect '
             'about %s.' % (args.guests, phases, args.window + 25, args.runs,
@@ -260,6 +259,10 @@ class Bench:
                     future.result()
             for guest in self.guests:
                 guest.wait_agent(90)
+            if args.latency_only:
+                say('--- application failure latency')
+                self.latency_runs()
+                return
             heartbeat = [r'Instance %s: answering heartbeats']
             say('--- 1. agent heartbeat only')
             self.steady('heartbeat', HEARTBEAT, heartbeat)
@@ -315,6 +318,8 @@ def main():
                         help='seconds of steady state measured per phase')
     parser.add_argument('--runs', type=int, default=10,
                         help='application kills (default 10)')
+    parser.add_argument('--latency-only', action='store_true',
+                        help='measure the application failure latency only')
     parser.add_argument('--baseline', default=None,
                         help='a git revision to measure phase 1 with too')
     parser.add_argument('--api-port', type=int, default=25868)

@@ -22,6 +22,7 @@ nothing.
 
 import collections
 import datetime
+import math
 import os
 import re
 import resource
@@ -56,10 +57,10 @@ def clock(seconds):
 
 
 def percentile(values, pct):
-    """Nearest-rank percentile."""
+    """Nearest-rank percentile: the ceil(pct% x n)-th smallest value."""
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1,
-                       int(round(pct / 100.0 * len(ordered) + 0.5)) - 1))
+                       math.ceil(pct / 100.0 * len(ordered)) - 1))
     return ordered[index]
 
 
