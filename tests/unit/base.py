@@ -62,6 +62,13 @@ class TestCase(testtools.TestCase):
         """Override options for this test only."""
         self.conf_fixture.config(group=group, **kw)
 
+    def assert_safe(self, text, limit):
+        """Text from a guest, as logged: printable, bounded, one line."""
+        self.assertTrue(text.isprintable(), ascii(text[:200]))
+        self.assertLessEqual(len(text), limit)
+        for raw in ('\n', '\r', '\x1b', '\x00', '\u2028'):
+            self.assertNotIn(raw, text)
+
     def wait_for(self, event, what):
         """Wait for a ``threading.Event`` another thread sets."""
         if not event.wait(WAIT):

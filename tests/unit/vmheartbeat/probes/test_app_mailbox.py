@@ -186,12 +186,6 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         """The audits of the next challenge."""
         return self.write_run()['audits']
 
-    def assert_safe(self, text, limit):
-        self.assertTrue(text.isprintable(), ascii(text[:200]))
-        self.assertLessEqual(len(text), limit)
-        for raw in ('\n', '\r', '\x1b', '\x00', '\u2028'):
-            self.assertNotIn(raw, text)
-
     # The protocol's timing
 
     def test_first_run_writes_a_challenge(self):

@@ -143,12 +143,6 @@ class GuestExecProbeTestCase(test_base.TestCase):
         return self.probe.probe(self.domain, timeout, check=self.check,
                                 memo=self.memo)
 
-    def assert_safe(self, text, limit):
-        self.assertTrue(text.isprintable(), ascii(text[:200]))
-        self.assertLessEqual(len(text), limit)
-        for raw in ('\n', '\r', '\x1b', '\x00', '\u2028'):
-            self.assertNotIn(raw, text)
-
     def test_exit_zero_is_answered_with_stdout(self):
         self.play(guest_exec=[started()],
                   guest_exec_status=[exited(0, b'hi\n')])
