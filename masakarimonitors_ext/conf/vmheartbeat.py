@@ -123,9 +123,25 @@ opts = [
                     'notification.'),
     cfg.ListOpt('notifiers',
                 default=['masakari'],
-                help='Where failures are sent: stevedore entry points in '
-                     'the masakarimonitors_ext.vmheartbeat.notifiers '
-                     'namespace (masakari, log, noop).'),
+                help='Where health events are sent: stevedore entry points '
+                     'in the masakarimonitors_ext.vmheartbeat.notifiers '
+                     'namespace (masakari, messaging, vitrage, mistral, '
+                     'log, noop). Each gets every event it takes, in '
+                     'parallel with the others, and is retried on its own: '
+                     'one that is down, slow or refusing delays none of '
+                     'the others. Each name once.'),
+    cfg.ListOpt('best_effort_notifiers',
+                default=[],
+                help='Notifiers, among "notifiers", whose events are given '
+                     'up "best_effort_deadline" seconds after the event if '
+                     'they could not be delivered by then (logged at '
+                     'WARNING). The others are required: an event is kept, '
+                     'across restarts, until they have it, and a failure is '
+                     'reported only when every required notifier has it.'),
+    cfg.FloatOpt('best_effort_deadline',
+                 default=120.0, min=1.0, max=86400.0,
+                 help='Seconds, from the event, during which a best-effort '
+                      'notifier is retried.'),
     cfg.FloatOpt('notification_deadline',
                  default=600.0, min=1.0, max=86400.0,
                  help='Seconds, from the start of a failure, during which '
@@ -203,12 +219,20 @@ def check(conf):
         raise exception.ConfigurationError(
             'vmheartbeat.notifiers', 'no notifier given (use "noop" to '
             'send nothing on purpose)')
-    repeated = sorted({n for n in group.notifiers
-                       if group.notifiers.count(n) > 1})
-    if repeated:
+    for option, names in (('notifiers', group.notifiers),
+                          ('best_effort_notifiers',
+                           group.best_effort_notifiers)):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise exception.ConfigurationError(
+                'vmheartbeat.%s' % option, 'named more than once: %s '
+                '(each notifier gets every event once)' % ', '.join(
+                    repeated))
+    unknown = sorted(set(group.best_effort_notifiers) - set(group.notifiers))
+    if unknown:
         raise exception.ConfigurationError(
-            'vmheartbeat.notifiers', 'named more than once: %s (each '
-            'notifier gets every failure once)' % ', '.join(repeated))
+            'vmheartbeat.best_effort_notifiers', '%s not in notifiers (%s)'
+            % (', '.join(unknown), ', '.join(group.notifiers)))
     if not conf.hostname:
         raise exception.ConfigurationError(
             'DEFAULT.hostname', 'empty: Masakari needs the name of this '

@@ -44,6 +44,8 @@ REPROBE_ATTEMPT = 'reprobe_attempt'
 REPROBE_RESULT = 'reprobe_result'
 DOMAIN_STATE = 'domain_state'
 LAST_PROBE = 'last_probe'
+#: prefix of the store names of what each notifier's delivery gave
+DELIVERY_PREFIX = 'delivery-'
 
 # Masakari's VM notification, the one its instance-recovery flow acts on
 NOTIFICATION_TYPE_VM = 'VM'

@@ -23,9 +23,11 @@ finished are not made again, and one that was cut short is sent again with
 the same time and payload, which Masakari recognizes as a duplicate. So a
 notification is neither lost nor sent twice.
 
-An episode is ``notified`` only when every notifier delivered. One that
-could not report (a notification refused for good, an escalation that
-could not run) is ``rejected`` or ``error``: never counted as reported.
+An episode is ``notified`` only when every required notifier delivered.
+One that could not report (a required notifier refused it for good, an
+escalation that could not run) is ``rejected`` or ``error``: never counted
+as reported. A notifier that refuses never reverts what the others
+delivered.
 """
 
 import collections
@@ -138,6 +140,32 @@ def _outcome_of(error):
     return None
 
 
+def _judge(stored):
+    """The outcome of a finished flow, from what each notifier gave.
+
+    :param stored: everything the flow's tasks provided.
+    :returns: (outcome, answers), answers being (notifier, answer) pairs.
+        ``notified`` when every required notifier delivered, else
+        ``rejected``; a best-effort notifier that did not deliver is in the
+        answers only.
+    """
+    answers, refused = [], False
+    for key, result in sorted(stored.items()):
+        if not key.startswith(constants.DELIVERY_PREFIX):
+            continue
+        name = key[len(constants.DELIVERY_PREFIX):]
+        if not isinstance(result, dict):
+            # NOTE: what an older release's notify task gave: delivered
+            result = {'delivered': True, 'answer': str(result),
+                      'required': True}
+        answers.append((name, result['answer']))
+        if result['required'] and not result['delivered']:
+            refused = True
+    outcome = (constants.OUTCOME_REJECTED if refused
+               else constants.OUTCOME_NOTIFIED)
+    return outcome, tuple(answers)
+
+
 def _notify_started(flow_detail):
     """True when the flow has begun to notify, even in part.
 
@@ -154,8 +182,9 @@ class Escalator:
 
     :param flows: an ``EscalationFlows`` factory.
     :param conf: the configuration.
-    :param on_closed: called with (instance_uuid, outcome) when an episode
-        ends, outcome being one of ``constants.OUTCOME_*``.
+    :param on_closed: called with (instance_uuid, outcome, answers) when
+        an episode ends, outcome being one of ``constants.OUTCOME_*`` and
+        answers the (notifier, answer) pairs of a flow that ran to its end.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
 
@@ -240,7 +269,7 @@ class Escalator:
                           'nothing was reported', instance_uuid)
             with self._lock:
                 self._engines.pop(instance_uuid, None)
-            self._on_closed(instance_uuid, constants.OUTCOME_ERROR)
+            self._on_closed(instance_uuid, constants.OUTCOME_ERROR, ())
 
     @staticmethod
     def _new_book(instance_uuid, store):
@@ -344,6 +373,7 @@ class Escalator:
 
     def _run(self, instance_uuid, engine, book):
         outcome = constants.OUTCOME_NOTIFIED
+        answers = ()
         try:
             engine.run()
         except Exception as e:
@@ -373,12 +403,21 @@ class Escalator:
                           engine.storage.get_flow_state())
                 self._forget_quietly(book)
         else:
-            self._forget(book)
             if outcome == constants.OUTCOME_NOTIFIED:
-                LOG.warning('Instance %s: failure reported', instance_uuid)
+                outcome, answers = _judge(engine.storage.fetch_all())
+                if outcome == constants.OUTCOME_NOTIFIED:
+                    LOG.warning('Instance %s: failure reported (%s)',
+                                instance_uuid, '; '.join(
+                                    '%s: %s' % a for a in answers))
+                else:
+                    LOG.error('Instance %s: not reported: a required '
+                              'notifier did not take it (%s)',
+                              instance_uuid, '; '.join(
+                                  '%s: %s' % a for a in answers))
+            self._forget(book)
         with self._lock:
             self._engines.pop(instance_uuid, None)
-        self._on_closed(instance_uuid, outcome)
+        self._on_closed(instance_uuid, outcome, answers)
 
     def _forget_quietly(self, book):
         """Drop a flow that failed, if the database lets us."""

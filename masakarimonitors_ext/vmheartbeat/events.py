@@ -12,17 +12,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Health events handed to the notifiers, off the heartbeat path.
+"""Health events: the versioned model every notifier receives.
 
-Every change of an application's reported health status, and every
-failure episode (failed, reported, recovered), becomes an :class:`Event`
-that each configured notifier receives through its ``event()`` method.
-Events go through a bounded queue to one thread, so a slow notifier never
-holds a heartbeat. Status changes are rate-limited per instance: within
-``min_interval`` of the last one sent, only the latest is kept and sent
-when the interval is over. Failure episodes are never dropped by the rate
-limit; a queue full of them (the notifiers stuck) drops the newest with
-one WARNING.
+An :class:`Event` is something that happened to the health of one
+instance: a failure confirmed by its escalation (``failed``), what the
+notifiers answered once every required one delivered it (``reported``),
+the instance answering again after a report (``recovered``), or a change
+of the health status an application reports (``status_changed``).
+
+Failures reach the notifiers through their escalation flow; the other
+kinds through the :class:`EventSink`, which hands them to the persisted
+outbox (``outbox.Outbox``) from a thread of its own, so that a heartbeat
+never waits for a disk or a receiver. Status changes are rate-limited per
+instance: within ``min_interval`` of the last one sent, only the latest is
+kept and sent when the interval is over. The other kinds are never dropped
+by the rate limit; a queue full of them (the disk stuck) drops the newest
+with one WARNING.
 """
 
 import collections
@@ -30,9 +35,12 @@ import dataclasses
 import queue
 import threading
 import time
+import uuid
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
+
+from masakarimonitors_ext.vmheartbeat import checks
 
 LOG = logging.getLogger(__name__)
 
@@ -40,11 +48,40 @@ STATUS_CHANGED = 'status_changed'
 FAILED = 'failed'
 REPORTED = 'reported'
 RECOVERED = 'recovered'
-KINDS = (STATUS_CHANGED, FAILED, REPORTED, RECOVERED)
+KINDS = (FAILED, REPORTED, RECOVERED, STATUS_CHANGED)
+
+#: severities, most severe first
+ERROR = 'error'
+WARNING = 'warning'
+INFO = 'info'
+SEVERITIES = (ERROR, WARNING, INFO)
+_STATUS_SEVERITY = {checks.FAILED: ERROR, checks.DEGRADED: WARNING}
+
+#: the version of :meth:`Event.to_dict`; a new field raises the minor
+#: number, a changed or removed one the major number
+VERSION = '1.0'
+
+#: the namespace of the identifiers of failure events (uuid5), so that
+#: every try of one failure carries the same identifier
+_FAILURE_NAMESPACE = uuid.UUID('5d0c3f36-6a57-4c1e-9b0e-2f1f3f6f1a52')
 
 _QUEUE_SIZE = 1000
 # Wakes the thread: a status change was held, or the sink stops.
 _WAKE = object()
+
+
+def _now():
+    return timeutils.utcnow().replace(microsecond=0).isoformat()
+
+
+def _new_id():
+    return str(uuid.uuid4())
+
+
+def failure_id(instance_uuid, generated_time):
+    """The identifier of a failure event: the same for every try."""
+    return str(uuid.uuid5(_FAILURE_NAMESPACE, '%s/%s' % (
+        instance_uuid, generated_time)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,12 +92,23 @@ class Event:
     :param instance_uuid: the instance.
     :param hostname: this compute host.
     :param check: the check it is about (``checks.KINDS``).
-    :param failure_class: for an episode, what failed; else None.
+    :param failure_class: for ``failed`` and ``reported``, what failed;
+        else None.
+    :param recover: for ``failed``: the instance is to be recovered; when
+        False the failure is only reported, and a notifier that recovers
+        (Masakari) does not act on it.
     :param status: the application's status (``checks.APP_STATES``), when
         known.
     :param details: bounded, escaped text: the application's details, or
         what the episode found.
-    :param generated_time: ISO 8601 UTC time of the event.
+    :param evidence: for ``failed``: the last check results and what the
+        escalation found, most recent last.
+    :param answers: for ``reported``: (notifier, answer) pairs, what each
+        receiver answered.
+    :param generated_time: ISO 8601 UTC time of the event; for a failure,
+        the same for every try.
+    :param event_id: a UUID, the same for every try of this event, so that
+        a receiver can recognize a repeat.
     """
 
     kind: str
@@ -68,22 +116,73 @@ class Event:
     hostname: str
     check: str
     failure_class: str = None
+    recover: bool = None
     status: str = None
     details: str = ''
-    generated_time: str = dataclasses.field(
-        default_factory=lambda: timeutils.utcnow().isoformat())
+    evidence: tuple = ()
+    answers: tuple = ()
+    generated_time: str = dataclasses.field(default_factory=_now)
+    event_id: str = dataclasses.field(default_factory=_new_id)
+
+    @property
+    def severity(self):
+        """How bad it is (:data:`SEVERITIES`).
+
+        A failure and its report are errors, a recovery is information,
+        and a status change is as bad as the status it changed to.
+        """
+        if self.kind in (FAILED, REPORTED):
+            return ERROR
+        if self.kind == STATUS_CHANGED:
+            return _STATUS_SEVERITY.get(self.status, INFO)
+        return INFO
+
+    def to_dict(self):
+        """The event as plain JSON types, with ``version``."""
+        data = dataclasses.asdict(self)
+        data['evidence'] = list(self.evidence)
+        data['answers'] = {name: answer for name, answer in self.answers}
+        data['severity'] = self.severity
+        data['version'] = VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """The event :meth:`to_dict` gave (of any 1.x version).
+
+        :raises: ValueError for anything else.
+        """
+        if not isinstance(data, dict):
+            raise ValueError('an event is a JSON object, not %s' % (
+                type(data).__name__))
+        version = str(data.get('version', VERSION))
+        if version.split('.')[0] != VERSION.split('.')[0]:
+            raise ValueError('event version %s is not %s.x' % (
+                version, VERSION.split('.')[0]))
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        answers = values.get('answers') or {}
+        if not isinstance(answers, dict):
+            raise ValueError('event answers are not an object')
+        values['evidence'] = tuple(values.get('evidence') or ())
+        values['answers'] = tuple(sorted(answers.items()))
+        try:
+            return cls(**values)
+        except TypeError as e:
+            raise ValueError('not an event: %s' % e)
 
 
 class EventSink:
-    """Hands events to the notifiers from a thread of its own.
+    """Hands events to the outbox from a thread of its own.
 
-    :param notifiers: a list of (name, ``notifiers.base.Notifier``).
+    :param outbox: what keeps each event until every notifier has it
+        (``outbox.Outbox``, or anything with ``put(event)``).
     :param min_interval: seconds between two status-change events of one
         instance.
     """
 
-    def __init__(self, notifiers, min_interval, clock=time.monotonic):
-        self._notifiers = notifiers
+    def __init__(self, outbox, min_interval, clock=time.monotonic):
+        self._outbox = outbox
         self._min_interval = min_interval
         self._clock = clock
         self._queue = queue.Queue(maxsize=_QUEUE_SIZE)
@@ -140,7 +239,7 @@ class EventSink:
                 self._dropped += 1
                 first = self._dropped == 1
             if first:
-                LOG.warning('The notifiers do not keep up with health '
+                LOG.warning('The outbox does not keep up with health '
                             'events; dropping new ones (instance %s, %s)',
                             event.instance_uuid, event.kind)
 
@@ -179,11 +278,10 @@ class EventSink:
                 self.deliver(event)
 
     def deliver(self, event):
-        """Hand one event to every notifier; a failing one is logged."""
-        for name, notifier in self._notifiers:
-            try:
-                notifier.event(event)
-            except Exception as e:
-                LOG.warning('Notifier %s could not take the %s event of '
-                            'instance %s: %s', name, event.kind,
-                            event.instance_uuid, e)
+        """Hand one event to the outbox; a failure is logged."""
+        try:
+            self._outbox.put(event)
+        except Exception as e:
+            LOG.error('The %s event of instance %s is lost: the outbox '
+                      'cannot keep it: %s', event.kind, event.instance_uuid,
+                      e)

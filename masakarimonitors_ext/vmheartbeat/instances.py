@@ -59,6 +59,12 @@ class Instance:
     :param adopting: an adoption (an opt-in decision) is under way.
     :param blocked: the checks whose commands the guest agent refuses by
         its policy, already logged.
+    :param escalated: (check, failure_class) of the failure under
+        escalation, None when none is.
+    :param unrecovered: (check, failure_class) of a reported failure
+        whose check has not answered since; kept while the domain is
+        stopped and started again (Masakari's recovery), so that its
+        answer is the ``recovered`` event.
     """
 
     uuid: str
@@ -68,6 +74,8 @@ class Instance:
     touched: float = None
     adopting: bool = False
     blocked: set = dataclasses.field(default_factory=set)
+    escalated: tuple = None
+    unrecovered: tuple = None
 
     @property
     def decided(self):
@@ -176,6 +184,7 @@ class Instances:
                     instance_uuid, optin.default_settings(self._conf),
                     time.monotonic(), self._grace)
             record.health.force_failed(check, failure_class)
+            record.escalated = (check, record.health.failure_class)
 
     # Inventory listener
 
@@ -411,18 +420,17 @@ class Instances:
             if result.status is not None and result.status != before.status:
                 self._emit(events.STATUS_CHANGED, instance_uuid, check,
                            status=result.status, details=result.details)
-            if (before.state == health.REPORTED and
+            if (record.unrecovered is not None and
+                    record.unrecovered[0] == check and
+                    result.outcome is base.Outcome.ANSWERED and
                     entry.state == health.HEALTHY):
                 self._emit(events.RECOVERED, instance_uuid, check,
+                           failure_class=record.unrecovered[1],
                            status=entry.app_status,
                            details='answering again: %s' % result)
+                record.unrecovered = None
             if failed:
-                self._emit(events.FAILED, instance_uuid, check,
-                           failure_class=entry.failure_class,
-                           status=entry.app_status, details='%s%s' % (
-                               result, ': %s' % result.details
-                               if result.details else ''))
-            if failed:
+                record.escalated = (check, entry.failure_class)
                 recover = record.recovers(entry.failure_class)
                 escalation = dict(
                     evidence=list(entry.evidence),
@@ -439,12 +447,30 @@ class Instances:
                             escalation['failure_class'])
             self.escalator.start(instance_uuid, **escalation)
 
-    def episode_closed(self, instance_uuid, outcome):
-        """An escalation ended with ``outcome`` (``constants.OUTCOME_*``)."""
+    def episode_closed(self, instance_uuid, outcome, answers=()):
+        """An escalation ended with ``outcome`` (``constants.OUTCOME_*``).
+
+        :param answers: (notifier, answer) pairs, what each receiver of
+            the failure answered.
+        """
         if outcome == constants.OUTCOME_INTERRUPTED:
             return
         with self._lock:
-            entry = self._entry(instance_uuid)
+            record = self._records.get(instance_uuid)
+            if record is None:
+                return
+            escalated, record.escalated = record.escalated, None
+            entry = record.health
+            if (outcome == constants.OUTCOME_NOTIFIED and
+                    escalated is not None):
+                # NOTE: reported even when the domain stopped meanwhile
+                # (Masakari's recovery may already have begun)
+                record.unrecovered = escalated
+                self._emit(events.REPORTED, instance_uuid, escalated[0],
+                           failure_class=escalated[1],
+                           status=None if entry is None else entry.app_status,
+                           details='every required notifier has it',
+                           answers=tuple(answers))
             if entry is None:
                 return
             if outcome == constants.OUTCOME_SUPPRESSED:
@@ -456,13 +482,5 @@ class Instances:
                             'again in %.0fs if it still fails',
                             instance_uuid, outcome, self._cooloff)
             else:
-                failed_check = entry.failed_check
-                failure_class = entry.failure_class
                 entry.episode_closed(
                     outcome == constants.OUTCOME_NOTIFIED)
-                if outcome == constants.OUTCOME_NOTIFIED:
-                    self._emit(events.REPORTED, instance_uuid,
-                               failed_check or checks.HEARTBEAT,
-                               failure_class=failure_class,
-                               status=entry.app_status,
-                               details='every notifier delivered')

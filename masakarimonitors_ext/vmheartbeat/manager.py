@@ -37,6 +37,7 @@ from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import inventory
 from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat import outbox
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat import scheduler
 from masakarimonitors_ext.vmheartbeat import status
@@ -88,7 +89,12 @@ def load_notifiers(conf):
         NOTIFIERS_NAMESPACE, names, invoke_on_load=True,
         invoke_args=(conf,), name_order=True,
         on_missing_entrypoints_callback=missing)
-    return [(ext.name, ext.obj) for ext in manager]
+    loaded = [(ext.name, ext.obj) for ext in manager]
+    if not any(events.FAILED in notifier.kinds for _, notifier in loaded):
+        raise exception.ConfigurationError(
+            'vmheartbeat.notifiers', 'none of %s takes failures (add '
+            '"noop" to send them nowhere on purpose)' % ', '.join(names))
+    return loaded
 
 
 class VMHeartbeatManager:
@@ -123,8 +129,9 @@ class VMHeartbeatManager:
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, conf), conf,
             self.instances.episode_closed, self._stop)
+        self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
-            self.notifiers, conf.guest_checks.status_event_interval)
+            self.outbox, conf.guest_checks.status_event_interval)
         self.instances.attach(self.scheduler, self.prober, self.inventory,
                               self.escalator, self.events)
         self.status = status.StatusServer(status.socket_path(conf),
@@ -137,9 +144,11 @@ class VMHeartbeatManager:
         connections.start_event_loop()
         connections.check_uri(self.conf.libvirt.connection_uri)
         self.escalator.open()
+        self.outbox.open()
         self.optin.open()
         for resumed in self.escalator.resume_pending():
             self.instances.mark_escalating(*resumed)
+        self.outbox.start()
         self.events.start()
         self.scheduler.start()
         self.inventory.start()
@@ -155,6 +164,10 @@ class VMHeartbeatManager:
         self.scheduler.stop()
         self.escalator.stop(self.conf.vmheartbeat.shutdown_timeout)
         self.events.stop()
+        self.outbox.stop()
+        self.outbox.close()
+        for _name, notifier in self.notifiers:
+            notifier.close()
         self._adopter.shutdown(wait=False)
         self.prober.shutdown()
         LOG.info('VM heartbeat monitor stopped')

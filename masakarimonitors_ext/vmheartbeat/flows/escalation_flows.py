@@ -18,6 +18,8 @@ from taskflow.patterns import linear_flow
 from taskflow.patterns import unordered_flow
 
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
@@ -36,6 +38,7 @@ class EscalationFlows:
     def __init__(self, services, conf):
         self._services = services
         self._conf = conf.vmheartbeat
+        self._policies = delivery.policies(conf)
 
     def get_escalation_flow(self, instance_uuid):
         """The flow that confirms a failure and reports it.
@@ -47,10 +50,13 @@ class EscalationFlows:
         2. confirm the domain: it exists, runs, and no lifecycle
            operation (libvirt job, Nova task state) is under way;
         3. confirm with one last probe;
-        4. notify every configured notifier in parallel, each retried on
-           transient errors: quickly until ``notification_deadline``, then
-           every ``notification_slow_retry_interval`` seconds, probing the
-           guest before each late try, for as long as it stays failed.
+        4. notify every configured notifier that takes failures, in
+           parallel, each retried on transient errors as its
+           ``delivery.Policy`` says: a required one quickly until
+           ``notification_deadline``, then every
+           ``notification_slow_retry_interval`` seconds, probing the guest
+           before each late try, for as long as it stays failed; a
+           best-effort one until ``best_effort_deadline``.
 
         Requires in the store: ``instance_uuid``, ``hostname``,
         ``generated_time``, ``episode_started``, ``evidence`` and
@@ -77,17 +83,16 @@ class EscalationFlows:
         notify = unordered_flow.Flow(
             constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
         for name, notifier in services.notifiers:
+            if events.FAILED not in notifier.kinds:
+                continue
+            policy = self._policies[name]
             one = linear_flow.Flow(
                 constants.name_for('%s-%s' % (constants.NOTIFY_SUBFLOW, name),
                                    instance_uuid),
-                retry=retry_tasks.DeliveryRetry(
-                    instance_uuid, name, self._conf.notification_deadline,
-                    self._conf.notification_retry_interval,
-                    self._conf.notification_slow_retry_interval,
-                    services.stop))
+                retry=retry_tasks.DeliveryRetry(instance_uuid, name, policy,
+                                                services.stop))
             one.add(notification_tasks.NotifyTask(
-                instance_uuid, name, notifier, services.prober,
-                self._conf.notification_deadline))
+                instance_uuid, name, notifier, services.prober, policy))
             notify.add(one)
         flow.add(notify)
         return flow

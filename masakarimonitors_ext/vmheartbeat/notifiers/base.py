@@ -15,45 +15,27 @@
 """The notifier driver interface.
 
 Notifiers are loaded by stevedore from the
-``masakarimonitors_ext.vmheartbeat.notifiers`` namespace; every name in
-``[vmheartbeat] notifiers`` gets each failure, in parallel.
+``masakarimonitors_ext.vmheartbeat.notifiers`` namespace. Every name in
+``[vmheartbeat] notifiers`` gets each health event (``events.Event``) of a
+kind it takes: a failure through its escalation flow, the other kinds
+through the outbox. Each notifier is retried on its own, as its
+``delivery.Policy`` says.
 """
 
 import abc
-import dataclasses
 
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """A confirmed failure of one instance.
-
-    :param instance_uuid: the instance (its libvirt domain UUID).
-    :param hostname: this compute host, as Masakari knows it.
-    :param generated_time: when the failure was declared, ISO 8601 UTC;
-        the same for every try, so a repeated notification is a duplicate.
-    :param evidence: the last check results and what the escalation
-        found, most recent last.
-    :param failure_class: what failed (``checks.CLASS_*``).
-    :param check: the check that failed (``checks.KINDS``).
-    :param recover: the instance is to be recovered; when False the
-        failure is only reported, and a notifier that recovers (Masakari)
-        does not act on it.
-    """
-
-    instance_uuid: str
-    hostname: str
-    generated_time: str
-    evidence: tuple = ()
-    failure_class: str = 'heartbeat_lost'
-    check: str = 'heartbeat'
-    recover: bool = True
+from masakarimonitors_ext.vmheartbeat import events
 
 
 class Notifier(metaclass=abc.ABCMeta):
-    """Tells someone that an instance failed.
+    """Tells someone about the health of an instance.
 
     :param conf: the configuration.
     """
+
+    #: the event kinds (``events.KINDS``) this notifier takes; it is never
+    #: given another, and nothing is kept for it
+    kinds = events.KINDS
 
     def __init__(self, conf):
         self.conf = conf
@@ -67,25 +49,25 @@ class Notifier(metaclass=abc.ABCMeta):
         """
         return None
 
-    def event(self, event):
-        """Take one health event (``events.Event``).
-
-        A status change, or a failure episode failed, reported or
-        recovered. Called from one thread, in order; must not block for
-        long. The default ignores it: Masakari acts on failures only.
-        """
+    def close(self):
+        """Release what the notifier holds (connections); at stop."""
 
     @abc.abstractmethod
-    def notify(self, failure):
-        """Deliver one failure.
+    def notify(self, event):
+        """Deliver one event.
 
-        Called again for the same failure after a transient error or a
-        monitor restart: a receiver that already has it must not act
-        twice (Masakari answers 409, which counts as delivered).
+        Called from one thread per notifier at a time for the outbox, and
+        from the escalation flows for failures. Called again with the same
+        event (same ``event_id``) after a transient error or a monitor
+        restart: a receiver that already has it must be able to recognize
+        it (Masakari answers 409, which counts as delivered).
 
-        :param failure: a :class:`Failure`.
+        A call must end: bound every wait on the receiver.
+
+        :param event: an ``events.Event`` of one of :attr:`kinds`.
         :returns: a short description of what the receiver answered.
         :raises: masakarimonitors_ext.exception.TransientNotificationError
             when trying again later may succeed,
-            PermanentNotificationError when it cannot.
+            PermanentNotificationError when it cannot. Anything else is
+            treated as transient and logged with its traceback.
         """

@@ -16,25 +16,28 @@
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
 LOG = logging.getLogger(__name__)
 
 
 class LogNotifier(base.Notifier):
-    """Logs failures at error level, health events at info level."""
+    """Logs failures at error level, the other health events at info."""
 
-    def event(self, event):
-        LOG.info('Health event %s: instance %s on %s, check %s, class %s, '
-                 'status %s at %s: %s', event.kind, event.instance_uuid,
-                 event.hostname, event.check, event.failure_class or '-',
-                 event.status or '-', event.generated_time,
-                 event.details or '-')
-
-    def notify(self, failure):
-        LOG.error('Instance %s on %s failed (%s, %s) at %s; evidence: %s',
-                  failure.instance_uuid, failure.hostname,
-                  failure.failure_class,
-                  'recover' if failure.recover else 'report only',
-                  failure.generated_time, ' | '.join(failure.evidence))
+    def notify(self, event):
+        if event.kind == events.FAILED:
+            LOG.error('Instance %s on %s failed (%s, %s) at %s; evidence: '
+                      '%s', event.instance_uuid, event.hostname,
+                      event.failure_class,
+                      'recover' if event.recover else 'report only',
+                      event.generated_time, ' | '.join(event.evidence))
+        else:
+            LOG.info('Health event %s: instance %s on %s, check %s, class '
+                     '%s, status %s at %s: %s%s', event.kind,
+                     event.instance_uuid, event.hostname, event.check,
+                     event.failure_class or '-', event.status or '-',
+                     event.generated_time, event.details or '-',
+                     ''.join('; %s: %s' % answer
+                             for answer in event.answers))
         return 'logged'

@@ -24,6 +24,7 @@ from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class MasakariNotifier(base.Notifier):
         None).
     """
 
+    #: Masakari acts on failures only
+    kinds = (events.FAILED,)
+
     def __init__(self, conf, connection=None):
         super().__init__(conf)
         self._conn = connection
@@ -95,6 +99,8 @@ class MasakariNotifier(base.Notifier):
         return None
 
     def notify(self, failure):
+        if failure.kind != events.FAILED:
+            return 'not sent: Masakari takes failures only'
         if not failure.recover:
             return 'not sent: %s is report only' % failure.failure_class
         payload = {

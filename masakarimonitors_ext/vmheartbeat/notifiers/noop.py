@@ -14,11 +14,14 @@
 
 """A notifier that sends nothing: monitoring without recovery."""
 
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
 
 class NoopNotifier(base.Notifier):
-    """Drops every failure."""
+    """Drops every failure; takes no other event, so keeps none."""
 
-    def notify(self, failure):
+    kinds = (events.FAILED,)
+
+    def notify(self, event):
         return 'dropped'

@@ -19,12 +19,23 @@ import time
 from oslo_log import log as logging
 from taskflow import task
 
+from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
-from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 
 LOG = logging.getLogger(__name__)
+
+
+def delivery_name(notifier_name):
+    """The store name of what one notifier's delivery gave."""
+    return '%s%s' % (constants.DELIVERY_PREFIX, notifier_name)
+
+
+def delivered(delivered, answer, required):
+    """What a notify task provides: did it deliver, what was answered."""
+    return {'delivered': delivered, 'answer': answer, 'required': required}
 
 
 class NotifyTask(task.Task):
@@ -32,13 +43,22 @@ class NotifyTask(task.Task):
 
     Each notifier has its own task, so a slow or failing receiver neither
     delays nor repeats the others, and after a restart only the ones not yet
-    delivered run again. A try made later than ``deadline`` seconds after
-    the failure (a receiver down for long, or a flow resumed late) first
-    probes the guest again: a guest that answers now is not reported.
+    delivered run again. The task never fails the flow: a notifier that
+    refuses the failure for good, or a best-effort one past its deadline,
+    ends with ``delivered`` False in what it provides, and the escalator
+    judges the episode from every notifier's result. Transient errors are
+    raised for its retry controller to try again; an unexpected error is
+    logged with its traceback and treated as transient.
+
+    A try made later than ``deadline`` seconds after the failure (a
+    receiver down for long, or a flow resumed late) first probes the guest
+    again: a guest that answers now is not reported.
+
+    :param policy: the notifier's ``delivery.Policy``.
     """
 
     def __init__(self, instance_uuid, notifier_name, notifier, prober,
-                 deadline, **kwargs):
+                 policy, **kwargs):
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_TASK, notifier_name),
@@ -50,30 +70,57 @@ class NotifyTask(task.Task):
                       constants.PROBE_TIMEOUT, constants.CHECK,
                       constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
                       constants.RECOVER),
+            provides=delivery_name(notifier_name),
             **kwargs)
         # NOTE: taskflow's Task owns the attribute "_notifier".
         self._driver_name = notifier_name
         self._driver = notifier
         self._prober = prober
-        self._deadline = deadline
+        self._policy = policy
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe, episode_started,
                 probe_timeout, check=checks.HEARTBEAT, check_settings=None,
                 failure_class=checks.CLASS_HEARTBEAT, recover=True):
-        if time.time() - episode_started > self._deadline:
+        elapsed = time.time() - episode_started
+        if self._policy.slow(elapsed):
             result = probe_tasks.probe_once(
                 self._prober, instance_uuid, probe_timeout, check,
                 check_settings, failure_class)
             LOG.info('Instance %s: still not answering (%s); notifying %s',
                      instance_uuid, result, self._driver_name)
-        failure = base.Failure(
-            instance_uuid, hostname, generated_time,
-            tuple(evidence) + ('re-probes: %s' % reprobe_result,
-                               'domain: %s' % domain_state,
-                               'last probe: %s' % last_probe),
-            failure_class=failure_class, check=check, recover=recover)
-        answer = self._driver.notify(failure)
-        LOG.info('Instance %s: notification %s: %s', instance_uuid,
-                 self._driver_name, answer)
-        return answer
+        event = events.Event(
+            events.FAILED, instance_uuid, hostname, check,
+            failure_class=failure_class, recover=recover,
+            details='%s failed: %s' % (check, failure_class),
+            evidence=tuple(evidence) + ('re-probes: %s' % reprobe_result,
+                                        'domain: %s' % domain_state,
+                                        'last probe: %s' % last_probe),
+            generated_time=generated_time,
+            event_id=events.failure_id(instance_uuid, generated_time))
+        required = self._policy.required
+        try:
+            answer = self._driver.notify(event)
+        except exception.PermanentNotificationError as e:
+            LOG.error('Instance %s: notifier %s refused the failure for '
+                      'good: %s', instance_uuid, self._driver_name, e)
+            return delivered(False, 'refused: %s' % e, required)
+        except exception.TransientNotificationError as e:
+            error = e
+        except Exception as e:
+            LOG.exception('Instance %s: notifier %s failed unexpectedly; '
+                          'trying again as for a transient error',
+                          instance_uuid, self._driver_name)
+            error = exception.TransientNotificationError(
+                '%s: %s' % (type(e).__name__, e))
+        else:
+            LOG.info('Instance %s: notification %s: %s', instance_uuid,
+                     self._driver_name, answer)
+            return delivered(True, answer, required)
+        if not required and elapsed >= self._policy.deadline:
+            LOG.warning('Instance %s: best-effort notifier %s gave up %.0fs '
+                        'after the failure ([vmheartbeat] '
+                        'best_effort_deadline): %s', instance_uuid,
+                        self._driver_name, elapsed, error)
+            return delivered(False, 'given up: %s' % error, required)
+        raise error

@@ -24,8 +24,6 @@ from masakarimonitors_ext.vmheartbeat import constants
 
 LOG = logging.getLogger(__name__)
 
-MAX_DELIVERY_BACKOFF = 30.0
-
 
 def _last_failure(history):
     if not len(history):
@@ -62,26 +60,24 @@ class ReprobeRetry(retry.Times):
 
 
 class DeliveryRetry(retry.Retry):
-    """Deliver again after a transient error, for as long as it takes.
+    """Deliver again after a transient error, as the notifier's policy says.
 
-    Until ``deadline`` seconds from the start of the failure episode (kept
-    in the flow's store, so a monitor restart does not extend it) the
-    backoff doubles from ``interval`` up to 30 seconds. After the deadline
-    the notification is not dropped: it is tried every ``slow_interval``
-    seconds, and the notify task probes the guest before each of those
-    tries, so a guest that answers again ends the episode without a
-    notification. Each change of pace is logged at WARNING. When the
-    monitor stops, it retries without waiting: the suspended engine then
-    stops before the next try, and the delivery resumes at the next start.
+    The waits come from the notifier's ``delivery.Policy``, counted from
+    the start of the failure episode (kept in the flow's store, so a
+    monitor restart does not extend them): a doubling backoff until the
+    policy's deadline; after it, a required notifier is tried every
+    ``slow_interval`` seconds for as long as the instance stays failed
+    (the notify task probes the guest before each of those tries), and a
+    best-effort one is tried once more at once, for its task to give up.
+    Each change of pace is logged at WARNING. When the monitor stops, it
+    retries without waiting: the suspended engine then stops before the
+    next try, and the delivery resumes at the next start.
 
-    :param deadline: seconds, from the episode start, of quick retries.
-    :param interval: first backoff, in seconds.
-    :param slow_interval: seconds between two tries after the deadline.
+    :param policy: the notifier's ``delivery.Policy``.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
 
-    def __init__(self, instance_uuid, notifier_name, deadline, interval,
-                 slow_interval, stop):
+    def __init__(self, instance_uuid, notifier_name, policy, stop):
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_RETRY, notifier_name),
@@ -89,9 +85,7 @@ class DeliveryRetry(retry.Retry):
             requires=(constants.EPISODE_STARTED,))
         self._instance_uuid = instance_uuid
         self._notifier_name = notifier_name
-        self._deadline = deadline
-        self._interval = interval
-        self._slow_interval = slow_interval
+        self._policy = policy
         self._stop = stop
         self._slow = False
 
@@ -109,20 +103,19 @@ class DeliveryRetry(retry.Retry):
         if self._stop.is_set():
             return retry.RETRY
         elapsed = time.time() - episode_started
-        if elapsed < self._deadline:
-            backoff = min(MAX_DELIVERY_BACKOFF, self._deadline - elapsed,
-                          self._interval * 2 ** max(0, len(history) - 1))
-        else:
-            backoff = self._slow_interval
-            if not self._slow:
-                self._slow = True
-                LOG.warning('Instance %s: notification %s still not '
-                            'delivered %.0fs after the failure (past '
-                            '[vmheartbeat] notification_deadline); trying '
-                            'every %.0fs for as long as the instance stays '
-                            'failed', self._instance_uuid,
-                            self._notifier_name, elapsed, backoff)
-        LOG.warning('Notification not delivered (%s); trying again in '
-                    '%.1fs', failure.exception_str, backoff)
+        backoff = self._policy.next_try(len(history), elapsed)
+        if backoff is None:
+            return retry.RETRY
+        if self._policy.slow(elapsed) and not self._slow:
+            self._slow = True
+            LOG.warning('Instance %s: notification %s still not delivered '
+                        '%.0fs after the failure (past [vmheartbeat] '
+                        'notification_deadline); trying every %.0fs for as '
+                        'long as the instance stays failed',
+                        self._instance_uuid, self._notifier_name, elapsed,
+                        backoff)
+        LOG.warning('Notification not delivered to %s (%s); trying again '
+                    'in %.1fs', self._notifier_name, failure.exception_str,
+                    backoff)
         self._stop.wait(backoff)
         return retry.RETRY

@@ -85,6 +85,44 @@ class CheckTestCase(base.TestCase):
         self.flags(group='vmheartbeat', notifiers=[])
         self.assert_refused('vmheartbeat.notifiers', 'noop')
 
+    def test_notifier_named_twice(self):
+        self.flags(hostname='compute-1')
+        self.flags(group='vmheartbeat', notifiers=['log', 'masakari', 'log'])
+        self.assert_refused('vmheartbeat.notifiers', 'named more than once',
+                            'log')
+
+    def test_best_effort_notifier_named_twice(self):
+        self.flags(hostname='compute-1')
+        self.flags(group='vmheartbeat', notifiers=['masakari', 'log'],
+                   best_effort_notifiers=['log', 'log'])
+        error = self.assert_refused('vmheartbeat.best_effort_notifiers',
+                                    'named more than once', 'log')
+        self.assertIn('[vmheartbeat] best_effort_notifiers', str(error))
+
+    def test_best_effort_notifier_not_in_notifiers(self):
+        self.flags(hostname='compute-1')
+        self.flags(group='vmheartbeat', notifiers=['masakari', 'log'],
+                   best_effort_notifiers=['log', 'noop', 'mistral'])
+        error = self.assert_refused('vmheartbeat.best_effort_notifiers',
+                                    'not in notifiers')
+        # names what is wrong, and what it may be
+        self.assertIn('mistral, noop not in', str(error))
+        self.assertIn('(masakari, log)', str(error))
+
+    def test_best_effort_notifiers_among_notifiers_pass(self):
+        self.flags(hostname='compute-1')
+        self.flags(group='vmheartbeat', notifiers=['masakari', 'log'],
+                   best_effort_notifiers=['log'])
+        vmheartbeat.check(self.conf)
+        self.flags(group='vmheartbeat', best_effort_notifiers=['log',
+                                                               'masakari'])
+        vmheartbeat.check(self.conf)
+
+    def test_best_effort_deadline_limits(self):
+        for value in (0.5, 86401.0):
+            self.assertRaises(ValueError, self.flags, group='vmheartbeat',
+                              best_effort_deadline=value)
+
     def test_unknown_opt_in_value(self):
         self.conf_fixture.load_raw_values(group='vmheartbeat',
                                           opt_in='everyone')

@@ -19,6 +19,7 @@ import contextlib
 import threading
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
 from tests.unit import base as test_base
@@ -153,22 +154,59 @@ class FakeOptIn(optin.OptInPolicy):
 class RecordingNotifier:
     """A notifier that records what it delivered.
 
-    ``errors`` are raised, one per call, before it starts delivering.
+    ``errors`` are raised, one per call, before it starts delivering. It
+    takes every event kind unless given ``kinds``. While ``gate`` is a
+    ``threading.Event``, each call sets ``entered`` and waits for the gate
+    (a receiver that hangs). ``on_try(n, event)``, when given, runs at the
+    n-th call (from 1) before anything else. ``wait_until`` waits for a
+    condition on the notifier, checked after each call.
     """
 
-    def __init__(self, errors=()):
+    kinds = events.KINDS
+
+    def __init__(self, errors=(), kinds=None, gate=None, on_try=None):
         self.errors = list(errors)
+        if kinds is not None:
+            self.kinds = tuple(kinds)
+        self.gate = gate
+        self.on_try = on_try
+        self.entered = threading.Event()
         self.tries = 0
         self.delivered = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
 
-    def notify(self, failure):
+    def notify(self, event):
         with self._lock:
             self.tries += 1
-            if self.errors:
-                raise self.errors.pop(0)
-            self.delivered.append(failure)
-        return 'delivered'
+            tries = self.tries
+        try:
+            if self.on_try is not None:
+                self.on_try(tries, event)
+            if self.gate is not None:
+                self.entered.set()
+                self.gate.wait(test_base.WAIT)
+            with self._lock:
+                if self.errors:
+                    raise self.errors.pop(0)
+                self.delivered.append(event)
+            return 'delivered'
+        finally:
+            with self._changed:
+                self._changed.notify_all()
+
+    def wait_until(self, predicate, what):
+        """Wait for ``predicate(self)``; AssertionError if it never holds."""
+        with self._changed:
+            if self._changed.wait_for(lambda: predicate(self),
+                                      test_base.WAIT):
+                return True
+        raise AssertionError('timed out waiting for %s' % what)
+
+    def wait_delivered(self, count):
+        """Wait for ``count`` deliveries."""
+        self.wait_until(lambda n: len(n.delivered) >= count,
+                        '%d deliveries' % count)
 
 
 def transient_error():

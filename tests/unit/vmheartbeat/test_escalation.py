@@ -102,21 +102,31 @@ class EscalatorTestCase(test_base.TestCase):
                    notification_retry_interval=0.1,
                    notification_deadline=60.0, escalation_workers=2)
         self.closed = queue.Queue()
+        #: {instance: the answers of its last closed episode}
+        self.answers = {}
+
+    def on_closed(self, instance_uuid, outcome, answers):
+        self.answers[instance_uuid] = answers
+        self.closed.put((instance_uuid, outcome))
 
     def make_escalator(self, prober=None, notifiers=None, states_=None,
                        task_states=None):
         stop = threading.Event()
+        if notifiers is None:
+            notifiers = [('recorder', fakes.RecordingNotifier())]
+        # the notifiers are the configured ones, as the manager loads them
+        self.flags(group='vmheartbeat',
+                   notifiers=[name for name, _ in notifiers])
         services = types.SimpleNamespace(
             prober=prober or EscalationProber(),
             inventory=fakes.FakeInventory(
                 {A: RUNNING, B: RUNNING} if states_ is None else states_),
             optin=fakes.FakeOptIn(task_states=task_states),
-            notifiers=[('recorder', fakes.RecordingNotifier())]
-            if notifiers is None else notifiers,
+            notifiers=notifiers,
             stop=stop)
         escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, self.conf), self.conf,
-            lambda uuid, outcome: self.closed.put((uuid, outcome)), stop)
+            self.on_closed, stop)
         escalator.open()
         self.addCleanup(escalator.stop, 0)
         return escalator, services
@@ -228,14 +238,30 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertEqual(2, notifier.tries)
         self.assertEqual(1, len(notifier.delivered))
 
-    def test_notifier_bug_is_an_error_never_reported(self):
+    def test_notifier_bug_is_retried_as_a_transient_error(self):
+        # a notifier's unexpected error (a bug, an error it did not wrap)
+        # is tried again: a failure is never lost to it
         notifier = fakes.RecordingNotifier([RuntimeError('notifier bug')])
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
         escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(2, notifier.tries)
+        self.assertEqual(1, len(notifier.delivered))
+        self.assertIn('failed unexpectedly', self.logger.output)
+        self.assertIn('RuntimeError: notifier bug', self.logger.output)
+        self.assertEqual([], self.books())
+
+    def test_escalation_that_fails_is_an_error_never_reported(self):
+        escalator, services = self.make_escalator()
+        # a bug of the escalation itself, not of a notifier
+        services.inventory.error = RuntimeError('escalation bug')
+        escalator.start(A, [], 2.0)
         self.assertEqual((A, constants.OUTCOME_ERROR), self.outcome())
+        self.assertEqual((), self.answers[A])
         self.assertIn('nothing was reported', self.logger.output)
         self.assertNotIn('failure reported', self.logger.output)
+        self.assertEqual(0, services.notifiers[0][1].tries)
         self.assertEqual([], self.books())
 
     def test_permanent_error_is_rejected(self):
@@ -247,7 +273,76 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
                          self.outcome())
         self.assertEqual(1, notifier.tries)
         self.assertEqual([], notifier.delivered)
+        [(name, answer)] = self.answers[A]
+        self.assertEqual('recorder', name)
+        self.assertIn('Masakari answered 400', answer)
+        self.assertIn('not reported: a required notifier did not take it',
+                      self.logger.output)
         self.assertEqual([], self.books())
+
+    def test_answers_are_passed_on(self):
+        escalator, _ = self.make_escalator(notifiers=[
+            ('first', fakes.RecordingNotifier()),
+            ('second', fakes.RecordingNotifier())])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((('first', 'delivered'), ('second', 'delivered')),
+                         self.answers[A])
+        self.assertIn('failure reported (first: delivered; second: '
+                      'delivered)', self.logger.output)
+
+    def one_refuses_one_delivers(self):
+        refusing = fakes.RecordingNotifier([fakes.permanent_error()])
+        delivering = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(notifiers=[
+            ('refusing', refusing), ('delivering', delivering)])
+        escalator.start(A, ['missed'], 2.0)
+        outcome = self.outcome()
+        # the refusal reverts nothing: the other has it, once
+        self.assertEqual(1, len(delivering.delivered))
+        self.assertEqual(1, delivering.tries)
+        self.assertEqual(1, refusing.tries)
+        self.assertEqual([], refusing.delivered)
+        answers = dict(self.answers[A])
+        self.assertEqual('delivered', answers['delivering'])
+        self.assertIn('refused', answers['refusing'])
+        self.assertEqual([], self.books())
+        return outcome
+
+    def test_a_required_notifier_refusing_is_rejected(self):
+        self.assertEqual((A, constants.OUTCOME_REJECTED),
+                         self.one_refuses_one_delivers())
+
+    def test_a_best_effort_notifier_refusing_is_still_notified(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['refusing'])
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED),
+                         self.one_refuses_one_delivers())
+
+    def test_a_failing_notifier_does_not_delay_another(self):
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        # hangs on its first try, then fails twice more
+        failing = fakes.RecordingNotifier(
+            [fakes.transient_error()] * 3, gate=gate)
+        steady = fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(notifiers=[
+            ('failing', failing), ('steady', steady)])
+        escalator.start(A, ['missed'], 2.0)
+        self.wait_for(failing.entered, 'the first try of the failing one')
+        steady.wait_delivered(1)
+        # delivered while the other is still on its first try
+        self.assertEqual(1, failing.tries)
+        self.assertEqual([], failing.delivered)
+        self.assertTrue(self.closed.empty())
+        gate.set()
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(4, failing.tries)
+        self.assertEqual(1, len(failing.delivered))
+        # and the steady one was not tried again by the other's retries
+        self.assertEqual(1, steady.tries)
+        self.assertEqual(1, len(steady.delivered))
+        self.assertEqual(steady.delivered[0].event_id,
+                         failing.delivered[0].event_id)
 
     def test_one_escalation_per_instance(self):
         gate = threading.Event()

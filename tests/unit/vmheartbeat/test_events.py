@@ -12,12 +12,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Health events: the rate limit, the bounded queue and the delivery."""
+"""Health events: the model, the rate limit, the queue and the hand-over."""
 
 import dataclasses
 import datetime
+import json
 import queue
+import sqlite3
 import threading
+import uuid
 
 import fixtures
 from oslo_utils import timeutils
@@ -57,8 +60,12 @@ def queued(sink):
             found.append(item)
 
 
-class RecordingNotifier:
-    """Records each event; ``until`` events set ``done``."""
+class RecordingOutbox:
+    """An ``outbox.Outbox`` that records what it is given.
+
+    ``until`` events set ``done``; ``error``, when set, is raised by each
+    ``put`` (after recording it).
+    """
 
     def __init__(self, error=None, until=1):
         self.error = error
@@ -66,7 +73,7 @@ class RecordingNotifier:
         self.until = until
         self.done = threading.Event()
 
-    def event(self, event):
+    def put(self, event):
         self.events.append(event)
         if len(self.events) >= self.until:
             self.done.set()
@@ -79,11 +86,20 @@ class EventTestCase(base.TestCase):
     def test_defaults(self):
         event = events.Event(events.FAILED, A, 'compute-1', checks.HEARTBEAT)
         self.assertIsNone(event.failure_class)
+        self.assertIsNone(event.recover)
         self.assertIsNone(event.status)
         self.assertEqual('', event.details)
+        self.assertEqual((), event.evidence)
+        self.assertEqual((), event.answers)
         generated = datetime.datetime.fromisoformat(event.generated_time)
         self.assertLess(abs(timeutils.utcnow() - generated),
                         datetime.timedelta(minutes=1))
+        # whole seconds: the same text whoever formats it again
+        self.assertEqual(0, generated.microsecond)
+        self.assertEqual(str(uuid.UUID(event.event_id)), event.event_id)
+
+    def test_each_event_has_its_own_id(self):
+        self.assertNotEqual(status().event_id, status().event_id)
 
     def test_frozen(self):
         event = status()
@@ -91,8 +107,80 @@ class EventTestCase(base.TestCase):
                           'status', checks.FAILED)
 
     def test_kinds(self):
-        self.assertEqual(('status_changed', 'failed', 'reported',
-                          'recovered'), events.KINDS)
+        self.assertEqual(('failed', 'reported', 'recovered',
+                          'status_changed'), events.KINDS)
+
+
+class SerializationTestCase(base.TestCase):
+    """The versioned form of an event: what the outbox keeps."""
+
+    def full(self):
+        return events.Event(
+            events.REPORTED, A, 'compute-1', checks.APP,
+            failure_class=checks.CLASS_APP_FAILED, recover=False,
+            status=checks.FAILED, details='db down',
+            evidence=('app: failed', 'last probe: failed'),
+            answers=(('log', 'logged'), ('masakari', 'accepted')),
+            generated_time='2026-11-24T19:15:00',
+            event_id='33333333-3333-3333-3333-333333333333')
+
+    def test_round_trip(self):
+        for event in (self.full(), status(), episode(events.RECOVERED),
+                      events.Event(events.FAILED, A, 'compute-1',
+                                   checks.HEARTBEAT, recover=True)):
+            self.assertEqual(event, events.Event.from_dict(event.to_dict()))
+
+    def test_round_trip_through_json(self):
+        event = self.full()
+        data = json.loads(json.dumps(event.to_dict()))
+        self.assertEqual(event, events.Event.from_dict(data))
+
+    def test_plain_types_and_version(self):
+        data = self.full().to_dict()
+        self.assertEqual(events.VERSION, data['version'])
+        self.assertEqual('1', data['version'].split('.')[0])
+        self.assertEqual(['app: failed', 'last probe: failed'],
+                         data['evidence'])
+        self.assertEqual({'log': 'logged', 'masakari': 'accepted'},
+                         data['answers'])
+        self.assertEqual('33333333-3333-3333-3333-333333333333',
+                         data['event_id'])
+        self.assertEqual(data, json.loads(json.dumps(data)))
+
+    def test_unknown_fields_of_a_newer_minor_version_are_ignored(self):
+        data = dict(self.full().to_dict(), version='1.7',
+                    added_later='something')
+        self.assertEqual(self.full(), events.Event.from_dict(data))
+
+    def test_fields_missing_from_an_older_version_get_their_defaults(self):
+        data = {'kind': events.RECOVERED, 'instance_uuid': A,
+                'hostname': 'compute-1', 'check': checks.HEARTBEAT,
+                'generated_time': '2026-11-24T19:15:00',
+                'event_id': '33333333-3333-3333-3333-333333333333'}
+        event = events.Event.from_dict(data)
+        self.assertEqual((), event.evidence)
+        self.assertEqual((), event.answers)
+        self.assertIsNone(event.recover)
+        self.assertEqual('33333333-3333-3333-3333-333333333333',
+                         event.event_id)
+
+
+class FailureIdTestCase(base.TestCase):
+
+    def test_stable(self):
+        first = events.failure_id(A, '2026-11-24T19:15:00')
+        self.assertEqual(first, events.failure_id(A, '2026-11-24T19:15:00'))
+        self.assertEqual(str(uuid.UUID(first)), first)
+        # a uuid5: the same in every process and release
+        self.assertEqual(5, uuid.UUID(first).version)
+        self.assertEqual(str(uuid.uuid5(events._FAILURE_NAMESPACE,
+                                        A + '/2026-11-24T19:15:00')), first)
+
+    def test_differs_per_instance_and_time(self):
+        ids = {events.failure_id(A, '2026-11-24T19:15:00'),
+               events.failure_id(B, '2026-11-24T19:15:00'),
+               events.failure_id(A, '2026-11-24T19:15:01')}
+        self.assertEqual(3, len(ids))
 
 
 class RateLimitTestCase(base.TestCase):
@@ -100,7 +188,8 @@ class RateLimitTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.clock = base.FakeClock(0.0)
-        self.sink = events.EventSink([], INTERVAL, clock=self.clock)
+        self.sink = events.EventSink(RecordingOutbox(), INTERVAL,
+                                     clock=self.clock)
 
     def test_first_status_change_is_queued_at_once(self):
         first = status()
@@ -234,7 +323,8 @@ class BoundedQueueTestCase(base.TestCase):
         self.logger = self.useFixture(fixtures.FakeLogger(
             level='DEBUG', format='%(levelname)s %(message)s'))
         self.clock = base.FakeClock(0.0)
-        self.sink = events.EventSink([], INTERVAL, clock=self.clock)
+        self.sink = events.EventSink(RecordingOutbox(), INTERVAL,
+                                     clock=self.clock)
 
     def test_full_queue_drops_the_newest_with_one_warning(self):
         kept = [episode(events.FAILED, A), episode(events.FAILED, B)]
@@ -248,7 +338,7 @@ class BoundedQueueTestCase(base.TestCase):
         warnings = [line for line in self.logger.output.splitlines()
                     if line.startswith('WARNING')]
         self.assertEqual(1, len(warnings), warnings)
-        self.assertIn('do not keep up', warnings[0])
+        self.assertIn('does not keep up', warnings[0])
         # it names the first one dropped
         self.assertIn(B, warnings[0])
         self.assertIn(events.REPORTED, warnings[0])
@@ -283,33 +373,30 @@ class DeliverTestCase(base.TestCase):
         self.logger = self.useFixture(fixtures.FakeLogger(
             level='DEBUG', format='%(levelname)s %(message)s'))
 
-    def test_every_notifier_gets_the_event(self):
-        first, second = RecordingNotifier(), RecordingNotifier()
-        sink = events.EventSink([('log', first), ('other', second)],
-                                INTERVAL)
-        event = episode(events.FAILED)
-        sink.deliver(event)
-        self.assertEqual([event], first.events)
-        self.assertEqual([event], second.events)
-        self.assertNotIn('WARNING', self.logger.output)
-
-    def test_a_failing_notifier_is_logged_and_the_others_still_get_it(self):
-        broken = RecordingNotifier(error=RuntimeError('webhook down'))
-        working = RecordingNotifier()
-        sink = events.EventSink([('webhook', broken), ('log', working)],
-                                INTERVAL)
+    def test_the_outbox_gets_the_event(self):
+        outbox = RecordingOutbox()
+        sink = events.EventSink(outbox, INTERVAL)
         event = episode(events.REPORTED)
         sink.deliver(event)
-        self.assertEqual([event], working.events)
-        warnings = [line for line in self.logger.output.splitlines()
-                    if line.startswith('WARNING')]
-        self.assertEqual(1, len(warnings), warnings)
-        for word in ('webhook', events.REPORTED, A, 'webhook down'):
-            self.assertIn(word, warnings[0])
-        # and the next event is delivered again
-        sink.deliver(episode(events.RECOVERED))
-        self.assertEqual(2, len(working.events))
-        self.assertEqual(2, len(broken.events))
+        self.assertEqual([event], outbox.events)
+        self.assertEqual('', self.logger.output)
+
+    def test_an_outbox_that_cannot_keep_it_is_logged(self):
+        outbox = RecordingOutbox(error=sqlite3.OperationalError(
+            'disk I/O error'))
+        sink = events.EventSink(outbox, INTERVAL)
+        sink.deliver(episode(events.REPORTED))
+        errors = [line for line in self.logger.output.splitlines()
+                  if line.startswith('ERROR')]
+        self.assertEqual(1, len(errors), errors)
+        for word in (events.REPORTED, A, 'disk I/O error', 'lost'):
+            self.assertIn(word, errors[0])
+        # and the next event is handed over again
+        outbox.error = None
+        again = episode(events.RECOVERED)
+        sink.deliver(again)
+        self.assertEqual(again, outbox.events[-1])
+        self.assertEqual(2, len(outbox.events))
 
 
 class ThreadTestCase(base.TestCase):
@@ -319,68 +406,67 @@ class ThreadTestCase(base.TestCase):
         self.addCleanup(sink.stop)
 
     def test_the_thread_delivers_in_order(self):
-        notifier = RecordingNotifier(until=3)
-        sink = events.EventSink([('recording', notifier)], INTERVAL)
+        outbox = RecordingOutbox(until=3)
+        sink = events.EventSink(outbox, INTERVAL)
         self.start(sink)
         sent = [episode(events.FAILED), episode(events.REPORTED),
                 episode(events.RECOVERED)]
         for event in sent:
             sink.emit(event)
-        self.wait_for(notifier.done, 'three events delivered')
-        self.assertEqual(sent, notifier.events)
+        self.wait_for(outbox.done, 'three events delivered')
+        self.assertEqual(sent, outbox.events)
 
     def test_the_thread_releases_a_held_status_change(self):
         clock = base.FakeClock(0.0)
-        notifier = RecordingNotifier(until=1)
-        sink = events.EventSink([('recording', notifier)], INTERVAL,
-                                clock=clock)
+        outbox = RecordingOutbox(until=1)
+        sink = events.EventSink(outbox, INTERVAL, clock=clock)
         self.start(sink)
         sink.emit(status(value=checks.HEALTHY))
-        self.wait_for(notifier.done, 'the first status change')
-        notifier.done.clear()
-        notifier.until = 2
+        self.wait_for(outbox.done, 'the first status change')
+        outbox.done.clear()
+        outbox.until = 2
         sink.emit(status(value=checks.DEGRADED))
         # held: an event of another instance goes through meanwhile
-        sink.emit(episode(events.FAILED, B))
-        self.wait_for(notifier.done, 'the failure of B')
+        sink.emit(episode(events.REPORTED, B))
+        self.wait_for(outbox.done, 'the report of B')
         self.assertEqual([(A, checks.HEALTHY), (B, checks.FAILED)],
                          [(e.instance_uuid, e.status)
-                          for e in notifier.events])
-        notifier.done.clear()
-        notifier.until = 4
+                          for e in outbox.events])
+        outbox.done.clear()
+        outbox.until = 4
         # once the (fake) interval is over, the next event the thread
         # wakes for lets the held one out too
         clock.set(INTERVAL)
         sink.emit(episode(events.RECOVERED, B))
-        self.wait_for(notifier.done, 'the held status change')
+        self.wait_for(outbox.done, 'the held status change')
         self.assertEqual([checks.HEALTHY, checks.DEGRADED],
-                         [e.status for e in notifier.events
+                         [e.status for e in outbox.events
                           if e.instance_uuid == A])
 
     def test_a_held_status_change_is_sent_when_its_interval_is_over(self):
         # a short interval, so that the thread looks again soon: the
         # (fake) time decides when the held change is due
         clock = base.FakeClock(0.0)
-        notifier = RecordingNotifier(until=2)
-        sink = events.EventSink([('recording', notifier)], 0.05,
-                                clock=clock)
+        outbox = RecordingOutbox(until=2)
+        sink = events.EventSink(outbox, 0.05, clock=clock)
         self.start(sink)
         sink.emit(status(value=checks.HEALTHY))
         clock.set(0.01)
         latest = status(value=checks.FAILED, details='db down')
         sink.emit(status(value=checks.DEGRADED))
         sink.emit(latest)
-        self.assertFalse(notifier.done.is_set())
+        self.assertFalse(outbox.done.is_set())
         # nothing else is emitted: the thread sends it on its own
         clock.set(1.0)
-        self.wait_for(notifier.done, 'the held status change')
+        self.wait_for(outbox.done, 'the held status change')
         self.assertEqual([checks.HEALTHY, checks.FAILED],
-                         [e.status for e in notifier.events])
-        self.assertEqual(latest, notifier.events[-1])
+                         [e.status for e in outbox.events])
+        self.assertEqual(latest, outbox.events[-1])
 
     def test_an_idle_thread_waits_for_an_event(self):
         """Nothing held: the thread blocks on its queue, no timeout."""
-        sink = events.EventSink([], INTERVAL, clock=base.FakeClock(0.0))
+        sink = events.EventSink(RecordingOutbox(), INTERVAL,
+                                clock=base.FakeClock(0.0))
         timeouts = []
 
         class OneGet(queue.Queue):
@@ -394,13 +480,13 @@ class ThreadTestCase(base.TestCase):
         self.assertEqual([None], timeouts)
 
     def test_stop_ends_the_thread(self):
-        sink = events.EventSink([], INTERVAL)
+        sink = events.EventSink(RecordingOutbox(), INTERVAL)
         sink.start()
         sink.stop(timeout=base.WAIT)
         self.assertFalse(sink._thread.is_alive())
 
     def test_stop_before_start(self):
-        events.EventSink([], INTERVAL).stop()
+        events.EventSink(RecordingOutbox(), INTERVAL).stop()
 
     def test_no_interval_does_not_spin(self):
         """With status_event_interval = 0 the thread still waits.
@@ -408,7 +494,7 @@ class ThreadTestCase(base.TestCase):
         The option allows 0 (no rate limit); the thread must then block on
         its queue, not poll it with a timeout of 0 in a busy loop.
         """
-        sink = events.EventSink([], 0.0)
+        sink = events.EventSink(RecordingOutbox(), 0.0)
         timeouts = []
 
         class OneGet(queue.Queue):

@@ -571,39 +571,44 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual([], self.sink.events)
         self.assertEqual(1, self.monitor.escalator.start.call_count)
 
-    def test_application_failed_is_a_status_change_and_a_failure(self):
+    def test_application_failed_is_a_status_change_and_an_escalation(self):
+        # the failure itself is sent by the escalation, once confirmed:
+        # nothing is emitted for it at detection
         self.on_result(app(), APP_FAILED)
-        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
-                          (events.FAILED, checks.APP)], self.sink.kinds())
-        failed = self.sink.events[1]
-        self.assertEqual(checks.CLASS_APP_FAILED, failed.failure_class)
-        self.assertEqual(checks.FAILED, failed.status)
-        self.assertEqual('%s: %s' % (APP_FAILED, APP_FAILED.details),
-                         failed.details)
+        self.assertEqual([(events.STATUS_CHANGED, checks.APP)],
+                         self.sink.kinds())
+        self.assertEqual(checks.FAILED, self.sink.events[0].status)
+        self.assertEqual(1, self.monitor.escalator.start.call_count)
+        kwargs = self.monitor.escalator.start.call_args[1]
+        self.assertEqual(checks.CLASS_APP_FAILED, kwargs['failure_class'])
         # failed exactly once
         self.on_result(app(), APP_FAILED)
-        self.assertEqual(2, len(self.sink.events))
+        self.assertEqual(1, len(self.sink.events))
 
-    def test_heartbeat_lost_is_a_failure_event(self):
+    def test_heartbeat_lost_emits_nothing_before_its_escalation(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.assertEqual([(events.FAILED, checks.HEARTBEAT)],
-                         self.sink.kinds())
-        failed = self.sink.events[0]
-        self.assertEqual(checks.CLASS_HEARTBEAT, failed.failure_class)
-        self.assertIsNone(failed.status)
-        self.assertIn('timed_out', failed.details)
+        self.assertEqual([], self.sink.events)
+        self.assertEqual(1, self.monitor.escalator.start.call_count)
+        kwargs = self.monitor.escalator.start.call_args[1]
+        self.assertEqual(checks.CLASS_HEARTBEAT, kwargs['failure_class'])
 
     def test_reported_then_recovered(self):
         self.on_result(app(), APP_FAILED)
         del self.sink.events[:]
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(
+            A, constants.OUTCOME_NOTIFIED,
+            (('log', 'logged'), ('masakari', 'not sent: app_failed is '
+                                             'report only')))
         self.assertEqual(health.REPORTED, self.state(self.monitor))
         self.assertEqual([(events.REPORTED, checks.APP)], self.sink.kinds())
         reported = self.sink.events[0]
         self.assertEqual(checks.CLASS_APP_FAILED, reported.failure_class)
         self.assertEqual(checks.FAILED, reported.status)
-        self.assertEqual('every notifier delivered', reported.details)
+        self.assertEqual('every required notifier has it', reported.details)
+        self.assertEqual((('log', 'logged'),
+                          ('masakari', 'not sent: app_failed is report '
+                                       'only')), reported.answers)
         # still failing: nothing new
         self.on_result(app(), APP_FAILED)
         self.assertEqual(1, len(self.sink.events))
@@ -614,7 +619,8 @@ class AppEventsTestCase(ManagerTestCase):
                           (events.RECOVERED, checks.APP)], self.sink.kinds())
         recovered = self.sink.events[2]
         self.assertEqual(checks.HEALTHY, recovered.status)
-        self.assertIsNone(recovered.failure_class)
+        # what it recovered from
+        self.assertEqual(checks.CLASS_APP_FAILED, recovered.failure_class)
         self.assertTrue(recovered.details.startswith('answering again: '))
 
     def test_reported_heartbeat_failure(self):
@@ -622,12 +628,13 @@ class AppEventsTestCase(ManagerTestCase):
             self.on_result(hb(A), fakes.TIMED_OUT)
         self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual([(events.FAILED, checks.HEARTBEAT),
-                          (events.REPORTED, checks.HEARTBEAT),
+        self.assertEqual([(events.REPORTED, checks.HEARTBEAT),
                           (events.RECOVERED, checks.HEARTBEAT)],
                          self.sink.kinds())
         self.assertEqual(checks.CLASS_HEARTBEAT,
-                         self.sink.events[1].failure_class)
+                         self.sink.events[0].failure_class)
+        # closed without answers (an older caller): none in the report
+        self.assertEqual((), self.sink.events[0].answers)
 
     def test_episodes_that_report_nothing_are_no_reported_event(self):
         for outcome in (constants.OUTCOME_ANSWERED,

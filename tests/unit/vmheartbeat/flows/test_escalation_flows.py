@@ -19,6 +19,8 @@ from taskflow.patterns import linear_flow
 from taskflow.patterns import unordered_flow
 
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
@@ -37,12 +39,15 @@ NOTIFY_STORE = {constants.RECOVER}
 
 class EscalationFlowTestCase(base.TestCase):
 
-    def flow(self, *names):
-        self.flags(group='vmheartbeat', retry_attempts=4, retry_backoff=0.5)
+    def flow(self, *names, notifiers=None):
+        if notifiers is None:
+            notifiers = [(name, fakes.RecordingNotifier()) for name in names]
+        self.flags(group='vmheartbeat', retry_attempts=4, retry_backoff=0.5,
+                   notifiers=[name for name, _ in notifiers])
         services = types.SimpleNamespace(
             prober=object(), inventory=fakes.FakeInventory(),
             optin=fakes.FakeOptIn(),
-            notifiers=[(name, fakes.RecordingNotifier()) for name in names],
+            notifiers=notifiers,
             stop=threading.Event())
         factory = escalation_flows.EscalationFlows(services, self.conf)
         return factory.get_escalation_flow(A)
@@ -56,7 +61,8 @@ class EscalationFlowTestCase(base.TestCase):
         flow = self.flow('masakari', 'log')
         self.assertEqual(STORE | NOTIFY_STORE, set(flow.requires))
         self.assertEqual({constants.REPROBE_ATTEMPT, constants.REPROBE_RESULT,
-                          constants.DOMAIN_STATE, constants.LAST_PROBE},
+                          constants.DOMAIN_STATE, constants.LAST_PROBE,
+                          'delivery-masakari', 'delivery-log'},
                          set(flow.provides))
 
     def test_steps_in_order(self):
@@ -90,6 +96,26 @@ class EscalationFlowTestCase(base.TestCase):
             self.assertIsInstance(tasks[0], notification_tasks.NotifyTask)
             self.assertEqual('vmhb-notify-instance-%s-%s' % (name, A),
                              tasks[0].name)
+
+    def test_a_notifier_that_takes_no_failure_has_no_subflow(self):
+        notify = list(self.flow(notifiers=[
+            ('masakari', fakes.RecordingNotifier()),
+            ('webhook', fakes.RecordingNotifier(
+                kinds=(events.STATUS_CHANGED, events.RECOVERED)))]))[-1]
+        self.assertEqual(['vmhb-notify-masakari-' + A],
+                         [subflow.name for subflow in notify])
+
+    def test_each_notifier_has_its_policy(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['log'],
+                   best_effort_deadline=90.0, notification_deadline=300.0,
+                   notification_retry_interval=1.5,
+                   notification_slow_retry_interval=45.0)
+        notify = list(self.flow('masakari', 'log'))[-1]
+        for subflow, required, deadline in zip(notify, (True, False),
+                                               (300.0, 90.0)):
+            policy = delivery.Policy(required, deadline, 1.5, 45.0)
+            self.assertEqual(policy, subflow.retry._policy)
+            self.assertEqual(policy, list(subflow)[0]._policy)
 
     def test_no_notifier(self):
         notify = list(self.flow())[-1]

@@ -15,18 +15,28 @@
 import fixtures
 
 from masakarimonitors_ext.vmheartbeat import events
-from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
 from masakarimonitors_ext.vmheartbeat.notifiers import log
 from tests.unit import base
 
 A = '11111111-1111-1111-1111-111111111111'
 
 
+def failed(evidence=(), **kwargs):
+    kwargs.setdefault('failure_class', 'heartbeat_lost')
+    kwargs.setdefault('recover', True)
+    return events.Event(events.FAILED, A, 'compute-1',
+                        kwargs.pop('check', 'heartbeat'), evidence=evidence,
+                        generated_time='2026-11-24T19:15:00', **kwargs)
+
+
 class LogNotifierTestCase(base.TestCase):
 
+    def test_takes_every_kind(self):
+        self.assertEqual(set(events.KINDS),
+                         set(log.LogNotifier(self.conf).kinds))
+
     def test_logs_the_failure_with_its_evidence(self):
-        failure = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
-                                    ('healthy: timed_out', 'last probe: x'))
+        failure = failed(('healthy: timed_out', 'last probe: x'))
         self.assertEqual('logged', log.LogNotifier(self.conf).notify(failure))
         self.assertIn('Instance %s on compute-1 failed (heartbeat_lost, '
                       'recover) at 2026-11-24T19:15:00; evidence: healthy: '
@@ -34,9 +44,8 @@ class LogNotifierTestCase(base.TestCase):
                       'last probe: x' % A, self.logger.output)
 
     def test_report_only_says_so(self):
-        failure = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
-                                    failure_class='app_failed', check='app',
-                                    recover=False)
+        failure = failed(failure_class='app_failed', check='app',
+                         recover=False)
         self.assertEqual('logged', log.LogNotifier(self.conf).notify(failure))
         self.assertIn('failed (app_failed, report only)', self.logger.output)
 
@@ -48,21 +57,40 @@ class LogNotifierEventTestCase(base.TestCase):
         self.logger = self.useFixture(fixtures.FakeLogger(
             level='DEBUG', format='%(levelname)s %(message)s'))
 
+    def test_a_failure_is_one_error_line(self):
+        log.LogNotifier(self.conf).notify(failed(('missed 3',)))
+        lines = self.logger.output.splitlines()
+        self.assertEqual(1, len(lines), lines)
+        self.assertTrue(lines[0].startswith('ERROR '), lines)
+
     def test_logs_one_info_line_per_event(self):
-        event = events.Event(events.FAILED, A, 'compute-1', 'app',
+        event = events.Event(events.REPORTED, A, 'compute-1', 'app',
                              failure_class='app_failed', status='failed',
                              details='db down',
                              generated_time='2026-11-24T19:15:00')
-        self.assertIsNone(log.LogNotifier(self.conf).event(event))
+        self.assertEqual('logged', log.LogNotifier(self.conf).notify(event))
         self.assertEqual(
-            ['INFO Health event failed: instance %s on compute-1, check '
+            ['INFO Health event reported: instance %s on compute-1, check '
              'app, class app_failed, status failed at 2026-11-24T19:15:00: '
              'db down' % A], self.logger.output.splitlines())
+
+    def test_the_answers_of_a_report_are_logged(self):
+        event = events.Event(events.REPORTED, A, 'compute-1', 'heartbeat',
+                             failure_class='heartbeat_lost',
+                             details='every required notifier has it',
+                             answers=(('log', 'logged'),
+                                      ('masakari', 'accepted')),
+                             generated_time='2026-11-24T19:15:00')
+        log.LogNotifier(self.conf).notify(event)
+        [line] = self.logger.output.splitlines()
+        self.assertTrue(line.endswith(
+            ': every required notifier has it; log: logged; masakari: '
+            'accepted'), line)
 
     def test_missing_fields_are_dashes(self):
         event = events.Event(events.STATUS_CHANGED, A, 'compute-1',
                              'heartbeat', generated_time='2026-11-24T19:15:00')
-        log.LogNotifier(self.conf).event(event)
+        log.LogNotifier(self.conf).notify(event)
         self.assertEqual(
             ['INFO Health event status_changed: instance %s on compute-1, '
              'check heartbeat, class -, status - at 2026-11-24T19:15:00: -'

@@ -20,13 +20,24 @@ from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import masakari
 from tests.unit import base
 
 A = '11111111-1111-1111-1111-111111111111'
-FAILURE = notifiers.Failure(A, 'compute-1', '2026-11-24T19:15:00',
-                            ('missed 3 heartbeats',))
+
+
+def failure(evidence=(), failure_class='heartbeat_lost', check='heartbeat',
+            recover=True):
+    """A confirmed failure, as the escalation's notify task builds it."""
+    return events.Event(
+        events.FAILED, A, 'compute-1', check, failure_class=failure_class,
+        recover=recover, evidence=evidence,
+        generated_time='2026-11-24T19:15:00',
+        event_id=events.failure_id(A, '2026-11-24T19:15:00'))
+
+
+FAILURE = failure(('missed 3 heartbeats',))
 
 
 class FakeInstanceHA:
@@ -178,9 +189,8 @@ class MasakariNotifierTestCase(base.TestCase):
 
     def test_report_only_is_not_sent(self):
         notifier = self.notifier()
-        report_only = notifiers.Failure(
-            A, 'compute-1', '2026-11-24T19:15:00', ('app failed',),
-            failure_class='app_failed', check='app', recover=False)
+        report_only = failure(('app failed',), failure_class='app_failed',
+                              check='app', recover=False)
         with mock.patch.object(masakari,
                                'make_masakari_connection') as make:
             answer = notifier.notify(report_only)
@@ -192,22 +202,35 @@ class MasakariNotifierTestCase(base.TestCase):
         notifier = masakari.MasakariNotifier(self.conf)
         with mock.patch.object(masakari,
                                'make_masakari_connection') as make:
-            answer = notifier.notify(notifiers.Failure(
-                A, 'compute-1', '2026-11-24T19:15:00',
-                failure_class='heartbeat_lost', recover=False))
+            answer = notifier.notify(failure(recover=False))
         self.assertEqual('not sent: heartbeat_lost is report only', answer)
         make.assert_not_called()
         self.assertIsNone(notifier._conn)
 
     def test_other_classes_are_sent(self):
         notifier = self.notifier(accepted())
-        notifier.notify(notifiers.Failure(
-            A, 'compute-1', '2026-11-24T19:15:00', failure_class='app_failed',
-            check='app', recover=True))
+        notifier.notify(failure(failure_class='app_failed', check='app',
+                                recover=True))
         self.assertEqual(1, len(self.api.created))
         # the payload is Masakari's, whatever failed
         self.assertEqual('QEMU_GUEST_AGENT_ERROR',
                          self.api.created[0]['payload']['event'])
+
+    def test_takes_failures_only(self):
+        self.assertEqual((events.FAILED,), masakari.MasakariNotifier.kinds)
+
+    def test_other_kinds_are_not_sent(self):
+        notifier = masakari.MasakariNotifier(self.conf)
+        with mock.patch.object(masakari,
+                               'make_masakari_connection') as make:
+            for kind in set(events.KINDS) - {events.FAILED}:
+                answer = notifier.notify(events.Event(
+                    kind, A, 'compute-1', 'heartbeat',
+                    failure_class='heartbeat_lost', recover=True))
+                self.assertEqual('not sent: Masakari takes failures only',
+                                 answer, kind)
+        make.assert_not_called()
+        self.assertIsNone(notifier._conn)
 
 
 class CheckTestCase(MasakariNotifierTestCase):

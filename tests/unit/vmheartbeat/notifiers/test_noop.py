@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-from masakarimonitors_ext.vmheartbeat.notifiers import base as notifiers
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import noop
 from tests.unit import base
 
@@ -20,7 +20,13 @@ from tests.unit import base
 class NoopNotifierTestCase(base.TestCase):
 
     def test_drops_the_failure(self):
-        failure = notifiers.Failure('x', 'compute-1', '2026-11-24T19:15:00')
+        failure = events.Event(events.FAILED, 'x', 'compute-1', 'heartbeat',
+                               failure_class='heartbeat_lost', recover=True,
+                               generated_time='2026-11-24T19:15:00')
         self.assertEqual('dropped',
                          noop.NoopNotifier(self.conf).notify(failure))
         self.assertEqual('', self.logger.output)
+
+    def test_takes_failures_only(self):
+        # so the outbox keeps nothing for it
+        self.assertEqual((events.FAILED,), noop.NoopNotifier.kinds)

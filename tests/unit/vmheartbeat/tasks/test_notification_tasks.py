@@ -18,11 +18,17 @@ from unittest import mock
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
 
 A = '11111111-1111-1111-1111-111111111111'
+REQUIRED = delivery.Policy(required=True, deadline=600.0, interval=2.0,
+                           slow_interval=60.0)
+BEST_EFFORT = delivery.Policy(required=False, deadline=120.0, interval=2.0,
+                              slow_interval=60.0)
 
 
 class NotifyTaskTestCase(base.TestCase):
@@ -32,16 +38,19 @@ class NotifyTaskTestCase(base.TestCase):
         self.notifier = fakes.RecordingNotifier()
         self.prober = mock.Mock(spec=['probe'])
         self.prober.probe.return_value = fakes.TIMED_OUT
-        self.task = notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, 600.0)
+        self.task = self.make_task(REQUIRED)
 
-    def execute(self, started_ago=10.0):
-        return self.task.execute(
+    def make_task(self, policy):
+        return notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, policy)
+
+    def execute(self, started_ago=10.0, task=None):
+        return (task or self.task).execute(
             A, 'compute-1', '2026-11-24T19:15:00', ['healthy: timed_out'],
             'timed_out after 2.000s', 'running (reason 1)',
             'timed_out after 2.000s', time.time() - started_ago, 2.0)
 
-    def test_requires(self):
+    def test_requires_and_provides(self):
         self.assertEqual('vmhb-notify-instance-masakari-' + A,
                          self.task.name)
         self.assertEqual({constants.INSTANCE_UUID, constants.HOSTNAME,
@@ -51,13 +60,20 @@ class NotifyTaskTestCase(base.TestCase):
                           constants.PROBE_TIMEOUT, constants.CHECK,
                           constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
                           constants.RECOVER}, self.task.requires)
-        self.assertEqual(set(), self.task.provides)
+        self.assertEqual({'delivery-masakari'}, self.task.provides)
+        self.assertEqual('delivery-masakari',
+                         notification_tasks.delivery_name('masakari'))
 
     def test_delivers_the_failure_with_all_evidence(self):
-        self.assertEqual('delivered', self.execute())
-        failure = self.notifier.delivered[0]
+        self.assertEqual({'delivered': True, 'answer': 'delivered',
+                          'required': True}, self.execute())
+        [failure] = self.notifier.delivered
+        self.assertEqual(events.FAILED, failure.kind)
         self.assertEqual(A, failure.instance_uuid)
         self.assertEqual('compute-1', failure.hostname)
+        self.assertEqual(checks.HEARTBEAT, failure.check)
+        self.assertEqual(checks.CLASS_HEARTBEAT, failure.failure_class)
+        self.assertTrue(failure.recover)
         self.assertEqual('2026-11-24T19:15:00', failure.generated_time)
         self.assertEqual(('healthy: timed_out',
                           're-probes: timed_out after 2.000s',
@@ -67,8 +83,19 @@ class NotifyTaskTestCase(base.TestCase):
         # within the deadline, the guest is not asked again
         self.prober.probe.assert_not_called()
 
+    def test_every_try_carries_the_same_event_id(self):
+        self.notifier.errors.append(fakes.transient_error())
+        self.assertRaises(exception.TransientNotificationError,
+                          self.execute)
+        self.execute()
+        # a task made again after a restart, too
+        self.execute(task=self.make_task(REQUIRED))
+        self.assertEqual(
+            [events.failure_id(A, '2026-11-24T19:15:00')] * 2,
+            [e.event_id for e in self.notifier.delivered])
+
     def test_late_try_looks_at_the_guest_first(self):
-        self.assertEqual('delivered', self.execute(started_ago=700.0))
+        self.assertTrue(self.execute(started_ago=700.0)['delivered'])
         self.prober.probe.assert_called_once_with(
             checks.CheckKey(A, checks.HEARTBEAT), 2.0, None)
         self.assertEqual(1, len(self.notifier.delivered))
@@ -84,3 +111,56 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertRaises(exception.TransientNotificationError,
                           self.execute)
         self.assertEqual([], self.notifier.delivered)
+
+    def test_permanent_error_is_a_result_not_a_failure(self):
+        # the flow is never failed (nor the others reverted) by a refusal
+        self.notifier.errors.append(fakes.permanent_error())
+        result = self.execute()
+        self.assertEqual({'delivered': False, 'required': True},
+                         {k: result[k] for k in ('delivered', 'required')})
+        self.assertIn('refused', result['answer'])
+        self.assertIn('Masakari answered 400', result['answer'])
+        self.assertIn('refused the failure for good', self.logger.output)
+
+    def test_unexpected_error_is_transient(self):
+        self.notifier.errors.append(RuntimeError('notifier bug'))
+        error = self.assertRaises(exception.TransientNotificationError,
+                                  self.execute)
+        self.assertIn('RuntimeError', str(error))
+        self.assertIn('notifier bug', str(error))
+        # with its traceback
+        self.assertIn('Traceback', self.logger.output)
+        self.assertIn('failed unexpectedly', self.logger.output)
+
+    def test_best_effort_within_its_deadline_is_retried(self):
+        task = self.make_task(BEST_EFFORT)
+        self.notifier.errors.append(fakes.transient_error())
+        self.assertRaises(exception.TransientNotificationError,
+                          self.execute, started_ago=100.0, task=task)
+        self.assertEqual({'delivered': True, 'answer': 'delivered',
+                          'required': False},
+                         self.execute(started_ago=110.0, task=task))
+
+    def test_best_effort_past_its_deadline_gives_up(self):
+        task = self.make_task(BEST_EFFORT)
+        for error in (fakes.transient_error(), RuntimeError('bug')):
+            self.notifier.errors.append(error)
+            result = self.execute(started_ago=121.0, task=task)
+            self.assertFalse(result['delivered'])
+            self.assertFalse(result['required'])
+            self.assertTrue(result['answer'].startswith('given up: '),
+                            result)
+        self.assertIn('best_effort_deadline', self.logger.output)
+        # a best-effort notifier never probes the guest again
+        self.prober.probe.assert_not_called()
+
+    def test_best_effort_past_its_deadline_still_delivers_if_it_can(self):
+        task = self.make_task(BEST_EFFORT)
+        self.assertTrue(self.execute(started_ago=500.0, task=task)[
+            'delivered'])
+
+    def test_permanent_error_of_a_best_effort_notifier(self):
+        self.notifier.errors.append(fakes.permanent_error())
+        result = self.execute(task=self.make_task(BEST_EFFORT))
+        self.assertFalse(result['delivered'])
+        self.assertFalse(result['required'])

@@ -21,6 +21,7 @@ from taskflow.types import failure as tf_failure
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
@@ -108,8 +109,10 @@ class DeliveryRetryTestCase(base.TestCase):
             mock.Mock(time=mock.Mock(side_effect=lambda: self.now))))
         self.stop = mock.Mock(spec=threading.Event)
         self.stop.is_set.return_value = False
-        self.retry = retry_tasks.DeliveryRetry(A, 'masakari', 600.0, 2.0,
-                                               60.0, self.stop)
+        self.retry = retry_tasks.DeliveryRetry(
+            A, 'masakari', delivery.Policy(required=True, deadline=600.0,
+                                           interval=2.0, slow_interval=60.0),
+            self.stop)
         self.started = 1000.0
 
     def on_failure(self, *errors, persisted=False):
@@ -172,10 +175,31 @@ class DeliveryRetryTestCase(base.TestCase):
                                          persisted=True))
         self.stop.wait.assert_not_called()
 
-    def test_unexpected_error_reverts_at_once(self):
-        self.assertEqual(retry.REVERT_ALL,
-                         self.on_failure(RuntimeError('notifier bug')))
+    def test_other_errors_revert_at_once(self):
+        # the notify task turns a notifier's unexpected errors into
+        # transient ones; what still reaches here (the guest answering a
+        # late probe, a bug of the task itself) ends the escalation
+        for error in (RuntimeError('task bug'),
+                      exception.InstanceAnswered(A)):
+            self.assertEqual(retry.REVERT_ALL, self.on_failure(error))
         self.stop.wait.assert_not_called()
+
+    def test_best_effort_is_tried_once_more_at_its_deadline(self):
+        best_effort = retry_tasks.DeliveryRetry(
+            A, 'webhook', delivery.Policy(required=False, deadline=120.0,
+                                          interval=2.0, slow_interval=60.0),
+            self.stop)
+        self.now = self.started + 10.0
+        self.assertEqual(retry.RETRY, best_effort.on_failure(
+            history(fakes.transient_error()), self.started))
+        self.stop.wait.assert_called_once_with(2.0)
+        # past its deadline: retried at once, for the task to give up
+        self.stop.reset_mock()
+        self.now = self.started + 120.0
+        self.assertEqual(retry.RETRY, best_effort.on_failure(
+            history(*[fakes.transient_error()] * 2), self.started))
+        self.stop.wait.assert_not_called()
+        self.assertNotIn('notification_deadline', self.logger.output)
 
     def test_no_wait_when_stopping(self):
         self.stop.is_set.return_value = True

@@ -1,0 +1,270 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The persisted outbox of the health events that are not failures.
+
+Failures are delivered by their escalation flow; every other event
+(reported, recovered, status changed) is kept here, in a small SQLite
+database under ``state_path``, as one delivery per notifier that takes its
+kind. Each notifier has a thread of its own that delivers its events in
+order, oldest first, and retries as its ``delivery.Policy`` says, so a
+notifier that is down, slow or refusing holds only its own deliveries.
+A delivery is removed once the receiver has it (or refused it for good,
+or a best-effort notifier gave it up): a monitor that stops or crashes
+sends at its next start only what was not delivered. A crash between a
+receiver's answer and the removal sends that one event again, with the
+same ``event_id``.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+
+from oslo_log import log as logging
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
+
+LOG = logging.getLogger(__name__)
+
+_SCHEMA = '''
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    notifier TEXT NOT NULL,
+    created REAL NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_notifier ON deliveries (notifier, seq);
+'''
+
+#: seconds a worker waits before reading the database again after an error
+_DATABASE_RETRY = 5.0
+
+
+class Outbox:
+    """Keeps events until each notifier has them, and delivers them.
+
+    :param conf: the configuration (``[vmheartbeat]``).
+    :param notifiers: a list of (name, ``notifiers.base.Notifier``).
+    :param clock: the wall clock (events are kept across restarts).
+    """
+
+    DATABASE = 'outbox.sqlite'
+
+    def __init__(self, conf, notifiers, clock=time.time):
+        self._conf = conf
+        self._notifiers = [(name, notifier) for name, notifier in notifiers
+                           if set(notifier.kinds) - {events.FAILED}]
+        self._policies = delivery.policies(conf)
+        self._clock = clock
+        self._db = None
+        self._lock = threading.Lock()
+        self._wake = {name: threading.Event() for name, _ in self._notifiers}
+        self._stopping = threading.Event()
+        self._threads = []
+
+    def open(self):
+        """Open (or create) the outbox database.
+
+        :raises: ConfigurationError naming ``state_path`` when it cannot be
+            created, read or written.
+        """
+        path = self._conf.vmheartbeat.state_path
+        db = os.path.join(path, self.DATABASE)
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            self._db = sqlite3.connect(db, timeout=30,
+                                       check_same_thread=False)
+            self._db.execute('PRAGMA journal_mode=WAL')
+            self._db.execute('PRAGMA synchronous=NORMAL')
+            self._db.executescript(_SCHEMA)
+            # NOTE: a write proves the database is usable now, not at the
+            # first event: a read-only or full disk fails here.
+            with self._db:
+                self._db.execute('DELETE FROM deliveries WHERE seq < 0')
+        except (OSError, sqlite3.Error) as e:
+            raise exception.ConfigurationError(
+                'vmheartbeat.state_path', 'cannot use the outbox %s: %s' % (
+                    db, e))
+        names = [name for name, _ in self._notifiers]
+        for name, count in self._db.execute(
+                'SELECT notifier, COUNT(*) FROM deliveries GROUP BY '
+                'notifier').fetchall():
+            if name in names:
+                LOG.warning('%d health event(s) for notifier %s kept from '
+                            'the last run; delivering them', count, name)
+            else:
+                LOG.warning('Dropping %d health event(s) kept for notifier '
+                            '%s, which is no longer configured', count, name)
+                with self._db:
+                    self._db.execute('DELETE FROM deliveries WHERE '
+                                     'notifier = ?', (name,))
+
+    def start(self):
+        for name, notifier in self._notifiers:
+            thread = threading.Thread(
+                target=self._deliver_all, name='vmhb-outbox-%s' % name,
+                args=(name, notifier, self._policies[name]), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout=2.0):
+        """Stop delivering; what is not delivered waits for the next start.
+
+        A delivery under way is given up to ``timeout`` seconds to end.
+        """
+        self._stopping.set()
+        for wake in self._wake.values():
+            wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = [t.name for t in self._threads if t.is_alive()]
+        if left:
+            LOG.warning('Stopping with health events still being delivered '
+                        '(%s); they are sent again at the next start',
+                        ', '.join(left))
+
+    def put(self, event):
+        """Keep one event for every notifier that takes its kind.
+
+        :raises: sqlite3.Error when the database cannot keep it.
+        """
+        names = [name for name, notifier in self._notifiers
+                 if event.kind in notifier.kinds]
+        if not names:
+            return
+        data = json.dumps(event.to_dict(), sort_keys=True)
+        now = self._clock()
+        with self._lock, self._db:
+            self._db.executemany(
+                'INSERT INTO deliveries (notifier, created, event) VALUES '
+                '(?, ?, ?)', [(name, now, data) for name in names])
+        for name in names:
+            self._wake[name].set()
+
+    def pending(self, name=None):
+        """How many deliveries are kept, for one notifier or for all."""
+        with self._lock:
+            if name is None:
+                row = self._db.execute(
+                    'SELECT COUNT(*) FROM deliveries').fetchone()
+            else:
+                row = self._db.execute(
+                    'SELECT COUNT(*) FROM deliveries WHERE notifier = ?',
+                    (name,)).fetchone()
+        return row[0]
+
+    def _head(self, name):
+        with self._lock:
+            return self._db.execute(
+                'SELECT seq, created, event FROM deliveries WHERE '
+                'notifier = ? ORDER BY seq LIMIT 1', (name,)).fetchone()
+
+    def _remove(self, seq):
+        with self._lock, self._db:
+            self._db.execute('DELETE FROM deliveries WHERE seq = ?', (seq,))
+
+    def _deliver_all(self, name, notifier, policy):
+        wake = self._wake[name]
+        while not self._stopping.is_set():
+            wake.clear()
+            try:
+                head = self._head(name)
+            except sqlite3.Error as e:
+                LOG.error('Cannot read the outbox for notifier %s: %s; '
+                          'trying again in %.0fs', name, e, _DATABASE_RETRY)
+                self._stopping.wait(_DATABASE_RETRY)
+                continue
+            if head is None:
+                wake.wait()
+                continue
+            try:
+                self._deliver_one(name, notifier, policy, *head)
+            except Exception:
+                LOG.exception('Notifier %s: delivering a health event '
+                              'failed unexpectedly; trying again in %.0fs',
+                              name, _DATABASE_RETRY)
+                self._stopping.wait(_DATABASE_RETRY)
+
+    def _deliver_one(self, name, notifier, policy, seq, created, data):
+        """Deliver one kept event, retrying until it is done with."""
+        try:
+            event = events.Event.from_dict(json.loads(data))
+        except ValueError as e:
+            LOG.error('Dropping a health event kept for notifier %s that '
+                      'cannot be read: %s', name, e)
+            self._done(seq)
+            return
+        tries = 0
+        while not self._stopping.is_set():
+            tries += 1
+            try:
+                answer = notifier.notify(event)
+            except exception.PermanentNotificationError as e:
+                LOG.error('Notifier %s refused the %s event of instance %s '
+                          'for good; dropped: %s', name, event.kind,
+                          event.instance_uuid, e)
+                break
+            except exception.TransientNotificationError as e:
+                error = e
+            except Exception as e:
+                LOG.exception('Notifier %s failed unexpectedly on the %s '
+                              'event of instance %s; trying again as for a '
+                              'transient error', name, event.kind,
+                              event.instance_uuid)
+                error = e
+            else:
+                LOG.info('Health event %s of instance %s delivered to %s: '
+                         '%s', event.kind, event.instance_uuid, name, answer)
+                break
+            elapsed = self._clock() - created
+            wait = policy.next_try(tries, elapsed)
+            if wait is None:
+                LOG.warning('Best-effort notifier %s gave up the %s event of '
+                            'instance %s %.0fs after it ([vmheartbeat] '
+                            'best_effort_deadline): %s', name, event.kind,
+                            event.instance_uuid, elapsed, error)
+                break
+            LOG.warning('Health event %s of instance %s not delivered to %s '
+                        '(%s); trying again in %.1fs', event.kind,
+                        event.instance_uuid, name, error, wait)
+            self._stopping.wait(wait)
+        else:
+            return
+        self._done(seq)
+
+    def _done(self, seq):
+        while True:
+            try:
+                self._remove(seq)
+                return
+            except sqlite3.Error as e:
+                LOG.error('Cannot remove a delivered health event from the '
+                          'outbox: %s; trying again in %.0fs', e,
+                          _DATABASE_RETRY)
+                if self._stopping.wait(_DATABASE_RETRY):
+                    return
+
+    def close(self):
+        """Close the database, unless a delivery still uses it."""
+        if any(thread.is_alive() for thread in self._threads):
+            return
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()

@@ -1,0 +1,414 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The persisted outbox, on a real SQLite database in a temporary dir."""
+
+import dataclasses
+import os
+import threading
+
+import fixtures
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import outbox
+from tests.unit import base as test_base
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+#: seconds between two quick tries in these tests: the fake clock decides
+#: the deadlines, the real waits between tries are only short
+QUICK = 0.01
+
+
+def event(n, kind=events.STATUS_CHANGED, instance_uuid=A):
+    """The n-th event of a test: its details and its id say which."""
+    return events.Event(
+        kind, instance_uuid, 'compute-1', checks.APP,
+        failure_class=(checks.CLASS_APP_FAILED
+                       if kind in (events.REPORTED, events.RECOVERED)
+                       else None),
+        status=checks.DEGRADED, details='event %d' % n,
+        answers=(('log', 'logged'),) if kind == events.REPORTED else (),
+        generated_time='2026-11-24T19:15:%02d' % n,
+        event_id='00000000-0000-4000-8000-%012d' % n)
+
+
+def fails_on(clock, *numbers, advance=None, at_try=None):
+    """An ``on_try`` failing transiently on the events ``numbers``.
+
+    With ``advance``, the fake clock moves that many seconds at the try
+    ``at_try``, before the error.
+    """
+    details = {'event %d' % n for n in numbers}
+
+    def on_try(tries, event):
+        if advance is not None and tries == at_try:
+            clock.advance(advance)
+        if event.details in details:
+            raise fakes.transient_error()
+
+    return on_try
+
+
+class OutboxTestCase(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.state_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(group='vmheartbeat', state_path=self.state_path,
+                   notification_deadline=600.0, best_effort_deadline=120.0)
+        self.clock = test_base.FakeClock(1000.0)
+        real = delivery.policies
+        self.useFixture(fixtures.MockPatchObject(
+            delivery, 'policies', side_effect=lambda conf: {
+                name: dataclasses.replace(policy, interval=QUICK,
+                                          slow_interval=QUICK)
+                for name, policy in real(conf).items()}))
+
+    def make(self, *notifiers, best_effort=()):
+        """An open outbox of ``notifiers``, the configured ones."""
+        self.flags(group='vmheartbeat',
+                   notifiers=[name for name, _ in notifiers],
+                   best_effort_notifiers=list(best_effort))
+        box = outbox.Outbox(self.conf, list(notifiers), clock=self.clock)
+        box.open()
+        self.addCleanup(box.close)
+        self.addCleanup(box.stop, test_base.WAIT)
+        return box
+
+    def stop(self, box):
+        """Stop its threads: what they did is then final."""
+        box.stop(test_base.WAIT)
+        self.assertNotIn('still being delivered', self.logger.output)
+
+
+class DeliveryTestCase(OutboxTestCase):
+
+    def test_each_event_once_to_each_notifier_in_order(self):
+        first, second = fakes.RecordingNotifier(), fakes.RecordingNotifier()
+        box = self.make(('first', first), ('second', second))
+        box.start()
+        sent = [event(0), event(1, events.REPORTED),
+                event(2, events.RECOVERED), event(3, instance_uuid=B)]
+        for each in sent:
+            box.put(each)
+        first.wait_delivered(4)
+        second.wait_delivered(4)
+        self.stop(box)
+        # the very events, read back from the database
+        self.assertEqual(sent, first.delivered)
+        self.assertEqual(sent, second.delivered)
+        self.assertEqual(4, first.tries)
+        self.assertEqual(4, second.tries)
+        self.assertEqual(0, box.pending())
+
+    def test_kept_until_delivered(self):
+        box = self.make(('log', fakes.RecordingNotifier()),
+                        ('other', fakes.RecordingNotifier()))
+        box.put(event(0))
+        box.put(event(1))
+        self.assertEqual(4, box.pending())
+        self.assertEqual(2, box.pending('log'))
+        self.assertEqual(2, box.pending('other'))
+
+    def test_only_the_kinds_a_notifier_takes_are_kept_for_it(self):
+        reports = fakes.RecordingNotifier(
+            kinds=(events.FAILED, events.REPORTED))
+        everything = fakes.RecordingNotifier()
+        failures = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        box = self.make(('reports', reports), ('everything', everything),
+                        ('failures', failures))
+        box.put(event(0))
+        self.assertEqual(0, box.pending('reports'))
+        self.assertEqual(1, box.pending('everything'))
+        self.assertEqual(0, box.pending('failures'))
+        box.put(event(1, events.REPORTED))
+        self.assertEqual(1, box.pending('reports'))
+        self.assertEqual(0, box.pending('failures'))
+        box.start()
+        everything.wait_delivered(2)
+        reports.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([events.REPORTED],
+                         [e.kind for e in reports.delivered])
+        self.assertEqual(1, reports.tries)
+        self.assertEqual(0, failures.tries)
+        self.assertEqual(0, box.pending())
+
+    def test_an_event_no_notifier_takes_is_not_kept(self):
+        box = self.make(('masakari', fakes.RecordingNotifier(
+            kinds=(events.FAILED,))))
+        box.put(event(0))
+        box.put(event(1, events.REPORTED))
+        self.assertEqual(0, box.pending())
+
+    def test_a_hanging_notifier_does_not_delay_another(self):
+        gate = threading.Event()
+        hanging = fakes.RecordingNotifier(gate=gate)
+        steady = fakes.RecordingNotifier()
+        box = self.make(('hanging', hanging), ('steady', steady))
+        self.addCleanup(gate.set)
+        box.start()
+        sent = [event(n) for n in range(3)]
+        for each in sent:
+            box.put(each)
+        self.wait_for(hanging.entered, 'the hanging delivery')
+        steady.wait_delivered(3)
+        self.assertEqual(sent, steady.delivered)
+        self.assertEqual([], hanging.delivered)
+        self.assertEqual(1, hanging.tries)
+        self.assertEqual(3, box.pending('hanging'))
+        gate.set()
+        hanging.wait_delivered(3)
+        self.stop(box)
+        self.assertEqual(sent, hanging.delivered)
+        self.assertEqual(0, box.pending())
+
+    def test_a_failing_notifier_does_not_delay_another(self):
+        healed = threading.Event()
+
+        def on_try(tries, event):
+            if not healed.is_set():
+                raise fakes.transient_error()
+
+        failing = fakes.RecordingNotifier(on_try=on_try)
+        steady = fakes.RecordingNotifier()
+        box = self.make(('failing', failing), ('steady', steady))
+        box.start()
+        sent = [event(n) for n in range(3)]
+        for each in sent:
+            box.put(each)
+        steady.wait_delivered(3)
+        # tried again, and again, meanwhile
+        failing.wait_until(lambda n: n.tries >= 2, 'a second try')
+        self.assertEqual([], failing.delivered)
+        self.assertEqual(sent, steady.delivered)
+        healed.set()
+        failing.wait_delivered(3)
+        self.stop(box)
+        # in order, each once
+        self.assertEqual(sent, failing.delivered)
+        self.assertEqual(3, steady.tries)
+        self.assertIn('not delivered to failing', self.logger.output)
+
+    def test_permanent_error_drops_the_delivery(self):
+        refusing = fakes.RecordingNotifier([fakes.permanent_error()])
+        other = fakes.RecordingNotifier()
+        box = self.make(('refusing', refusing), ('other', other))
+        box.start()
+        box.put(event(0))
+        box.put(event(1))
+        refusing.wait_delivered(1)
+        other.wait_delivered(2)
+        self.stop(box)
+        # refused for good: not tried again, and the next one goes
+        self.assertEqual([event(1)], refusing.delivered)
+        self.assertEqual(2, refusing.tries)
+        # the other has both
+        self.assertEqual([event(0), event(1)], other.delivered)
+        self.assertEqual(0, box.pending())
+        self.assertIn('refused the status_changed event of instance %s for '
+                      'good' % A, self.logger.output)
+
+    def test_unexpected_error_is_retried(self):
+        buggy = fakes.RecordingNotifier([RuntimeError('notifier bug')])
+        box = self.make(('buggy', buggy))
+        box.start()
+        box.put(event(0))
+        buggy.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual(2, buggy.tries)
+        self.assertEqual([event(0)], buggy.delivered)
+        self.assertIn('failed unexpectedly', self.logger.output)
+        self.assertIn('RuntimeError: notifier bug', self.logger.output)
+
+    def test_best_effort_gives_up_after_its_deadline(self):
+        # the first try fails within the deadline, the second past it
+        webhook = fakes.RecordingNotifier()
+        webhook.on_try = fails_on(self.clock, 0, advance=121.0, at_try=2)
+        box = self.make(('webhook', webhook), best_effort=['webhook'])
+        box.start()
+        box.put(event(0))
+        box.put(event(1))
+        webhook.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(1)], webhook.delivered)
+        self.assertEqual(3, webhook.tries)
+        self.assertEqual(0, box.pending())
+        self.assertIn('Best-effort notifier webhook gave up the '
+                      'status_changed event of instance %s 121s after it'
+                      % A, self.logger.output)
+
+    def test_best_effort_is_retried_within_its_deadline(self):
+        webhook = fakes.RecordingNotifier([fakes.transient_error()] * 3)
+        box = self.make(('webhook', webhook), best_effort=['webhook'])
+        box.start()
+        self.clock.advance(100.0)
+        box.put(event(0))
+        webhook.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual(4, webhook.tries)
+        self.assertNotIn('gave up', self.logger.output)
+
+    def test_required_keeps_retrying_after_its_deadline(self):
+        log = fakes.RecordingNotifier([fakes.transient_error()] * 4)
+        # past every deadline at its second try
+        log.on_try = fails_on(self.clock, advance=86400.0, at_try=2)
+        box = self.make(('log', log), ('webhook', fakes.RecordingNotifier()),
+                        best_effort=['webhook'])
+        box.start()
+        box.put(event(0))
+        log.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(0)], log.delivered)
+        self.assertEqual(5, log.tries)
+        self.assertNotIn('gave up', self.logger.output)
+        self.assertEqual(0, box.pending())
+
+
+class RestartTestCase(OutboxTestCase):
+
+    def test_events_are_kept_across_a_stop(self):
+        # the first run delivers event 0, then cannot deliver event 1
+        log = fakes.RecordingNotifier()
+        log.on_try = fails_on(self.clock, 1)
+        box = self.make(('log', log))
+        box.start()
+        sent = [event(0), event(1, events.REPORTED),
+                event(2, events.RECOVERED)]
+        for each in sent:
+            box.put(each)
+        log.wait_until(lambda n: n.tries >= 2, 'a try of event 1')
+        self.stop(box)
+        box.close()
+        self.assertEqual([event(0)], log.delivered)
+
+        # the next run delivers what was left, in order, and only that
+        again = fakes.RecordingNotifier()
+        box = self.make(('log', again))
+        self.assertEqual(2, box.pending('log'))
+        self.assertIn('2 health event(s) for notifier log kept from the '
+                      'last run', self.logger.output)
+        box.start()
+        again.wait_delivered(2)
+        self.stop(box)
+        box.close()
+        self.assertEqual(sent[1:], again.delivered)
+        # the same events: a receiver can recognize a repeat
+        self.assertEqual([e.event_id for e in sent[1:]],
+                         [e.event_id for e in again.delivered])
+        self.assertEqual(2, again.tries)
+
+        # and the one after that has nothing left to send
+        last = fakes.RecordingNotifier()
+        box = self.make(('log', last))
+        self.assertEqual(0, box.pending())
+        box.start()
+        box.put(event(3))
+        last.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(3)], last.delivered)
+
+    def test_events_put_before_the_start_are_delivered(self):
+        box = self.make(('log', fakes.RecordingNotifier()))
+        box.put(event(0))
+        self.stop(box)
+        box.close()
+        log = fakes.RecordingNotifier()
+        box = self.make(('log', log))
+        box.start()
+        log.wait_delivered(1)
+        self.assertEqual([event(0)], log.delivered)
+
+    def test_a_best_effort_deadline_counts_from_the_first_run(self):
+        box = self.make(('webhook', fakes.RecordingNotifier()),
+                        best_effort=['webhook'])
+        box.put(event(0))
+        box.put(event(1))
+        self.stop(box)
+        box.close()
+        # restarted 200 s later: event 0 fails once and is given up
+        self.clock.advance(200.0)
+        webhook = fakes.RecordingNotifier()
+        webhook.on_try = fails_on(self.clock, 0)
+        box = self.make(('webhook', webhook), best_effort=['webhook'])
+        box.start()
+        webhook.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(1)], webhook.delivered)
+        self.assertEqual(2, webhook.tries)
+
+    def test_a_notifier_no_longer_configured_is_dropped(self):
+        box = self.make(('log', fakes.RecordingNotifier()),
+                        ('webhook', fakes.RecordingNotifier()))
+        box.put(event(0))
+        box.put(event(1))
+        self.assertEqual(2, box.pending('webhook'))
+        self.stop(box)
+        box.close()
+
+        log = fakes.RecordingNotifier()
+        box = self.make(('log', log))
+        self.assertEqual(0, box.pending('webhook'))
+        self.assertEqual(2, box.pending('log'))
+        self.assertIn('Dropping 2 health event(s) kept for notifier '
+                      'webhook, which is no longer configured',
+                      self.logger.output)
+        box.start()
+        log.wait_delivered(2)
+        self.stop(box)
+        self.assertEqual([event(0), event(1)], log.delivered)
+
+        # and it is gone for good
+        box.close()
+        box = self.make(('log', fakes.RecordingNotifier()),
+                        ('webhook', fakes.RecordingNotifier()))
+        self.assertEqual(0, box.pending())
+
+
+class OpenTestCase(OutboxTestCase):
+
+    def assert_names_the_state_path(self, what):
+        self.flags(group='vmheartbeat', notifiers=['log'])
+        box = outbox.Outbox(self.conf, [('log', fakes.RecordingNotifier())])
+        self.addCleanup(box.close)
+        error = self.assertRaises(exception.ConfigurationError, box.open)
+        self.assertEqual('vmheartbeat.state_path', error.option)
+        self.assertIn(what, str(error))
+        self.assertNotIn('\n', str(error))
+
+    def test_corrupt_database(self):
+        with open(os.path.join(self.state_path, 'outbox.sqlite'),
+                  'wb') as f:
+            f.write(b'not a database' * 512)
+        self.assert_names_the_state_path('outbox.sqlite')
+
+    def test_state_path_that_is_a_file(self):
+        path = os.path.join(self.state_path, 'not-a-dir')
+        with open(path, 'w'):
+            pass
+        self.flags(group='vmheartbeat', state_path=path)
+        self.assert_names_the_state_path('not-a-dir')
+
+    def test_state_path_is_created(self):
+        path = os.path.join(self.state_path, 'a', 'b')
+        self.flags(group='vmheartbeat', state_path=path)
+        box = self.make(('log', fakes.RecordingNotifier()))
+        box.put(event(0))
+        self.assertTrue(os.path.isfile(os.path.join(path, 'outbox.sqlite')))
+        self.assertEqual(0o700, os.stat(path).st_mode & 0o777)
