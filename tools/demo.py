@@ -20,13 +20,17 @@ qemu-ga on libvirtd + QEMU (TCG), and the real Masakari API and engine
 (over RabbitMQ) with a Nova stand-in that maps stop/start onto the libvirt
 domain. Panics the guest kernel and prints the timeline: fault injected,
 misses seen, escalation steps, notification accepted, Masakari's final
-status, and the VM answering again.
+status, and the VM answering again. Then prints the health events each
+configured backend received: Masakari's notification, and the
+oslo.messaging notifications an oslo.messaging listener (as Vitrage or Aodh
+run one) got from RabbitMQ.
 
 Run it through tools/demo.sh, which sets the machine up first.
 """
 
 import argparse
 import datetime
+import json
 import os
 import re
 import sys
@@ -40,8 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from tests.functional.fixtures import libvirt_guest  # noqa: E402
 from tests.functional.fixtures import masakari_service  # noqa: E402
 from tests.functional.fixtures import monitor  # noqa: E402
+from tests.functional.fixtures import notification_listener  # noqa: E402
+from tests.functional.fixtures import rabbitmq  # noqa: E402
 
 HOSTNAME = 'compute-1'
+VHOST = 'vmhb-demo'
+EVENTS = ('failed', 'reported', 'recovered')
 
 # (pattern in the monitor log, what the timeline says)
 MILESTONES = (
@@ -51,10 +59,13 @@ MILESTONES = (
     (r'domain is running, in no lifecycle', 'flow: domain confirmed running'),
     (r'last probe missed too', 'flow: last probe missed'),
     (r'notification masakari: (.*)', 'flow: Masakari answered'),
+    (r'notification messaging: (.*)', 'flow: messaging notifier'),
     (r'failure reported', 'monitor: failure reported'),
     (r'no longer watched \((\w+)\)', 'monitor: domain stopped by recovery'),
     (r'\): watched', 'monitor: restarted domain watched again'),
     (r'answering heartbeats', 'monitor: VM answering heartbeats'),
+    (r'Health event (\w+) of instance \S+ delivered to messaging',
+     'outbox: event sent to messaging:'),
 )
 _STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ')
 
@@ -96,6 +107,39 @@ def follow(proc, instance_uuid, timeline, seen, after):
                 break
 
 
+def events_received(listener, instance_uuid, workdir, timeout=10):
+    """Print what the oslo.messaging listener received; their kinds.
+
+    The whole notifications are saved to ``workdir``/events.json.
+    """
+    try:
+        listener.wait_for('vmheartbeat.instance.recovered', instance_uuid,
+                          timeout=timeout)
+    except AssertionError:
+        pass
+    received = listener.received(instance_uuid=instance_uuid)
+    print('== the oslo.messaging listener received %d notification(s):'
+          % len(received))
+    for item in received:
+        data = item.data
+        print('   %s  %-33s %-5s class=%s check=%s event_id=%s' % (
+            datetime.datetime.fromtimestamp(item.arrived).strftime(
+                '%H:%M:%S.%f')[:-3], item.event_type, item.priority,
+            data.get('failure_class'), data.get('check'),
+            data.get('event_id')))
+    path = os.path.join(workdir, 'events.json')
+    with open(path, 'w') as out:
+        json.dump([{'priority': item.priority,
+                    'publisher_id': item.publisher_id,
+                    'event_type': item.event_type,
+                    'message_id': item.message_id,
+                    'timestamp': item.timestamp,
+                    'payload': item.payload} for item in received],
+                  out, indent=2)
+    print('   (the whole notifications are in %s)' % path)
+    return tuple(item.data.get('kind') for item in received)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--fault', default='panic',
@@ -105,11 +149,17 @@ def main():
                         help='leave Masakari running at the end')
     args = parser.parse_args()
 
-    print('== setting up: libvirtd, guest image, RabbitMQ, Masakari')
+    print('== setting up: libvirtd, guest image, RabbitMQ, Masakari, a '
+          'notification listener')
     libvirt_guest.ensure_libvirtd()
     libvirt_guest.ensure_guest_image()
     masakari = masakari_service.MasakariService(hostnames=(HOSTNAME,))
     masakari.start()
+    rabbitmq.ensure_rabbitmq(vhost=VHOST, fresh_vhost=True)
+    transport_url = 'rabbit://guest:guest@%s:%d/%s' % (
+        rabbitmq.RABBIT_HOST, rabbitmq.RABBIT_PORT, VHOST)
+    listener = notification_listener.NotificationListener(
+        transport_url).start()
     workdir = tempfile.mkdtemp(prefix='vmhb-demo-')
     guest = None
     proc = None
@@ -126,8 +176,9 @@ def main():
                             'failure_threshold': 3,
                             'startup_grace_period': 30,
                             'opt_in': 'flavor',
-                            'notifiers': 'masakari,log',
+                            'notifiers': 'masakari,messaging,log',
                             'state_path': os.path.join(workdir, 'state')},
+            'oslo_messaging_notifications': {'transport_url': transport_url},
         }
         sections.update(masakari.monitor_config())
         print('== starting masakari-vmheartbeatmonitor (log: %s/monitor.log)'
@@ -166,17 +217,19 @@ def main():
         count = len(masakari.notifications_for(instance_uuid))
         print('\n== %d notification(s) for %s; Masakari status: %s' % (
             count, instance_uuid, status))
-        if status != 'finished' or count != 1:
+        received = events_received(listener, instance_uuid, workdir)
+        if status != 'finished' or count != 1 or received != EVENTS:
             print('== DEMO FAILED; monitor log tail:\n%s' % proc.tail(60))
             return 1
         print('== DEMO OK: hung VM found, reported once, recovered by '
-              'Masakari, answering again')
+              'Masakari, answering again; the listener got each event once')
         return 0
     finally:
         if proc is not None:
             proc.stop()
         if guest is not None:
             guest.cleanup()
+        listener.stop()
         if not args.keep:
             masakari.stop()
 

@@ -24,6 +24,7 @@ from oslo_config import cfg
 
 from masakarimonitors_ext.conf import api
 from masakarimonitors_ext.conf import guest_checks
+from masakarimonitors_ext.conf import notifiers
 from masakarimonitors_ext.conf import nova
 from masakarimonitors_ext.conf import vmheartbeat
 
@@ -33,3 +34,4 @@ api.register_opts(CONF)
 nova.register_opts(CONF)
 vmheartbeat.register_opts(CONF)
 guest_checks.register_opts(CONF)
+notifiers.register_opts(CONF)

@@ -23,6 +23,7 @@ from masakarimonitors.conf import service as mm_service
 
 from masakarimonitors_ext.conf import api
 from masakarimonitors_ext.conf import guest_checks
+from masakarimonitors_ext.conf import notifiers
 from masakarimonitors_ext.conf import nova
 from masakarimonitors_ext.conf import vmheartbeat
 
@@ -37,4 +38,5 @@ def list_opts():
         (nova.GROUP, list(nova.list_opts()[nova.GROUP])),
         (vmheartbeat.GROUP, vmheartbeat.opts),
         (guest_checks.GROUP, guest_checks.opts),
+        (notifiers.MESSAGING, notifiers.messaging_opts),
     ]
