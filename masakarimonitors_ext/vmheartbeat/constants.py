@@ -28,6 +28,7 @@ CONFIRM_PROBE_TASK = 'vmhb-confirm-last-probe'
 NOTIFY_SUBFLOW = 'vmhb-notify'
 NOTIFY_RETRY = 'vmhb-notify-retry'
 NOTIFY_TASK = 'vmhb-notify-instance'
+QUEUE_TASK = 'vmhb-queue-failure'
 
 # Store keys
 INSTANCE_UUID = 'instance_uuid'

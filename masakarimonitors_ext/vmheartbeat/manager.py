@@ -123,13 +123,13 @@ class VMHeartbeatManager:
         self.inventory = inventory.Inventory(uri, self,
                                              group.resync_interval)
         self.notifiers = load_notifiers(conf)
+        self.outbox = outbox.Outbox(conf, self.notifiers)
         services = types.SimpleNamespace(
             prober=self.prober, inventory=self.inventory, optin=self.optin,
-            notifiers=self.notifiers, stop=self._stop)
+            notifiers=self.notifiers, outbox=self.outbox, stop=self._stop)
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, conf), conf,
             self.instances.episode_closed, self._stop)
-        self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
         self.instances.attach(self.scheduler, self.prober, self.inventory,

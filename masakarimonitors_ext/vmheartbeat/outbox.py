@@ -12,13 +12,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The persisted outbox of the health events that are not failures.
+"""The persisted outbox of health events.
 
-Failures are delivered by their escalation flow; every other event
-(reported, recovered, status changed) is kept here, in a small SQLite
-database under ``state_path``, as one delivery per notifier that takes its
-kind. Each notifier has a thread of its own that delivers its events in
-order, oldest first, and retries as its ``delivery.Policy`` says, so a
+Failures are delivered to the required notifiers by their escalation flow.
+Every other event (reported, recovered, status changed), and the failures
+for the best-effort notifiers, is kept here, in a small SQLite database
+under ``state_path``, as one delivery per notifier that takes its kind;
+an event put twice (a flow resumed after a crash) is kept once. Each
+notifier has a thread of its own that delivers its events in order, oldest
+first, and retries as its ``delivery.Policy`` says, so a
 notifier that is down, slow or refusing holds only its own deliveries.
 A delivery is removed once the receiver has it (or refused it for good,
 or a best-effort notifier gave it up): a monitor that stops or crashes
@@ -46,8 +48,10 @@ _SCHEMA = '''
 CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     notifier TEXT NOT NULL,
+    event_id TEXT NOT NULL,
     created REAL NOT NULL,
-    event TEXT NOT NULL
+    event TEXT NOT NULL,
+    UNIQUE (notifier, event_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_notifier ON deliveries (notifier, seq);
 '''
@@ -68,9 +72,10 @@ class Outbox:
 
     def __init__(self, conf, notifiers, clock=time.time):
         self._conf = conf
-        self._notifiers = [(name, notifier) for name, notifier in notifiers
-                           if set(notifier.kinds) - {events.FAILED}]
         self._policies = delivery.policies(conf)
+        self._notifiers = [
+            (name, notifier) for name, notifier in notifiers
+            if self._takes(name, notifier, set(notifier.kinds))]
         self._clock = clock
         self._db = None
         self._lock = threading.Lock()
@@ -115,6 +120,16 @@ class Outbox:
                     self._db.execute('DELETE FROM deliveries WHERE '
                                      'notifier = ?', (name,))
 
+    def _takes(self, name, notifier, kinds):
+        """Whether the outbox keeps events of these kinds for a notifier.
+
+        Failures only for a best-effort notifier: the escalation flow
+        delivers them to the required ones.
+        """
+        if not self._policies[name].required:
+            return bool(kinds & set(notifier.kinds))
+        return bool((kinds - {events.FAILED}) & set(notifier.kinds))
+
     def start(self):
         for name, notifier in self._notifiers:
             thread = threading.Thread(
@@ -141,20 +156,25 @@ class Outbox:
                         ', '.join(left))
 
     def put(self, event):
-        """Keep one event for every notifier that takes its kind.
+        """Keep one event for every notifier that takes it here.
+
+        A failure is kept for the best-effort notifiers only; another
+        event for every notifier that takes its kind. An event already
+        kept for a notifier (same ``event_id``) is not kept again.
 
         :raises: sqlite3.Error when the database cannot keep it.
         """
         names = [name for name, notifier in self._notifiers
-                 if event.kind in notifier.kinds]
+                 if self._takes(name, notifier, {event.kind})]
         if not names:
             return
         data = json.dumps(event.to_dict(), sort_keys=True)
         now = self._clock()
         with self._lock, self._db:
             self._db.executemany(
-                'INSERT INTO deliveries (notifier, created, event) VALUES '
-                '(?, ?, ?)', [(name, now, data) for name in names])
+                'INSERT OR IGNORE INTO deliveries (notifier, event_id, '
+                'created, event) VALUES (?, ?, ?, ?)',
+                [(name, event.event_id, now, data) for name in names])
         for name in names:
             self._wake[name].set()
 

@@ -30,8 +30,8 @@ class EscalationFlows:
     """Builds escalation flows.
 
     :param services: what the tasks use: ``prober``, ``inventory``,
-        ``optin``, ``notifiers`` (a list of (name, driver)) and ``stop``
-        (a ``threading.Event``).
+        ``optin``, ``notifiers`` (a list of (name, driver)), ``outbox``
+        (an ``outbox.Outbox``) and ``stop`` (a ``threading.Event``).
     :param conf: the configuration.
     """
 
@@ -50,13 +50,15 @@ class EscalationFlows:
         2. confirm the domain: it exists, runs, and no lifecycle
            operation (libvirt job, Nova task state) is under way;
         3. confirm with one last probe;
-        4. notify every configured notifier that takes failures, in
+        4. notify every required notifier that takes failures, in
            parallel, each retried on transient errors as its
-           ``delivery.Policy`` says: a required one quickly until
+           ``delivery.Policy`` says: quickly until
            ``notification_deadline``, then every
            ``notification_slow_retry_interval`` seconds, probing the guest
-           before each late try, for as long as it stays failed; a
-           best-effort one until ``best_effort_deadline``.
+           before each late try, for as long as it stays failed; and hand
+           the failure to the outbox for the best-effort ones, which are
+           retried there until ``best_effort_deadline`` and never hold the
+           episode.
 
         Requires in the store: ``instance_uuid``, ``hostname``,
         ``generated_time``, ``episode_started``, ``evidence`` and
@@ -82,10 +84,14 @@ class EscalationFlows:
 
         notify = unordered_flow.Flow(
             constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
+        best_effort = []
         for name, notifier in services.notifiers:
             if events.FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
+            if not policy.required:
+                best_effort.append(name)
+                continue
             one = linear_flow.Flow(
                 constants.name_for('%s-%s' % (constants.NOTIFY_SUBFLOW, name),
                                    instance_uuid),
@@ -94,5 +100,8 @@ class EscalationFlows:
             one.add(notification_tasks.NotifyTask(
                 instance_uuid, name, notifier, services.prober, policy))
             notify.add(one)
+        if best_effort:
+            notify.add(notification_tasks.QueueFailureTask(
+                instance_uuid, best_effort, services.outbox))
         flow.add(notify)
         return flow

@@ -38,6 +38,71 @@ def delivered(delivered, answer, required):
     return {'delivered': delivered, 'answer': answer, 'required': required}
 
 
+#: what the escalation requires to make the failure event
+_EVENT_INPUTS = (constants.INSTANCE_UUID, constants.HOSTNAME,
+                 constants.GENERATED_TIME, constants.EVIDENCE,
+                 constants.REPROBE_RESULT, constants.DOMAIN_STATE,
+                 constants.LAST_PROBE, constants.CHECK,
+                 constants.FAILURE_CLASS, constants.RECOVER)
+
+
+def failure_event(instance_uuid, hostname, generated_time, evidence,
+                  reprobe_result, domain_state, last_probe,
+                  check=checks.HEARTBEAT,
+                  failure_class=checks.CLASS_HEARTBEAT, recover=True):
+    """The ``failed`` event of an episode: the same at every try."""
+    return events.Event(
+        events.FAILED, instance_uuid, hostname, check,
+        failure_class=failure_class, recover=recover,
+        details='%s failed: %s' % (check, failure_class),
+        evidence=tuple(evidence) + ('re-probes: %s' % reprobe_result,
+                                    'domain: %s' % domain_state,
+                                    'last probe: %s' % last_probe),
+        generated_time=generated_time,
+        event_id=events.failure_id(instance_uuid, generated_time))
+
+
+class QueueFailureTask(task.Task):
+    """Hand the failure to the outbox for the best-effort notifiers.
+
+    They are retried there, each on its own, until their deadline, so
+    they never hold the episode: it is reported as soon as every required
+    notifier has it. The outbox keeps an event once per notifier, so a
+    flow resumed after a crash does not queue it twice. A disk that cannot
+    keep it loses it for these notifiers only, with an ERROR line.
+
+    :param names: the best-effort notifiers that take failures.
+    :param outbox: the ``outbox.Outbox``.
+    """
+
+    def __init__(self, instance_uuid, names, outbox, **kwargs):
+        super().__init__(
+            name=constants.name_for(constants.QUEUE_TASK, instance_uuid),
+            requires=_EVENT_INPUTS,
+            provides=tuple(delivery_name(name) for name in names),
+            **kwargs)
+        self._names = tuple(names)
+        self._outbox = outbox
+
+    def execute(self, instance_uuid, hostname, generated_time, evidence,
+                reprobe_result, domain_state, last_probe,
+                check=checks.HEARTBEAT,
+                failure_class=checks.CLASS_HEARTBEAT, recover=True):
+        event = failure_event(instance_uuid, hostname, generated_time,
+                              evidence, reprobe_result, domain_state,
+                              last_probe, check, failure_class, recover)
+        try:
+            self._outbox.put(event)
+        except Exception as e:
+            LOG.error('Instance %s: the failure is lost for the best-effort '
+                      'notifiers %s: the outbox cannot keep it: %s',
+                      instance_uuid, ', '.join(self._names), e)
+            answer = 'lost: the outbox cannot keep it'
+        else:
+            answer = 'queued (best effort)'
+        return tuple(delivered(True, answer, False) for _ in self._names)
+
+
 class NotifyTask(task.Task):
     """Deliver the failure through one notifier.
 
@@ -63,13 +128,9 @@ class NotifyTask(task.Task):
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_TASK, notifier_name),
                 instance_uuid),
-            requires=(constants.INSTANCE_UUID, constants.HOSTNAME,
-                      constants.GENERATED_TIME, constants.EVIDENCE,
-                      constants.REPROBE_RESULT, constants.DOMAIN_STATE,
-                      constants.LAST_PROBE, constants.EPISODE_STARTED,
-                      constants.PROBE_TIMEOUT, constants.CHECK,
-                      constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
-                      constants.RECOVER),
+            requires=_EVENT_INPUTS + (constants.EPISODE_STARTED,
+                                      constants.PROBE_TIMEOUT,
+                                      constants.CHECK_SETTINGS),
             provides=delivery_name(notifier_name),
             **kwargs)
         # NOTE: taskflow's Task owns the attribute "_notifier".
@@ -89,15 +150,9 @@ class NotifyTask(task.Task):
                 check_settings, failure_class)
             LOG.info('Instance %s: still not answering (%s); notifying %s',
                      instance_uuid, result, self._driver_name)
-        event = events.Event(
-            events.FAILED, instance_uuid, hostname, check,
-            failure_class=failure_class, recover=recover,
-            details='%s failed: %s' % (check, failure_class),
-            evidence=tuple(evidence) + ('re-probes: %s' % reprobe_result,
-                                        'domain: %s' % domain_state,
-                                        'last probe: %s' % last_probe),
-            generated_time=generated_time,
-            event_id=events.failure_id(instance_uuid, generated_time))
+        event = failure_event(instance_uuid, hostname, generated_time,
+                              evidence, reprobe_result, domain_state,
+                              last_probe, check, failure_class, recover)
         required = self._policy.required
         try:
             answer = self._driver.notify(event)

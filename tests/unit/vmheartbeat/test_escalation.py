@@ -31,7 +31,9 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import escalation
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
+from masakarimonitors_ext.vmheartbeat import outbox
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
 from tests.unit.vmheartbeat import fakes
@@ -124,6 +126,11 @@ class EscalatorTestCase(test_base.TestCase):
             optin=fakes.FakeOptIn(task_states=task_states),
             notifiers=notifiers,
             stop=stop)
+        services.outbox = outbox.Outbox(self.conf, notifiers)
+        services.outbox.open()
+        services.outbox.start()
+        self.addCleanup(services.outbox.close)
+        self.addCleanup(services.outbox.stop, 0)
         escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, self.conf), self.conf,
             self.on_closed, stop)
@@ -301,22 +308,53 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         # the refusal reverts nothing: the other has it, once
         self.assertEqual(1, len(delivering.delivered))
         self.assertEqual(1, delivering.tries)
-        self.assertEqual(1, refusing.tries)
+        refusing.wait_until(lambda n: n.tries == 1, 'the refusal')
         self.assertEqual([], refusing.delivered)
-        answers = dict(self.answers[A])
-        self.assertEqual('delivered', answers['delivering'])
-        self.assertIn('refused', answers['refusing'])
+        self.assertEqual('delivered', dict(self.answers[A])['delivering'])
         self.assertEqual([], self.books())
         return outcome
 
     def test_a_required_notifier_refusing_is_rejected(self):
         self.assertEqual((A, constants.OUTCOME_REJECTED),
                          self.one_refuses_one_delivers())
+        self.assertIn('refused', dict(self.answers[A])['refusing'])
 
     def test_a_best_effort_notifier_refusing_is_still_notified(self):
         self.flags(group='vmheartbeat', best_effort_notifiers=['refusing'])
         self.assertEqual((A, constants.OUTCOME_NOTIFIED),
                          self.one_refuses_one_delivers())
+        # the outbox has it, and tried once: a refusal is not retried
+        self.assertEqual('queued (best effort)',
+                         dict(self.answers[A])['refusing'])
+        self.assertIn('Notifier refusing refused the failed event of '
+                      'instance %s for good' % A, self.logger.output)
+
+    def test_a_best_effort_notifier_hanging_does_not_hold_the_report(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['hanging'])
+        gate = threading.Event()
+        self.addCleanup(gate.set)
+        hanging = fakes.RecordingNotifier(gate=gate)
+        escalator, services = self.make_escalator(notifiers=[
+            ('hanging', hanging), ('masakari', fakes.RecordingNotifier())])
+        escalator.start(A, ['missed'], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(0, len(hanging.delivered))
+        gate.set()
+        hanging.wait_delivered(1)
+        event, = hanging.delivered
+        self.assertEqual(('failed', A), (event.kind, event.instance_uuid))
+
+    def test_a_best_effort_failure_put_twice_is_kept_once(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['later'])
+        later = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        _escalator, services = self.make_escalator(notifiers=[
+            ('later', later), ('masakari', fakes.RecordingNotifier())])
+        services.outbox.stop(0)
+        event = events.Event(events.FAILED, A, 'compute-1', 'heartbeat',
+                             event_id='e1')
+        services.outbox.put(event)
+        services.outbox.put(event)
+        self.assertEqual(1, services.outbox.pending('later'))
 
     def test_a_failing_notifier_does_not_delay_another(self):
         gate = threading.Event()

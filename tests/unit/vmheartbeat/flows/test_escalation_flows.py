@@ -47,7 +47,7 @@ class EscalationFlowTestCase(base.TestCase):
         services = types.SimpleNamespace(
             prober=object(), inventory=fakes.FakeInventory(),
             optin=fakes.FakeOptIn(),
-            notifiers=notifiers,
+            notifiers=notifiers, outbox=object(),
             stop=threading.Event())
         factory = escalation_flows.EscalationFlows(services, self.conf)
         return factory.get_escalation_flow(A)
@@ -110,12 +110,15 @@ class EscalationFlowTestCase(base.TestCase):
                    best_effort_deadline=90.0, notification_deadline=300.0,
                    notification_retry_interval=1.5,
                    notification_slow_retry_interval=45.0)
-        notify = list(self.flow('masakari', 'log'))[-1]
-        for subflow, required, deadline in zip(notify, (True, False),
-                                               (300.0, 90.0)):
-            policy = delivery.Policy(required, deadline, 1.5, 45.0)
-            self.assertEqual(policy, subflow.retry._policy)
-            self.assertEqual(policy, list(subflow)[0]._policy)
+        required, queue = list(self.flow('masakari', 'log'))[-1]
+        policy = delivery.Policy(True, 300.0, 1.5, 45.0)
+        self.assertEqual('vmhb-notify-masakari-' + A, required.name)
+        self.assertEqual(policy, required.retry._policy)
+        self.assertEqual(policy, list(required)[0]._policy)
+        # the best-effort one is handed to the outbox: it holds nothing
+        self.assertIsInstance(queue, notification_tasks.QueueFailureTask)
+        self.assertEqual('vmhb-queue-failure-' + A, queue.name)
+        self.assertEqual({'delivery-log'}, set(queue.provides))
 
     def test_no_notifier(self):
         notify = list(self.flow())[-1]
