@@ -12,14 +12,23 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Options of the notifiers that have their own: [messaging_notifier].
+"""Options of the notifiers that have their own.
 
-The ``messaging`` notifier also reads oslo.messaging's own
-``[oslo_messaging_notifications]`` group (``transport_url``, ``topics``)
-and its driver's group (``[oslo_messaging_rabbit]``).
+[messaging_notifier]; [mistral] and [vitrage], each with keystoneauth's
+session, auth and adapter options (the [api] credentials are used when a
+group has no auth_type). The ``messaging`` notifier also reads
+oslo.messaging's own ``[oslo_messaging_notifications]`` group
+(``transport_url``, ``topics``) and its driver's group
+(``[oslo_messaging_rabbit]``).
 """
 
+import copy
+
+from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+#: the event kinds an operator may choose (events.KINDS)
+EVENT_KINDS = ('failed', 'reported', 'recovered', 'status_changed')
 
 MESSAGING = cfg.OptGroup(
     'messaging_notifier',
@@ -42,10 +51,84 @@ messaging_opts = [
 ]
 
 
+MISTRAL = cfg.OptGroup(
+    'mistral',
+    title='Mistral notifier options',
+    help="""
+How the "mistral" notifier reaches Mistral's API (service type
+workflowv2) and which workflow it starts for each event. The [api]
+credentials are used when auth_type is not set here.
+""")
+
+mistral_opts = [
+    cfg.StrOpt('workflow',
+               regex=r'^[^\s/]{1,255}$',
+               help='Name of the Mistral workflow started with each event '
+                    'as its input. Required by the "mistral" notifier.'),
+    cfg.StrOpt('input_name',
+               default='event',
+               regex=r'^[A-Za-z_][A-Za-z0-9_]{0,63}$',
+               help='Name of the workflow input that receives the event.'),
+    cfg.ListOpt('event_kinds',
+                default=['failed', 'recovered'],
+                item_type=cfg.types.String(choices=EVENT_KINDS),
+                help='The health events that start the workflow.'),
+]
+
+VITRAGE = cfg.OptGroup(
+    'vitrage',
+    title='Vitrage notifier options',
+    help="""
+How the "vitrage" notifier reaches Vitrage's event API (service type rca).
+The [api] credentials are used when auth_type is not set here.
+""")
+
+vitrage_opts = [
+    cfg.ListOpt('event_kinds',
+                default=['failed', 'recovered', 'status_changed'],
+                item_type=cfg.types.String(choices=EVENT_KINDS),
+                help='The health events posted to Vitrage: a failure '
+                     'raises the instance\'s alarm, a recovery clears it; '
+                     'an application status failed or degraded raises its '
+                     'application alarm, healthy clears it.'),
+]
+
+#: seconds each of these services may take to answer one request
+#: (keystoneauth's timeout of its group)
+DEFAULT_TIMEOUTS = {'mistral': 30.0, 'vitrage': 10.0}
+SERVICE_TYPES = {'mistral': 'workflowv2', 'vitrage': 'rca'}
+
+
 def register_opts(conf):
     conf.register_group(MESSAGING)
     conf.register_opts(messaging_opts, group=MESSAGING)
+    for group, opts in ((MISTRAL, mistral_opts), (VITRAGE, vitrage_opts)):
+        conf.register_group(group)
+        conf.register_opts(opts, group=group)
+        ks_loading.register_session_conf_options(conf, group.name)
+        ks_loading.register_auth_conf_options(conf, group.name)
+        ks_loading.register_adapter_conf_options(conf, group.name)
+        conf.set_default('service_type', SERVICE_TYPES[group.name],
+                         group=group.name)
+        conf.set_default('timeout', DEFAULT_TIMEOUTS[group.name],
+                         group=group.name)
+
+
+def _keystoneauth_opts(group):
+    session_opts = copy.deepcopy(ks_loading.get_session_conf_options())
+    for opt in session_opts:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUTS[group]
+    adapter_opts = copy.deepcopy(
+        ks_loading.get_adapter_conf_options(include_deprecated=False))
+    for opt in adapter_opts:
+        if opt.dest == 'service_type':
+            opt.default = SERVICE_TYPES[group]
+    return (session_opts + ks_loading.get_auth_common_conf_options() +
+            adapter_opts)
 
 
 def list_opts():
-    return {MESSAGING: messaging_opts}
+    return {MESSAGING: messaging_opts,
+            MISTRAL: mistral_opts + _keystoneauth_opts('mistral'),
+            VITRAGE: vitrage_opts + _keystoneauth_opts('vitrage')}

@@ -39,4 +39,6 @@ def list_opts():
         (vmheartbeat.GROUP, vmheartbeat.opts),
         (guest_checks.GROUP, guest_checks.opts),
         (notifiers.MESSAGING, notifiers.messaging_opts),
+        (notifiers.MISTRAL, list(notifiers.list_opts()[notifiers.MISTRAL])),
+        (notifiers.VITRAGE, list(notifiers.list_opts()[notifiers.VITRAGE])),
     ]

@@ -85,10 +85,18 @@ def load_notifiers(conf):
             'vmheartbeat.notifiers', 'no notifier named %s' % (
                 ', '.join(sorted(names))))
 
+    def not_loaded(_manager, entrypoint, error):
+        if isinstance(error, exception.ConfigurationError):
+            raise error
+        raise exception.ConfigurationError(
+            'vmheartbeat.notifiers', 'notifier %s cannot be loaded: %s: %s'
+            % (entrypoint.name, type(error).__name__, error))
+
     manager = stevedore.NamedExtensionManager(
         NOTIFIERS_NAMESPACE, names, invoke_on_load=True,
         invoke_args=(conf,), name_order=True,
-        on_missing_entrypoints_callback=missing)
+        on_missing_entrypoints_callback=missing,
+        on_load_failure_callback=not_loaded)
     loaded = [(ext.name, ext.obj) for ext in manager]
     if not any(events.FAILED in notifier.kinds for _, notifier in loaded):
         raise exception.ConfigurationError(

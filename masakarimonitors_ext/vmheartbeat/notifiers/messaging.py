@@ -113,6 +113,9 @@ class MessagingNotifier(base.Notifier):
 
     def notify(self, event):
         transport = self.transport
+        if not self.conf.oslo_messaging_notifications.topics:
+            raise exception.PermanentNotificationError(
+                '[oslo_messaging_notifications] topics is empty')
         msg = message(event, event.hostname)
         priority = msg['priority'].lower()
         retries = self.conf.messaging_notifier.send_retries
@@ -121,13 +124,18 @@ class MessagingNotifier(base.Notifier):
             try:
                 # NOTE: the transport's own send, which raises when the
                 # broker did not confirm; oslo_messaging.Notifier would
-                # log the failure and drop the notification.
+                # log the failure and drop the notification. It adds keys
+                # to the message it is given: each send gets a copy.
                 transport._send_notification(
-                    target, {}, msg, version=_ENVELOPE, retry=retries)
-            except oslo_messaging.MessagingException as e:
+                    target, {}, dict(msg), version=_ENVELOPE,
+                    retry=retries)
+            except Exception as e:
+                # MessageDeliveryFailure, or kombu's OperationalError when
+                # the transport never connected
                 raise exception.TransientNotificationError(
-                    'notification %s to %s not confirmed: %s' % (
-                        msg['event_type'], target.topic, e))
+                    'notification %s to %s not confirmed: %s: %s' % (
+                        msg['event_type'], target.topic, type(e).__name__,
+                        e))
         return 'sent as %s (%s) to %s' % (
             msg['event_type'], msg['priority'], ', '.join(
                 self.conf.oslo_messaging_notifications.topics))

@@ -97,10 +97,10 @@ class QueueFailureTask(task.Task):
             LOG.error('Instance %s: the failure is lost for the best-effort '
                       'notifiers %s: the outbox cannot keep it: %s',
                       instance_uuid, ', '.join(self._names), e)
-            answer = 'lost: the outbox cannot keep it'
+            kept, answer = False, 'lost: the outbox cannot keep it'
         else:
-            answer = 'queued (best effort)'
-        return tuple(delivered(True, answer, False) for _ in self._names)
+            kept, answer = True, 'queued (best effort)'
+        return tuple(delivered(kept, answer, False) for _ in self._names)
 
 
 class NotifyTask(task.Task):

@@ -28,6 +28,10 @@ from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import inventory
 from masakarimonitors_ext.vmheartbeat import manager
+from masakarimonitors_ext.vmheartbeat.notifiers import messaging
+from masakarimonitors_ext.vmheartbeat.notifiers import mistral
+from masakarimonitors_ext.vmheartbeat.notifiers import noop
+from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import guest_agent
@@ -140,6 +144,67 @@ class LoadDriversTestCase(ManagerTestCase):
         self.assertIn('[vmheartbeat] notifiers', str(error))
         self.assertIn('pigeon', str(error))
         self.assertNotIn('log', error.reason)
+
+    def test_loads_the_reporting_backends(self):
+        self.flags(group='vmheartbeat',
+                   notifiers=['vitrage', 'noop', 'mistral', 'messaging'])
+        self.flags(group='mistral', workflow='vmhb_recover')
+        loaded = manager.load_notifiers(self.conf)
+        self.assertEqual(['vitrage', 'noop', 'mistral', 'messaging'],
+                         [name for name, _ in loaded])
+        self.assertEqual([vitrage.VitrageNotifier, noop.NoopNotifier,
+                          mistral.MistralNotifier,
+                          messaging.MessagingNotifier],
+                         [type(notifier) for _, notifier in loaded])
+        for _, notifier in loaded:
+            self.assertIs(self.conf, notifier.conf)
+
+    def test_a_notifier_not_configured_is_not_made(self):
+        # the mistral notifier would refuse to be made without a workflow
+        self.flags(group='vmheartbeat', notifiers=['noop'])
+        self.flags(group='mistral', workflow=None)
+        self.assertEqual(['noop'], [name for name, _ in
+                                    manager.load_notifiers(self.conf)])
+
+    def test_configuration_error_of_a_notifier_is_raised_as_is(self):
+        self.flags(group='vmheartbeat', notifiers=['noop', 'mistral'])
+        self.flags(group='mistral', workflow=None)
+        error = self.assertRaises(exception.ConfigurationError,
+                                  manager.load_notifiers, self.conf)
+        self.assertEqual('mistral.workflow', error.option)
+        self.assertIn('[mistral] workflow', str(error))
+        # and the monitor does not start
+        error = self.assertRaises(exception.ConfigurationError,
+                                  manager.VMHeartbeatManager, self.conf,
+                                  self.optin)
+        self.assertEqual('mistral.workflow', error.option)
+
+    def test_other_error_of_a_notifier_names_the_option(self):
+        self.flags(group='vmheartbeat', notifiers=['noop', 'vitrage'])
+        with mock.patch.object(vitrage.VitrageNotifier, '__init__',
+                               side_effect=RuntimeError('no catalog')):
+            error = self.assertRaises(exception.ConfigurationError,
+                                      manager.load_notifiers, self.conf)
+        self.assertEqual('vmheartbeat.notifiers', error.option)
+        self.assertIn('[vmheartbeat] notifiers', str(error))
+        self.assertIn('notifier vitrage cannot be loaded', str(error))
+        self.assertIn('RuntimeError: no catalog', str(error))
+
+    def test_notifiers_none_of_which_takes_failures_are_refused(self):
+        self.flags(group='vmheartbeat', notifiers=['vitrage', 'mistral'])
+        self.flags(group='vitrage', event_kinds=['recovered',
+                                                 'status_changed'])
+        self.flags(group='mistral', workflow='vmhb_recover',
+                   event_kinds=['reported'])
+        error = self.assertRaises(exception.ConfigurationError,
+                                  manager.load_notifiers, self.conf)
+        self.assertEqual('vmheartbeat.notifiers', error.option)
+        self.assertIn('none of vitrage, mistral takes failures', str(error))
+        self.assertIn('"noop"', str(error))
+        # one that does is enough
+        self.flags(group='vitrage', event_kinds=['failed'])
+        self.assertEqual(['vitrage', 'mistral'], [
+            name for name, _ in manager.load_notifiers(self.conf)])
 
 
 class CheckServicesTestCase(ManagerTestCase):

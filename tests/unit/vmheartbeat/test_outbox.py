@@ -381,6 +381,99 @@ class RestartTestCase(OutboxTestCase):
         self.assertEqual(0, box.pending())
 
 
+class FailuresAndRepeatsTestCase(OutboxTestCase):
+    """Failures for the best-effort notifiers; an event kept once."""
+
+    def failure(self, n):
+        generated = '2026-11-24T19:15:%02d' % n
+        return events.Event(
+            events.FAILED, A, 'compute-1', checks.HEARTBEAT,
+            failure_class=checks.CLASS_HEARTBEAT, recover=True,
+            details='event %d' % n, evidence=('missed 3 heartbeats',),
+            generated_time=generated,
+            event_id=events.failure_id(A, generated))
+
+    def test_a_failure_is_kept_for_the_best_effort_notifiers_only(self):
+        masakari = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        log = fakes.RecordingNotifier()
+        webhook = fakes.RecordingNotifier()
+        vitrage = fakes.RecordingNotifier(
+            kinds=(events.RECOVERED, events.STATUS_CHANGED))
+        box = self.make(('masakari', masakari), ('log', log),
+                        ('webhook', webhook), ('vitrage', vitrage),
+                        best_effort=['webhook', 'vitrage'])
+        failure = self.failure(0)
+        box.put(failure)
+        # the required ones get it from the escalation flow
+        self.assertEqual({'masakari': 0, 'log': 0, 'webhook': 1,
+                          'vitrage': 0},
+                         {name: box.pending(name) for name in
+                          ('masakari', 'log', 'webhook', 'vitrage')})
+        # any other kind for every notifier that takes it
+        recovered = event(1, events.RECOVERED)
+        box.put(recovered)
+        self.assertEqual({'masakari': 0, 'log': 1, 'webhook': 2,
+                          'vitrage': 1},
+                         {name: box.pending(name) for name in
+                          ('masakari', 'log', 'webhook', 'vitrage')})
+        box.start()
+        webhook.wait_delivered(2)
+        log.wait_delivered(1)
+        vitrage.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([failure, recovered], webhook.delivered)
+        self.assertEqual([recovered], log.delivered)
+        self.assertEqual([recovered], vitrage.delivered)
+        self.assertEqual(0, masakari.tries)
+        self.assertEqual(1, log.tries)
+        self.assertEqual(0, box.pending())
+
+    def test_a_failure_no_best_effort_notifier_takes_is_not_kept(self):
+        box = self.make(('masakari', fakes.RecordingNotifier(
+            kinds=(events.FAILED,))), ('log', fakes.RecordingNotifier()),
+            ('vitrage', fakes.RecordingNotifier(kinds=(events.RECOVERED,))),
+            best_effort=['vitrage'])
+        box.put(self.failure(0))
+        self.assertEqual(0, box.pending())
+
+    def test_an_event_put_twice_is_kept_once(self):
+        log, webhook = fakes.RecordingNotifier(), fakes.RecordingNotifier()
+        box = self.make(('log', log), ('webhook', webhook),
+                        best_effort=['webhook'])
+        failure = self.failure(0)
+        for _ in range(2):
+            box.put(event(1))
+            box.put(failure)
+        self.assertEqual(1, box.pending('log'))
+        self.assertEqual(2, box.pending('webhook'))
+        box.start()
+        log.wait_delivered(1)
+        webhook.wait_delivered(2)
+        self.stop(box)
+        self.assertEqual([event(1)], log.delivered)
+        self.assertEqual([event(1), failure], webhook.delivered)
+        self.assertEqual(1, log.tries)
+        self.assertEqual(2, webhook.tries)
+        self.assertEqual(0, box.pending())
+
+    def test_an_event_put_again_after_a_restart_is_kept_once(self):
+        # a flow resumed after a crash queues its failure again
+        box = self.make(('webhook', fakes.RecordingNotifier()),
+                        best_effort=['webhook'])
+        box.put(self.failure(0))
+        self.stop(box)
+        box.close()
+        webhook = fakes.RecordingNotifier()
+        box = self.make(('webhook', webhook), best_effort=['webhook'])
+        box.put(self.failure(0))
+        self.assertEqual(1, box.pending('webhook'))
+        box.start()
+        webhook.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([self.failure(0)], webhook.delivered)
+        self.assertEqual(1, webhook.tries)
+
+
 class OpenTestCase(OutboxTestCase):
 
     def assert_names_the_state_path(self, what):

@@ -12,8 +12,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import sqlite3
 import time
 from unittest import mock
+
+import fixtures
+import taskflow.engines
+from taskflow.patterns import linear_flow
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
@@ -164,3 +169,115 @@ class NotifyTaskTestCase(base.TestCase):
         result = self.execute(task=self.make_task(BEST_EFFORT))
         self.assertFalse(result['delivered'])
         self.assertFalse(result['required'])
+
+
+class FakeOutbox:
+    """Keeps what is put, or raises ``error``."""
+
+    def __init__(self, error=None):
+        self.error = error
+        self.put_events = []
+
+    def put(self, event):
+        if self.error is not None:
+            raise self.error
+        self.put_events.append(event)
+
+
+class QueueFailureTaskTestCase(base.TestCase):
+
+    INPUTS = {
+        constants.INSTANCE_UUID: A,
+        constants.HOSTNAME: 'compute-1',
+        constants.GENERATED_TIME: '2026-11-24T19:15:00',
+        constants.EVIDENCE: ['healthy: timed_out'],
+        constants.REPROBE_RESULT: 'timed_out after 2.000s',
+        constants.DOMAIN_STATE: 'running (reason 1)',
+        constants.LAST_PROBE: 'timed_out after 2.000s',
+        constants.CHECK: checks.HEARTBEAT,
+        constants.FAILURE_CLASS: checks.CLASS_HEARTBEAT,
+        constants.RECOVER: True,
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.outbox = FakeOutbox()
+        self.task = notification_tasks.QueueFailureTask(
+            A, ['webhook', 'vitrage'], self.outbox)
+
+    def execute(self, task=None):
+        return (task or self.task).execute(**self.INPUTS)
+
+    def test_requires_and_provides(self):
+        self.assertEqual('vmhb-queue-failure-' + A, self.task.name)
+        self.assertEqual({constants.INSTANCE_UUID, constants.HOSTNAME,
+                          constants.GENERATED_TIME, constants.EVIDENCE,
+                          constants.REPROBE_RESULT, constants.DOMAIN_STATE,
+                          constants.LAST_PROBE, constants.CHECK,
+                          constants.FAILURE_CLASS, constants.RECOVER},
+                         self.task.requires)
+        self.assertEqual({'delivery-webhook', 'delivery-vitrage'},
+                         self.task.provides)
+
+    def test_queues_the_failure_once_for_every_best_effort_notifier(self):
+        self.assertEqual(
+            ({'delivered': True, 'answer': 'queued (best effort)',
+              'required': False},) * 2, self.execute())
+        [failure] = self.outbox.put_events
+        self.assertEqual(events.FAILED, failure.kind)
+        self.assertEqual(A, failure.instance_uuid)
+        self.assertEqual('compute-1', failure.hostname)
+        self.assertTrue(failure.recover)
+        self.assertEqual(('healthy: timed_out',
+                          're-probes: timed_out after 2.000s',
+                          'domain: running (reason 1)',
+                          'last probe: timed_out after 2.000s'),
+                         failure.evidence)
+
+    def test_the_very_event_the_required_notifiers_get(self):
+        self.execute()
+        notifier = fakes.RecordingNotifier()
+        notify = notification_tasks.NotifyTask(
+            A, 'masakari', notifier, mock.Mock(spec=['probe']), REQUIRED)
+        notify.execute(episode_started=time.time(), probe_timeout=2.0,
+                       **self.INPUTS)
+        self.assertEqual(notifier.delivered, self.outbox.put_events)
+        self.assertEqual(events.failure_id(A, '2026-11-24T19:15:00'),
+                         self.outbox.put_events[0].event_id)
+        # and again after a restart
+        self.execute(task=notification_tasks.QueueFailureTask(
+            A, ['webhook', 'vitrage'], self.outbox))
+        self.assertEqual(self.outbox.put_events[0],
+                         self.outbox.put_events[1])
+
+    def test_an_outbox_that_cannot_keep_it(self):
+        self.outbox.error = sqlite3.OperationalError('disk I/O error')
+        logger = self.useFixture(fixtures.FakeLogger(
+            level='DEBUG', format='%(levelname)s %(message)s'))
+        results = self.execute()
+        self.assertEqual(2, len(results))
+        for result in results:
+            self.assertEqual('lost: the outbox cannot keep it',
+                             result['answer'])
+            self.assertFalse(result['required'])
+        self.assertIn('ERROR Instance %s: the failure is lost for the '
+                      'best-effort notifiers webhook, vitrage' % A,
+                      logger.output)
+        self.assertIn('disk I/O error', logger.output)
+
+    def test_results_in_the_flow_store(self):
+        # one result per notifier, under its delivery name, as the
+        # escalator reads them
+        for names in (['webhook'], ['webhook', 'vitrage']):
+            outbox = FakeOutbox()
+            flow = linear_flow.Flow('queue')
+            flow.add(notification_tasks.QueueFailureTask(A, names, outbox))
+            engine = taskflow.engines.load(flow, store=dict(self.INPUTS))
+            engine.run()
+            for name in names:
+                self.assertEqual(
+                    {'delivered': True, 'answer': 'queued (best effort)',
+                     'required': False},
+                    engine.storage.fetch(
+                        notification_tasks.delivery_name(name)))
+            self.assertEqual(1, len(outbox.put_events))

@@ -1,0 +1,127 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Notifiers that call an OpenStack REST API through keystoneauth."""
+
+import threading
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from requests import exceptions as requests_exc
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat.notifiers import base
+
+#: errors of the configuration, which no later try can change
+_MISCONFIGURED = (ks_exc.OptionError, ks_exc.NoMatchingPlugin,
+                  requests_exc.MissingSchema, requests_exc.InvalidSchema,
+                  requests_exc.InvalidURL)
+#: answers that no later try can change: the request or the
+#: configuration is wrong
+PERMANENT = frozenset([400, 403, 404, 405, 413, 415, 422])
+
+
+def make_adapter(conf, group):
+    """A keystoneauth adapter from ``[group]``, with [api]'s auth if none."""
+    auth = (ks_loading.load_auth_from_conf_options(conf, group) or
+            ks_loading.load_auth_from_conf_options(conf, 'api'))
+    session = ks_loading.load_session_from_conf_options(conf, group,
+                                                        auth=auth)
+    return ks_loading.load_adapter_from_conf_options(
+        conf, group, session=session, auth=auth)
+
+
+class RestNotifier(base.Notifier):
+    """Posts to an OpenStack API; keystoneauth errors become ours.
+
+    Unreachable, timed out, 5xx, 401 (an expired token), 408, 409 and 429
+    are transient: trying again may succeed. The answers in
+    :data:`PERMANENT` are not. Every call is bounded by the group's
+    keystoneauth ``timeout``.
+
+    :param conf: the configuration.
+    :param adapter: a keystoneauth adapter (made from :attr:`GROUP` when
+        None).
+    """
+
+    #: the configuration group of the service's keystoneauth options
+    GROUP = None
+    #: the service's name, in messages
+    SERVICE = None
+
+    def __init__(self, conf, adapter=None):
+        super().__init__(conf)
+        self._adapter = adapter
+        self._lock = threading.Lock()
+
+    @property
+    def adapter(self):
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = make_adapter(self.conf, self.GROUP)
+            return self._adapter
+
+    def _forget_adapter(self):
+        with self._lock:
+            self._adapter = None
+
+    def post(self, path, body, what):
+        """POST ``body`` (JSON) to ``path``; the response when 2xx.
+
+        :param what: what is posted, for messages.
+        :raises: TransientNotificationError, PermanentNotificationError.
+        """
+        try:
+            response = self.adapter.post(path, json=body, raise_exc=False)
+        except _MISCONFIGURED as e:
+            raise exception.PermanentNotificationError(
+                'cannot call %s: check the [%s] options: %s: %s' % (
+                    self.SERVICE, self.GROUP, type(e).__name__, e))
+        except ks_exc.ClientException as e:
+            self._forget_adapter()
+            raise exception.TransientNotificationError(
+                '%s not reachable: %s: %s' % (self.SERVICE,
+                                              type(e).__name__, e))
+        except OSError as e:
+            self._forget_adapter()
+            raise exception.TransientNotificationError(
+                '%s not reachable: %s' % (self.SERVICE, e))
+        status = response.status_code
+        if status < 300:
+            return response
+        text = ' '.join(response.text[:300].split())
+        if status in PERMANENT:
+            raise exception.PermanentNotificationError(
+                '%s refused the %s (%s: %s)%s' % (
+                    self.SERVICE, what, status, text, self.hint(status)))
+        if status == 401:
+            self._forget_adapter()
+        raise exception.TransientNotificationError(
+            '%s answered %s to the %s: %s' % (self.SERVICE, status, what,
+                                              text))
+
+    def hint(self, status):
+        """What the operator should look at after this refusal."""
+        return ''
+
+    def check(self):
+        try:
+            endpoint = self.adapter.get_endpoint()
+        except Exception as e:
+            self._forget_adapter()
+            return '%s: %s' % (type(e).__name__, e)
+        if not endpoint:
+            return ('no %s endpoint: set [%s] endpoint_override or '
+                    'service_type' % (self.SERVICE, self.GROUP))
+        return None
