@@ -32,6 +32,8 @@ _TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 _SEVERITIES = {events.ERROR: 'critical', events.WARNING: 'warning',
                events.INFO: 'info'}
 _APP_DOWN = (checks.FAILED, checks.DEGRADED)
+#: characters of evidence kept in an alarm
+_MAX_EVIDENCE = 4096
 
 
 def _vitrage_time(generated_time):
@@ -51,9 +53,12 @@ def vitrage_event(event):
     An event of Vitrage's doctor datasource: an alarm named after the
     instance (``vmheartbeat.instance.<uuid>``, or ``vmheartbeat.app.<uuid>``
     for the application's status) on the compute host, raised by status
-    ``down`` and cleared by ``up``. The details carry the doctor fields,
-    the instance, check and failure class, and the whole event under
-    ``event``.
+    ``down`` and cleared by ``up``. The details carry the doctor fields
+    and the event's fields, flat: Vitrage keeps them as the alarm's
+    properties, which must be plain values (a list or a mapping there
+    breaks its template evaluation). The event's own ``status`` and
+    ``severity`` are ``app_status`` and ``event_severity``; the evidence
+    is one bounded string.
 
     :returns: the body, or None for a status that changes no alarm
         (``starting``).
@@ -74,9 +79,17 @@ def vitrage_event(event):
         'monitor_id': '%s:%s' % (messaging.PUBLISHER, event.hostname),
         'monitor_event_id': event.event_id,
         'instance_uuid': event.instance_uuid,
+        'event_kind': event.kind,
+        'event_version': events.VERSION,
+        'event_severity': event.severity,
         'check': event.check,
         'failure_class': event.failure_class,
-        'event': event.to_dict(),
+        'recover': event.recover,
+        'app_status': event.status,
+        'description': event.details,
+        'evidence': ' | '.join(event.evidence)[:_MAX_EVIDENCE],
+        'answers': '; '.join('%s: %s' % a for a in event.answers),
+        'generated_time': event.generated_time,
     }
     return {'time': _vitrage_time(event.generated_time), 'type': name,
             'details': details}

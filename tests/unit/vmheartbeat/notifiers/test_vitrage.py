@@ -87,9 +87,20 @@ class VitrageEventTestCase(base.TestCase):
                          details['monitor_id'])
         self.assertEqual(('heartbeat', 'heartbeat_lost'),
                          (details['check'], details['failure_class']))
-        # the whole event, as every notifier has it: the doctor fields
-        # (status, severity) do not hide the event's own
-        self.assertEqual(one.to_dict(), details['event'])
+        self.assertEqual(('failed', '1.0', one.generated_time),
+                         (details['event_kind'], details['event_version'],
+                          details['generated_time']))
+        # Vitrage keeps them as alarm properties: plain values only
+        for key, value in details.items():
+            self.assertIsInstance(value, (str, int, float, bool,
+                                          type(None)), key)
+
+    def test_the_evidence_is_one_bounded_string(self):
+        one = events.Event(events.FAILED, A, 'compute-1', 'heartbeat',
+                           evidence=('x' * 3000, 'y' * 3000))
+        evidence = vitrage.vitrage_event(one)['details']['evidence']
+        self.assertEqual(4096, len(evidence))
+        self.assertTrue(evidence.startswith('x' * 3000 + ' | y'))
 
     def test_an_application_status_is_kept_beside_the_alarm_status(self):
         one = event(events.STATUS_CHANGED, status=checks.DEGRADED)
@@ -97,8 +108,7 @@ class VitrageEventTestCase(base.TestCase):
         self.assertEqual(('down', 'warning'),
                          (details['status'], details['severity']))
         self.assertEqual(('degraded', 'warning'),
-                         (details['event']['status'],
-                          details['event']['severity']))
+                         (details['app_status'], details['event_severity']))
 
     def test_starting_changes_no_alarm(self):
         self.assertIsNone(vitrage.vitrage_event(
