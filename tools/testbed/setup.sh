@@ -15,8 +15,9 @@
 
 # Set up everything the demo, the tests and the benchmark need on a fresh
 # Debian bookworm machine, as root: the Debian packages, libvirtd, the tiny
-# guest image with the real qemu-ga, the real Masakari in its own venv, and
-# the project's own venv (.venv) with the monitor installed in it.
+# guest image with the real qemu-ga, the real Masakari, the real Mistral and
+# the real Vitrage (each in its own venv), and the project's own venv
+# (.venv) with the monitor installed in it.
 # Idempotent: a second run only checks.
 
 set -euo pipefail
@@ -32,13 +33,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 mkdir -p "$LOG_DIR"
 echo "setup.sh: setting up the Debian packages, libvirtd, the tiny guest," \
-     "the real Masakari and the venv $VENV: about 3 to 5 minutes on a" \
-     "fresh machine, a few seconds when it was done before"
+     "the real Masakari, Mistral and Vitrage and the venv $VENV: about" \
+     "4 to 6 minutes on a fresh machine, a few seconds when it was done" \
+     "before"
 
 "$TOP/tools/testbed/install-packages.sh"
 "$TOP/tools/testbed/start-libvirtd.sh"
 "$TOP/tools/testbed/build-guest.sh"
 "$TOP/tools/testbed/install-masakari.sh"
+"$TOP/tools/testbed/install-mistral.sh"
+"$TOP/tools/testbed/install-vitrage.sh"
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
