@@ -14,19 +14,18 @@
 
 """The persisted outbox of health events.
 
-Failures are delivered to the required notifiers by their escalation flow.
-Every other event (reported, recovered, status changed), and the failures
-for the best-effort notifiers, is kept here, in a small SQLite database
-under ``state_path``, as one delivery per notifier that takes its kind;
-an event put twice (a flow resumed after a crash) is kept once. Each
+Failures are delivered to the required notifiers that recover (Masakari) by
+their escalation flow. Every other event (reported, recovered, status changed),
+and the failures for every other notifier, is kept here, in a small SQLite
+database under ``state_path``, as one delivery per notifier that takes its
+kind; an event put twice (a flow resumed after a crash) is kept once. Each
 notifier has a thread of its own that delivers its events in order, oldest
-first, and retries as its ``delivery.Policy`` says, so a
-notifier that is down, slow or refusing holds only its own deliveries.
-A delivery is removed once the receiver has it (or refused it for good,
-or a best-effort notifier gave it up): a monitor that stops or crashes
-sends at its next start only what was not delivered. A crash between a
-receiver's answer and the removal sends that one event again, with the
-same ``event_id``.
+first, and retries as its ``delivery.Policy`` says, so a notifier that is down,
+slow or refusing holds only its own deliveries. A delivery is removed once the
+receiver has it (or refused it for good, or a best-effort notifier gave it up):
+a monitor that stops or crashes sends at its next start only what was not
+delivered. A crash between a receiver's answer and the removal sends that one
+event again, with the same ``event_id``.
 """
 
 import contextlib
@@ -123,12 +122,12 @@ class Outbox:
     def _takes(self, name, notifier, kinds):
         """Whether the outbox keeps events of these kinds for a notifier.
 
-        Failures only for a best-effort notifier: the escalation flow
-        delivers them to the required ones.
+        Failures are kept for every notifier but the required ones that
+        recover (Masakari): the escalation flow delivers to those.
         """
-        if not self._policies[name].required:
-            return bool(kinds & set(notifier.kinds))
-        return bool((kinds - {events.FAILED}) & set(notifier.kinds))
+        if notifier.recovers and self._policies[name].required:
+            kinds = kinds - {events.FAILED}
+        return bool(kinds & set(notifier.kinds))
 
     def start(self):
         for name, notifier in self._notifiers:
@@ -158,8 +157,9 @@ class Outbox:
     def put(self, event):
         """Keep one event for every notifier that takes it here.
 
-        A failure is kept for the best-effort notifiers only; another
-        event for every notifier that takes its kind. An event already
+        A failure is kept for every notifier that takes failures but the
+        required ones that recover; another event for every notifier that
+        takes its kind. An event already
         kept for a notifier (same ``event_id``) is not kept again.
 
         :raises: sqlite3.Error when the database cannot keep it.

@@ -16,18 +16,29 @@
 
 The ``messaging`` notifier sends to the real RabbitMQ, on a virtual host
 of the test's own, where an oslo.messaging notification listener (as
-Vitrage or Aodh run one) receives them. The monitor reaches RabbitMQ
-through a TCP proxy that can refuse or hang, as a broker that died or
-stopped; the listener reaches it directly. Masakari is judged, as
-everywhere, by its stored notifications and by the POSTs its API logged.
+Vitrage or Aodh run one) receives them; ``mistral`` starts the example
+workflow on the real Mistral (API, engine and executor), ``vitrage`` raises
+and clears alarms on the real Vitrage (API, graph and persistor), which has
+the example template; both are reached directly or through a fault proxy.
+The monitor reaches RabbitMQ through a TCP proxy that can refuse or hang,
+as a broker that died or stopped; the listener reaches it directly.
+Masakari is judged, as everywhere, by its stored notifications and by the
+POSTs its API logged; Mistral and Vitrage by what they store and by the
+POSTs their own logs show.
 """
 
+import atexit
+import json
+import os
 import signal
+import threading
 
 from tests.functional import base
+from tests.functional.fixtures import mistral_service
 from tests.functional.fixtures import notification_listener
 from tests.functional.fixtures import rabbitmq
 from tests.functional.fixtures import tcp_proxy
+from tests.functional.fixtures import vitrage_service
 from tests.functional import test_application_health as app_tests
 
 VHOST = 'vmhb-events'
@@ -36,9 +47,14 @@ REPORTED = 'vmheartbeat.instance.reported'
 RECOVERED = 'vmheartbeat.instance.recovered'
 STATUS_CHANGED = 'vmheartbeat.instance.status_changed'
 PUBLISHER = 'masakari-vmheartbeatmonitor:%s' % base.HOSTNAME
-NOT_DELIVERED = r'Notification not delivered to messaging'
+# the outbox's line: the failure waits there, in order with later events
+NOT_DELIVERED = r'failed of instance %s not delivered to messaging'
 # Seconds an event may take from the monitor's log line to the listener.
 EVENT_LAG = 10
+VITRAGE_TEMPLATE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))), 'etc', 'masakarimonitors_ext', 'vitrage',
+    'vm-health-template.yaml')
 
 
 def rabbit_url(port):
@@ -162,7 +178,7 @@ class TestMessagingFaults(MessagingTestCase):
 
     def test_broker_refusing_then_back_delivers_once(self):
         proc, guest = self._fault_with_broker(self.broker.refuse)
-        proc.wait_for_log(NOT_DELIVERED, timeout=30, count=2)
+        proc.wait_for_log(NOT_DELIVERED % guest.uuid, timeout=30, count=2)
         self.assertEqual([], self.listener.received(FAILED, guest.uuid))
         self.broker.forward()
         self.listener.wait_for(FAILED, guest.uuid, timeout=60)
@@ -185,16 +201,21 @@ class TestMessagingFaults(MessagingTestCase):
 
     def test_required_broker_down_across_a_restart_delivers_once(self):
         proc, guest = self._fault_with_broker(self.broker.refuse)
-        proc.wait_for_log(NOT_DELIVERED, timeout=30)
+        # reported: the broker holds neither Masakari nor the report
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=10)
+        proc.wait_for_log(NOT_DELIVERED % guest.uuid, timeout=30)
         proc.stop(signal.SIGTERM)
         self.broker.forward()
         restarted = self.monitor()
-        restarted.wait_for_log(r'Instance %s: resuming the escalation a '
-                               r'previous run left while notifying'
-                               % guest.uuid, timeout=30)
-        restarted.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
-                               timeout=60)
-        self.listener.wait_for(REPORTED, guest.uuid, timeout=EVENT_LAG)
+        restarted.wait_for_log(r'2 health event\(s\) for notifier '
+                               r'messaging kept from the last run',
+                               timeout=30)
+        failed, = self.listener.wait_for(FAILED, guest.uuid, timeout=60)
+        reported, = self.listener.wait_for(REPORTED, guest.uuid,
+                                           timeout=EVENT_LAG)
+        # in order, each once
+        self.assertLess(failed.arrived, reported.arrived)
         self.assert_once(FAILED, guest)
         # Masakari had it before the restart: not sent again
         self.assertEqual([], restarted.lines(r'notification masakari'))
@@ -206,9 +227,177 @@ class TestMessagingFaults(MessagingTestCase):
             best_effort_deadline=3)
         # the best-effort notifier does not hold the report
         proc.wait_for_log(r'Instance %s: failure reported \(.*messaging: '
-                          r'queued \(best effort\)' % guest.uuid, timeout=10)
+                          r'queued' % guest.uuid, timeout=10)
         proc.wait_for_log(r'Best-effort notifier messaging gave up the '
                           r'failed event of instance %s' % guest.uuid,
                           timeout=30)
         self.assert_notifications(guest, 1)
         self.assertEqual([], self.listener.received(FAILED, guest.uuid))
+
+
+_backends_lock = threading.Lock()
+_backends = None
+
+
+def backends():
+    """The process-wide real Mistral and Vitrage, started on first use.
+
+    Mistral has the example workflow, Vitrage the example template.
+    """
+    global _backends
+    with _backends_lock:
+        if _backends is None:
+            mistral = mistral_service.MistralService()
+            vitrage = vitrage_service.VitrageService(
+                hostnames=(base.HOSTNAME,))
+            mistral.start()
+            atexit.register(mistral.stop)
+            vitrage.start()
+            atexit.register(vitrage.stop)
+            mistral.put_workflow()
+            vitrage.add_template(path=VITRAGE_TEMPLATE)
+            _backends = mistral, vitrage
+        return _backends
+
+
+class BackendsTestCase(MessagingTestCase):
+    """Masakari, RabbitMQ, the real Mistral and the real Vitrage."""
+
+    NOTIFIERS = 'masakari,messaging,vitrage,mistral,log'
+
+    def setUp(self):
+        super().setUp()
+        self.mistral, self.vitrage = backends()
+        self.mistral_mark = self.mistral.api_log_mark()
+        self.vitrage_mark = self.vitrage.api_log_mark()
+
+    def monitor(self, notifiers=NOTIFIERS, mistral_url=None,
+                vitrage_url=None, **vmheartbeat):
+        return self.start_monitor(sections={
+            'oslo_messaging_notifications': {
+                'transport_url': rabbit_url(self.broker.port)},
+            'mistral': {'auth_type': 'none', 'timeout': 3,
+                        'endpoint_override': (
+                            mistral_url or self.mistral.api_url),
+                        'workflow': mistral_service.WORKFLOW_NAME},
+            'vitrage': {'auth_type': 'none', 'timeout': 3,
+                        'endpoint_override': (
+                            vitrage_url or self.vitrage.api_url)},
+        }, notifiers=notifiers, **vmheartbeat)
+
+    def executions_of(self, guest):
+        """Mistral's executions for the guest: {event kind: [execution]}."""
+        found = {}
+        for execution in self.mistral.executions(
+                mistral_service.WORKFLOW_NAME):
+            event = json.loads(execution['input'])['event']
+            if event['instance_uuid'] == guest.uuid:
+                found.setdefault(event['kind'], []).append(execution)
+        return found
+
+    def alarm_of(self, guest, history=False):
+        name = 'vmheartbeat.instance.%s' % guest.uuid
+        alarms = (self.vitrage.alarm_history() if history
+                  else self.vitrage.alarms())
+        return [a for a in alarms if a.get('name') == name]
+
+
+class TestEveryBackend(BackendsTestCase):
+
+    def test_failure_and_recovery_reach_every_backend_once(self):
+        proc = self.monitor()
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        guest.kill_agent()
+        notification = self.wait_notifications(guest)[0]
+        failed, = self.listener.wait_for(FAILED, guest.uuid,
+                                         timeout=EVENT_LAG)
+        event_id = failed.data['event_id']
+        # Vitrage raised the instance's alarm on its host, and the
+        # template's deduced alarm on the host
+        self.vitrage.wait_alarms(lambda alarms: any(
+            a.get('name') == 'vmheartbeat.instance.%s' % guest.uuid
+            for a in alarms), timeout=EVENT_LAG)
+        self.vitrage.wait_alarms(lambda alarms: any(
+            a.get('name') == 'VM health failure on host' for a in alarms),
+            timeout=EVENT_LAG)
+        # Mistral ran the workflow once, with the event as its input
+        execution = self.mistral.wait_execution(event_id, timeout=EVENT_LAG)
+        self.assertEqual('SUCCESS', execution['state'], execution)
+        # the same event, with its version (in the envelope for messaging)
+        self.assertEqual(dict(failed.data, version='1.0'),
+                         json.loads(execution['input'])['event'])
+
+        self.wait_recovered(notification)
+        guest.wait_agent(60)
+        recovered, = self.listener.wait_for(RECOVERED, guest.uuid,
+                                            timeout=60)
+        self.vitrage.wait_alarms(lambda alarms: not any(
+            a.get('name') == 'vmheartbeat.instance.%s' % guest.uuid
+            for a in alarms), timeout=EVENT_LAG)
+        self.mistral.wait_execution(recovered.data['event_id'],
+                                    timeout=EVENT_LAG)
+
+        # each receiver got each event once
+        self.assert_notifications(guest, 1)
+        self.assert_once(FAILED, guest)
+        self.assert_once(REPORTED, guest)
+        self.assert_once(RECOVERED, guest)
+        runs = self.executions_of(guest)
+        self.assertEqual({'failed': 1, 'recovered': 1},
+                         {k: len(v) for k, v in runs.items()})
+        self.assertEqual(
+            [event_id, recovered.data['event_id']],
+            self.mistral.execution_posts(self.mistral_mark))
+        posted = [(e['type'], e['details']['status'])
+                  for e in self.vitrage.event_posts(self.vitrage_mark)]
+        name = 'vmheartbeat.instance.%s' % guest.uuid
+        self.assertEqual([(name, 'down'), (name, 'up')], posted)
+        self.assertEqual([], proc.lines(r'Traceback'))
+
+
+class TestFanOut(BackendsTestCase):
+    """One backend refuses, one hangs, one answers 500.
+
+    The others are on time, and each gets the failure once when it is back.
+    """
+
+    def test_refusing_hanging_and_failing_backends(self):
+        vitrage = self.fault_proxy(self.vitrage.api_url, 'vitrage-proxy')
+        mistral = self.fault_proxy(self.mistral.api_url, 'mistral-proxy')
+        proc = self.monitor(vitrage_url=vitrage.url,
+                            mistral_url=mistral.url + '/v2')
+        guest = self.make_guest(metadata={})
+        self.wait_watched(proc, guest)
+        vitrage.refuse()
+        mistral.fail(500)
+        self.broker.hang()
+        guest.kill_agent()
+        # Masakari is not held by the three broken backends
+        self.wait_notifications(guest)
+        proc.wait_for_log(r'Instance %s: notification masakari: accepted'
+                          % guest.uuid, timeout=5)
+        proc.wait_for_log(r'Health event failed of instance %s delivered '
+                          r'to log: logged' % guest.uuid, timeout=5)
+        # (the hung broker holds its try until it is back)
+        for name in ('vitrage', 'mistral'):
+            proc.wait_for_log(r'failed of instance %s not delivered to %s'
+                              % (guest.uuid, name), timeout=30)
+        self.assertEqual([], self.mistral.execution_posts(self.mistral_mark))
+        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+
+        vitrage.forward()
+        mistral.forward()
+        self.broker.forward()
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=60)
+        failed, = self.listener.wait_for(FAILED, guest.uuid, timeout=30)
+        event_id = failed.data['event_id']
+        self.mistral.wait_execution(event_id, timeout=EVENT_LAG)
+        self.assertEqual([event_id],
+                         self.mistral.execution_posts(self.mistral_mark))
+        self.assertEqual(1, len(self.vitrage.event_posts(
+            self.vitrage_mark)))
+        self.assertEqual(1, len(self.alarm_of(guest)))
+        self.assert_once(FAILED, guest)
+        self.assert_notifications(guest, 1)

@@ -50,15 +50,16 @@ class EscalationFlows:
         2. confirm the domain: it exists, runs, and no lifecycle
            operation (libvirt job, Nova task state) is under way;
         3. confirm with one last probe;
-        4. notify every required notifier that takes failures, in
+        4. notify every required notifier that recovers (Masakari), in
            parallel, each retried on transient errors as its
            ``delivery.Policy`` says: quickly until
            ``notification_deadline``, then every
            ``notification_slow_retry_interval`` seconds, probing the guest
            before each late try, for as long as it stays failed; and hand
-           the failure to the outbox for the best-effort ones, which are
-           retried there until ``best_effort_deadline`` and never hold the
-           episode.
+           the failure to the outbox for every other notifier that takes
+           failures, which delivers it there, as its policy says, in order
+           with the instance's other events: these never hold the episode,
+           nor the instance's next one.
 
         Requires in the store: ``instance_uuid``, ``hostname``,
         ``generated_time``, ``episode_started``, ``evidence`` and
@@ -84,13 +85,13 @@ class EscalationFlows:
 
         notify = unordered_flow.Flow(
             constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
-        best_effort = []
+        queued = []
         for name, notifier in services.notifiers:
             if events.FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
-            if not policy.required:
-                best_effort.append(name)
+            if not (notifier.recovers and policy.required):
+                queued.append(name)
                 continue
             one = linear_flow.Flow(
                 constants.name_for('%s-%s' % (constants.NOTIFY_SUBFLOW, name),
@@ -100,8 +101,8 @@ class EscalationFlows:
             one.add(notification_tasks.NotifyTask(
                 instance_uuid, name, notifier, services.prober, policy))
             notify.add(one)
-        if best_effort:
+        if queued:
             notify.add(notification_tasks.QueueFailureTask(
-                instance_uuid, best_effort, services.outbox))
+                instance_uuid, queued, services.outbox))
         flow.add(notify)
         return flow

@@ -37,6 +37,15 @@ class Notifier(metaclass=abc.ABCMeta):
     #: given another, and nothing is kept for it
     kinds = events.KINDS
 
+    #: the notifier has the instance recovered (Masakari). A required one
+    #: is told of a failure by the escalation itself, which probes the
+    #: guest again before a late try, and the failure is reported when
+    #: these notifiers have it. Every other notifier gets the failure
+    #: through the outbox, in order with the instance's other events, so
+    #: that one that is down holds neither the report nor the next
+    #: failure.
+    recovers = False
+
     def __init__(self, conf):
         self.conf = conf
 

@@ -70,6 +70,7 @@ class MasakariNotifier(base.Notifier):
 
     #: Masakari acts on failures only
     kinds = (events.FAILED,)
+    recovers = True
 
     def __init__(self, conf, connection=None):
         super().__init__(conf)

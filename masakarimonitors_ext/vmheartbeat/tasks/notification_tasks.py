@@ -63,15 +63,16 @@ def failure_event(instance_uuid, hostname, generated_time, evidence,
 
 
 class QueueFailureTask(task.Task):
-    """Hand the failure to the outbox for the best-effort notifiers.
+    """Hand the failure to the outbox for the notifiers that do not recover.
 
-    They are retried there, each on its own, until their deadline, so
-    they never hold the episode: it is reported as soon as every required
-    notifier has it. The outbox keeps an event once per notifier, so a
-    flow resumed after a crash does not queue it twice. A disk that cannot
-    keep it loses it for these notifiers only, with an ERROR line.
+    They are retried there, each on its own, as their policy says, in order
+    with the instance's other events, so they never hold the episode, nor the
+    instance's next one: it is reported as soon as every required notifier that
+    recovers has it. The outbox keeps an event once per notifier, so a flow
+    resumed after a crash does not queue it twice. A disk that cannot keep it
+    loses it for these notifiers only, with an ERROR line.
 
-    :param names: the best-effort notifiers that take failures.
+    :param names: the notifiers that take failures through the outbox.
     :param outbox: the ``outbox.Outbox``.
     """
 
@@ -94,12 +95,12 @@ class QueueFailureTask(task.Task):
         try:
             self._outbox.put(event)
         except Exception as e:
-            LOG.error('Instance %s: the failure is lost for the best-effort '
-                      'notifiers %s: the outbox cannot keep it: %s',
+            LOG.error('Instance %s: the failure is lost for the notifiers '
+                      '%s: the outbox cannot keep it: %s',
                       instance_uuid, ', '.join(self._names), e)
             kept, answer = False, 'lost: the outbox cannot keep it'
         else:
-            kept, answer = True, 'queued (best effort)'
+            kept, answer = True, 'queued'
         return tuple(delivered(kept, answer, False) for _ in self._names)
 
 

@@ -159,13 +159,17 @@ class RecordingNotifier:
     ``threading.Event``, each call sets ``entered`` and waits for the gate
     (a receiver that hangs). ``on_try(n, event)``, when given, runs at the
     n-th call (from 1) before anything else. ``wait_until`` waits for a
-    condition on the notifier, checked after each call.
+    condition on the notifier, checked after each call. It recovers (as
+    Masakari does: the escalation delivers its failures) unless
+    ``recovers`` is False.
     """
 
     kinds = events.KINDS
 
-    def __init__(self, errors=(), kinds=None, gate=None, on_try=None):
+    def __init__(self, errors=(), kinds=None, gate=None, on_try=None,
+                 recovers=True):
         self.errors = list(errors)
+        self.recovers = recovers
         if kinds is not None:
             self.kinds = tuple(kinds)
         self.gate = gate

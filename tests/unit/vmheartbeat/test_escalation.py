@@ -324,7 +324,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertEqual((A, constants.OUTCOME_NOTIFIED),
                          self.one_refuses_one_delivers())
         # the outbox has it, and tried once: a refusal is not retried
-        self.assertEqual('queued (best effort)',
+        self.assertEqual('queued',
                          dict(self.answers[A])['refusing'])
         self.assertIn('Notifier refusing refused the failed event of '
                       'instance %s for good' % A, self.logger.output)

@@ -428,6 +428,21 @@ class FailuresAndRepeatsTestCase(OutboxTestCase):
         self.assertEqual(1, log.tries)
         self.assertEqual(0, box.pending())
 
+    def test_a_failure_is_kept_for_a_required_notifier_that_does_not_recover(
+            self):
+        masakari = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        messaging = fakes.RecordingNotifier(recovers=False)
+        box = self.make(('masakari', masakari), ('messaging', messaging))
+        failure = self.failure(0)
+        box.put(failure)
+        self.assertEqual({'masakari': 0, 'messaging': 1},
+                         {name: box.pending(name)
+                          for name in ('masakari', 'messaging')})
+        box.start()
+        messaging.wait_delivered(1)
+        self.assertEqual([failure], messaging.delivered)
+        self.assertEqual(0, masakari.tries)
+
     def test_a_failure_no_best_effort_notifier_takes_is_not_kept(self):
         box = self.make(('masakari', fakes.RecordingNotifier(
             kinds=(events.FAILED,))), ('log', fakes.RecordingNotifier()),

@@ -221,7 +221,7 @@ class QueueFailureTaskTestCase(base.TestCase):
 
     def test_queues_the_failure_once_for_every_best_effort_notifier(self):
         self.assertEqual(
-            ({'delivered': True, 'answer': 'queued (best effort)',
+            ({'delivered': True, 'answer': 'queued',
               'required': False},) * 2, self.execute())
         [failure] = self.outbox.put_events
         self.assertEqual(events.FAILED, failure.kind)
@@ -261,7 +261,7 @@ class QueueFailureTaskTestCase(base.TestCase):
                              result['answer'])
             self.assertFalse(result['required'])
         self.assertIn('ERROR Instance %s: the failure is lost for the '
-                      'best-effort notifiers webhook, vitrage' % A,
+                      'notifiers webhook, vitrage' % A,
                       logger.output)
         self.assertIn('disk I/O error', logger.output)
 
@@ -276,7 +276,7 @@ class QueueFailureTaskTestCase(base.TestCase):
             engine.run()
             for name in names:
                 self.assertEqual(
-                    {'delivered': True, 'answer': 'queued (best effort)',
+                    {'delivered': True, 'answer': 'queued',
                      'required': False},
                     engine.storage.fetch(
                         notification_tasks.delivery_name(name)))
