@@ -401,3 +401,41 @@ class TestFanOut(BackendsTestCase):
         self.assertEqual(1, len(self.alarm_of(guest)))
         self.assert_once(FAILED, guest)
         self.assert_notifications(guest, 1)
+
+    def test_a_required_backend_down_holds_not_the_next_failure(self):
+        vitrage = self.fault_proxy(self.vitrage.api_url, 'vitrage-proxy')
+        proc = self.monitor(vitrage_url=vitrage.url)
+        guest = self.make_guest(metadata={})
+        self.wait_watched(proc, guest)
+        vitrage.refuse()
+        guest.kill_agent()
+        self.wait_notifications(guest)
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=10)
+        # booted again (the operator's own recovery) and failing again,
+        # Vitrage still down: Masakari gets the second failure on time
+        guest.destroy()
+        guest.create()
+        guest.wait_agent(60)
+        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
+                          timeout=60, count=2)
+        guest.kill_agent()
+        # Masakari got the second failure on time: within its 180 s
+        # duplicate window it answers 409 and stores nothing new
+        proc.wait_for_log(r'Instance %s: notification masakari: Masakari '
+                          r'already has it \(409' % guest.uuid,
+                          timeout=base.DETECTION_WINDOW)
+        self.assert_posts((202, 409))
+        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+        vitrage.forward()
+        # Vitrage then gets the instance's events once each, in order:
+        # raised, cleared by the recovery, raised again
+        name = 'vmheartbeat.instance.%s' % guest.uuid
+        self.wait_until(
+            lambda: len(self.vitrage.event_posts(self.vitrage_mark)) >= 3,
+            60, 'three events posted to Vitrage')
+        self.assertEqual(
+            [(name, 'down'), (name, 'up'), (name, 'down')],
+            [(e['type'], e['details']['status'])
+             for e in self.vitrage.event_posts(self.vitrage_mark)])
+        self.assert_notifications(guest, 1, posts=(202, 409))
