@@ -222,9 +222,9 @@ class Bench:
         args = self.args
         say('Reporting backends benchmark: Masakari, RabbitMQ, Mistral and '
             'Vitrage (about 40 s to start), %d guests, %d s of steady state, '
-            'then %d faults of about 12 s each; expect about %s.' % (
+            'then %d faults of about 8 s each; expect about %s.' % (
                 args.guests, args.window, args.runs,
-                clock(90 + args.window + 15 * args.runs)))
+                clock(60 + args.window + 8 * args.runs)))
         libvirt_guest.ensure_libvirtd()
         libvirt_guest.ensure_guest_image()
         self.guests = [libvirt_guest.Guest('bench-ntf-%s' % u[:8], uuid=u)
