@@ -21,9 +21,11 @@ qemu-ga on libvirtd + QEMU (TCG), and the real Masakari API and engine
 domain. Panics the guest kernel and prints the timeline: fault injected,
 misses seen, escalation steps, notification accepted, Masakari's final
 status, and the VM answering again. Then prints the health events each
-configured backend received: Masakari's notification, and the
-oslo.messaging notifications an oslo.messaging listener (as Vitrage or Aodh
-run one) got from RabbitMQ.
+configured backend received: Masakari's notification, the oslo.messaging
+notifications an oslo.messaging listener (as Aodh or any tool runs one) got
+from RabbitMQ, the executions of the example workflow the real Mistral
+ran, and the alarms the real Vitrage raised and cleared (with the example
+template).
 
 Run it through tools/demo.sh, which sets the machine up first.
 """
@@ -43,13 +45,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 from tests.functional.fixtures import libvirt_guest  # noqa: E402
 from tests.functional.fixtures import masakari_service  # noqa: E402
+from tests.functional.fixtures import mistral_service  # noqa: E402
 from tests.functional.fixtures import monitor  # noqa: E402
 from tests.functional.fixtures import notification_listener  # noqa: E402
 from tests.functional.fixtures import rabbitmq  # noqa: E402
+from tests.functional.fixtures import vitrage_service  # noqa: E402
 
 HOSTNAME = 'compute-1'
 VHOST = 'vmhb-demo'
 EVENTS = ('failed', 'reported', 'recovered')
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VITRAGE_TEMPLATE = os.path.join(TOP, 'etc', 'masakarimonitors_ext', 'vitrage',
+                                'vm-health-template.yaml')
 
 # (pattern in the monitor log, what the timeline says)
 MILESTONES = (
@@ -64,8 +71,8 @@ MILESTONES = (
     (r'no longer watched \((\w+)\)', 'monitor: domain stopped by recovery'),
     (r'\): watched', 'monitor: restarted domain watched again'),
     (r'answering heartbeats', 'monitor: VM answering heartbeats'),
-    (r'Health event (\w+) of instance \S+ delivered to messaging',
-     'outbox: event sent to messaging:'),
+    (r'Health event (\w+) of instance \S+ delivered to (\w+)',
+     'outbox: event delivered:'),
 )
 _STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ')
 
@@ -140,6 +147,44 @@ def events_received(listener, instance_uuid, workdir, timeout=10):
     return tuple(item.data.get('kind') for item in received)
 
 
+def mistral_received(mistral, instance_uuid, timeout=10):
+    """Print the workflow executions Mistral ran; their event kinds."""
+    deadline = time.time() + timeout
+    while True:
+        runs = [e for e in mistral.executions(mistral_service.WORKFLOW_NAME)
+                if json.loads(e['input'])['event']['instance_uuid'] ==
+                instance_uuid]
+        done = [e for e in runs if e['state'] in mistral_service.FINAL_STATES]
+        if len(done) >= 2 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    print('== Mistral ran the workflow %s %d time(s):' % (
+        mistral_service.WORKFLOW_NAME, len(runs)))
+    kinds = []
+    for run in runs:
+        event = json.loads(run['input'])['event']
+        kinds.append(event['kind'])
+        print('   %s  execution %s  %-7s event %s (class %s)' % (
+            run['created_at'], run['id'], run['state'], event['kind'],
+            event['failure_class']))
+    return tuple(kinds)
+
+
+def vitrage_received(vitrage, instance_uuid):
+    """Print the alarms Vitrage raised (and cleared); their names."""
+    history = vitrage.alarm_history()
+    name = 'vmheartbeat.instance.%s' % instance_uuid
+    shown = [a for a in history if a.get('name') in (
+        name, 'VM health failure on host')]
+    print('== Vitrage raised %d alarm(s):' % len(shown))
+    for alarm in shown:
+        print('   %-56s %-8s on %s  from %s to %s' % (
+            alarm['name'], alarm.get('severity'),
+            alarm.get('vitrage_resource_type'), alarm.get('start_timestamp'),
+            alarm.get('end_timestamp') or 'now (active)'))
+    return [a for a in shown if a['name'] == name]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--fault', default='panic',
@@ -150,7 +195,7 @@ def main():
     args = parser.parse_args()
 
     print('== setting up: libvirtd, guest image, RabbitMQ, Masakari, a '
-          'notification listener')
+          'notification listener, Mistral and Vitrage (about 30 s)')
     libvirt_guest.ensure_libvirtd()
     libvirt_guest.ensure_guest_image()
     masakari = masakari_service.MasakariService(hostnames=(HOSTNAME,))
@@ -160,10 +205,16 @@ def main():
         rabbitmq.RABBIT_HOST, rabbitmq.RABBIT_PORT, VHOST)
     listener = notification_listener.NotificationListener(
         transport_url).start()
+    mistral = mistral_service.MistralService()
+    vitrage = vitrage_service.VitrageService(hostnames=(HOSTNAME,))
     workdir = tempfile.mkdtemp(prefix='vmhb-demo-')
     guest = None
     proc = None
     try:
+        mistral.start()
+        mistral.put_workflow()
+        vitrage.start()
+        vitrage.add_template(path=VITRAGE_TEMPLATE)
         masakari.create_segment_and_host(HOSTNAME)
         instance_uuid = str(uuid.uuid4())
         masakari.register_server(
@@ -176,9 +227,15 @@ def main():
                             'failure_threshold': 3,
                             'startup_grace_period': 30,
                             'opt_in': 'flavor',
-                            'notifiers': 'masakari,messaging,log',
+                            'notifiers': 'masakari,messaging,vitrage,'
+                                         'mistral,log',
                             'state_path': os.path.join(workdir, 'state')},
             'oslo_messaging_notifications': {'transport_url': transport_url},
+            'mistral': {'auth_type': 'none',
+                        'endpoint_override': mistral.api_url,
+                        'workflow': mistral_service.WORKFLOW_NAME},
+            'vitrage': {'auth_type': 'none',
+                        'endpoint_override': vitrage.api_url},
         }
         sections.update(masakari.monitor_config())
         print('== starting masakari-vmheartbeatmonitor (log: %s/monitor.log)'
@@ -218,11 +275,17 @@ def main():
         print('\n== %d notification(s) for %s; Masakari status: %s' % (
             count, instance_uuid, status))
         received = events_received(listener, instance_uuid, workdir)
-        if status != 'finished' or count != 1 or received != EVENTS:
+        runs = mistral_received(mistral, instance_uuid)
+        alarms = vitrage_received(vitrage, instance_uuid)
+        if (status != 'finished' or count != 1 or received != EVENTS or
+                runs != ('failed', 'recovered') or len(alarms) != 1 or
+                not alarms[0].get('end_timestamp')):
             print('== DEMO FAILED; monitor log tail:\n%s' % proc.tail(60))
             return 1
         print('== DEMO OK: hung VM found, reported once, recovered by '
-              'Masakari, answering again; the listener got each event once')
+              'Masakari, answering again; the listener got each event once, '
+              'Mistral ran the workflow for the failure and the recovery, '
+              'Vitrage raised the alarm and cleared it')
         return 0
     finally:
         if proc is not None:
@@ -231,6 +294,8 @@ def main():
             guest.cleanup()
         listener.stop()
         if not args.keep:
+            vitrage.stop()
+            mistral.stop()
             masakari.stop()
 
 

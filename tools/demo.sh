@@ -22,9 +22,11 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-echo "demo: set-up first (3 to 5 minutes on a fresh machine, seconds" \
-     "afterwards), then about a minute: boot a VM, heartbeat it, panic" \
-     "its kernel, and print the timeline up to Masakari's recovery"
+echo "demo: set-up first (4 to 6 minutes on a fresh machine, seconds" \
+     "afterwards), then about a minute and a half: start Masakari," \
+     "Mistral and Vitrage, boot a VM, heartbeat it, panic its kernel," \
+     "print the timeline up to Masakari's recovery, and what each" \
+     "backend received"
 "$TOP/tools/testbed/setup.sh"
 VENV=${VMHB_VENV:-$TOP/.venv}
 exec "$VENV/bin/python" "$TOP/tools/demo.py" "$@"

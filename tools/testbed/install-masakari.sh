@@ -24,56 +24,17 @@
 
 set -euo pipefail
 
-TESTBED_DIR="${VMHB_TESTBED_DIR:-/var/lib/vmhb-testbed}"
-MASAKARI_VERSION="${MASAKARI_VERSION:-22.0.0}"
-PYTHON="${PYTHON:-python3}"
-VENV="${TESTBED_DIR}/venvs/masakari"
-LOG_DIR="${TESTBED_DIR}/logs"
-LOG="${LOG_DIR}/install-masakari.log"
+. "$(dirname "$0")/service-venv.sh"
+service_venv masakari "${MASAKARI_VERSION:-22.0.0}"
 
-mkdir -p "${LOG_DIR}" "${TESTBED_DIR}/venvs"
-
-installed_version() {
-    [ -x "${VENV}/bin/python" ] || return 0
-    "${VENV}/bin/python" - <<'EOF' 2>/dev/null || true
-from importlib import metadata
-try:
-    print(metadata.version('masakari'))
-except metadata.PackageNotFoundError:
-    pass
-EOF
-}
-
-if [ "$(installed_version)" = "${MASAKARI_VERSION}" ] \
+if [ "$(installed_version)" = "${SERVICE_VERSION}" ] \
         && [ -x "${VENV}/bin/masakari-api" ] \
         && [ -x "${VENV}/bin/masakari-engine" ] \
         && [ -x "${VENV}/bin/masakari-manage" ]; then
-    echo "masakari ${MASAKARI_VERSION} already installed in ${VENV}"
+    echo "masakari ${SERVICE_VERSION} already installed in ${VENV}"
     exit 0
 fi
 
-fail() {
-    echo "ERROR: $1 (log: ${LOG}); last lines:" >&2
-    tail -n 30 "${LOG}" >&2 || true
-    exit 1
-}
-
-: > "${LOG}"
-echo "installing masakari ${MASAKARI_VERSION} into ${VENV} (log: ${LOG})"
-start=$(date +%s)
-
-if [ ! -x "${VENV}/bin/python" ]; then
-    "${PYTHON}" -m venv "${VENV}" >>"${LOG}" 2>&1 \
-        || fail "could not create the venv"
-fi
-
-# pip here may print harmless "Location ... is ignored" warnings: they go
-# to the log with everything else.
-"${VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "masakari==${MASAKARI_VERSION}" >>"${LOG}" 2>&1 \
-    || fail "pip install masakari==${MASAKARI_VERSION} failed"
-
-[ "$(installed_version)" = "${MASAKARI_VERSION}" ] \
-    || fail "masakari ${MASAKARI_VERSION} not importable after install"
-
-echo "masakari ${MASAKARI_VERSION} installed in $(( $(date +%s) - start )) s"
+begin_install
+pip_install_service
+end_install

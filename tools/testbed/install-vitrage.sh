@@ -33,26 +33,10 @@
 
 set -euo pipefail
 
-TESTBED_DIR="${VMHB_TESTBED_DIR:-/var/lib/vmhb-testbed}"
-VITRAGE_VERSION="${VITRAGE_VERSION:-15.0.1}"
-PYTHON="${PYTHON:-python3}"
-VENV="${TESTBED_DIR}/venvs/vitrage"
+. "$(dirname "$0")/service-venv.sh"
+service_venv vitrage "${VITRAGE_VERSION:-15.0.1}"
+VITRAGE_VERSION="${SERVICE_VERSION}"
 ETC="${VENV}/etc/vitrage"
-LOG_DIR="${TESTBED_DIR}/logs"
-LOG="${LOG_DIR}/install-vitrage.log"
-
-mkdir -p "${LOG_DIR}" "${TESTBED_DIR}/venvs"
-
-installed_version() {
-    [ -x "${VENV}/bin/python" ] || return 0
-    "${VENV}/bin/python" - <<'EOF' 2>/dev/null || true
-from importlib import metadata
-try:
-    print(metadata.version('vitrage'))
-except metadata.PackageNotFoundError:
-    pass
-EOF
-}
 
 have_bins() {
     local b
@@ -74,27 +58,11 @@ if [ "$(installed_version)" = "${VITRAGE_VERSION}" ] && have_bins \
     exit 0
 fi
 
-fail() {
-    echo "ERROR: $1 (log: ${LOG}); last lines:" >&2
-    tail -n 30 "${LOG}" >&2 || true
-    exit 1
-}
-
-: > "${LOG}"
-echo "installing vitrage ${VITRAGE_VERSION} into ${VENV} (log: ${LOG})"
-start=$(date +%s)
-
-if [ ! -x "${VENV}/bin/python" ]; then
-    "${PYTHON}" -m venv "${VENV}" >>"${LOG}" 2>&1 \
-        || fail "could not create the venv"
-fi
+begin_install
 
 if [ "$(installed_version)" != "${VITRAGE_VERSION}" ] || ! have_bins; then
-    "${VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "vitrage==${VITRAGE_VERSION}" >>"${LOG}" 2>&1 \
-        || fail "pip install vitrage==${VITRAGE_VERSION} failed"
-    [ "$(installed_version)" = "${VITRAGE_VERSION}" ] && have_bins \
-        || fail "vitrage ${VITRAGE_VERSION} not importable after install"
+    pip_install_service
+    have_bins || fail "vitrage ${VITRAGE_VERSION} has not all its commands"
 fi
 
 if ! have_etc; then
@@ -119,4 +87,4 @@ if ! have_etc; then
         || fail "the sdist lacks api-paste.ini, datasources_values/ or templates.sample/"
 fi
 
-echo "vitrage ${VITRAGE_VERSION} installed in $(( $(date +%s) - start )) s"
+end_install
