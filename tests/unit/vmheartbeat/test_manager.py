@@ -96,6 +96,9 @@ class ManagerTestCase(test_base.TestCase):
         monitor.prober = mock.Mock(spec=['submit', 'probe', 'in_flight',
                                          'shutdown', 'forget', 'counts'])
         monitor.prober.counts.return_value = prober.Counts(0, 0, 0, 0)
+        # a call that waits for a free connection: with the test's clock
+        # standing still, its deadline never comes
+        monitor.prober.submit.return_value = (mock.Mock(name='call'), False)
         monitor.scheduler = scheduler.BeatScheduler(
             monitor.prober, monitor.instances.on_result, clock=self.clock)
         monitor.escalator = mock.Mock(spec=escalation.Escalator)
