@@ -63,6 +63,11 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+from tools.benchmark_results import BENCH_API_PORT  # noqa: E402
+from tools.benchmark_results import bench_masakari  # noqa: E402
+from tools.benchmark_results import BENCH_MASAKARI_DIR  # noqa: E402
+from tools.benchmark_results import BENCH_RABBIT_VHOST  # noqa: E402
+from tools.benchmark_results import BENCH_STANDIN_PORT  # noqa: E402
 from tools.benchmark_results import clock  # noqa: E402
 from tools.benchmark_results import cpu_seconds  # noqa: E402
 from tools.benchmark_results import machine_jiffies  # noqa: E402
@@ -72,7 +77,6 @@ from tools.benchmark_results import say  # noqa: E402
 
 from tests.functional.fixtures import libvirt_guest  # noqa: E402
 from tests.functional.fixtures import masakari_api  # noqa: E402
-from tests.functional.fixtures import masakari_service  # noqa: E402
 from tests.functional.fixtures import monitor  # noqa: E402
 from tests.functional.fixtures import service_processes  # noqa: E402
 
@@ -118,11 +122,9 @@ class PoolGuest:
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.masakari = masakari_service.MasakariService(
-            hostnames=(HOSTNAME,), api_port=args.api_port,
-            standin_port=args.standin_port, base_dir=args.base_dir,
-            rabbit_vhost=args.rabbit_vhost,
-            conf_overrides={'duplicate_notification_detection_interval': 0})
+        self.masakari = bench_masakari(
+            HOSTNAME, api_port=args.api_port, standin_port=args.standin_port,
+            base_dir=args.base_dir, rabbit_vhost=args.rabbit_vhost)
         self.workdir = tempfile.mkdtemp(prefix='vmhb-bench-')
         self.cases = [Case('no hung guests', 0, None, 5.0),
                       Case('%d hung guests' % args.hung, args.hung, None,
@@ -430,11 +432,12 @@ def main():
     parser.add_argument('--resync-interval', type=float, default=5.0,
                         help='the monitor\'s resync_interval, after which '
                              'it logs its call counts (default 5)')
-    parser.add_argument('--api-port', type=int, default=25868)
-    parser.add_argument('--standin-port', type=int, default=28774)
+    parser.add_argument('--api-port', type=int, default=BENCH_API_PORT)
+    parser.add_argument('--standin-port', type=int,
+                        default=BENCH_STANDIN_PORT)
     parser.add_argument('--base-dir',
-                        default='/var/lib/vmhb-testbed/masakari-bench')
-    parser.add_argument('--rabbit-vhost', default='vmhb-bench')
+                        default=BENCH_MASAKARI_DIR)
+    parser.add_argument('--rabbit-vhost', default=BENCH_RABBIT_VHOST)
     args = parser.parse_args()
     bench = Bench(args)
     jiffies = machine_jiffies()

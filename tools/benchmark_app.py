@@ -44,7 +44,6 @@ root after tools/testbed/setup.sh::
 
 import argparse
 import concurrent.futures
-import datetime
 import os
 import random
 import re
@@ -58,14 +57,19 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+from tools.benchmark_results import BENCH_API_PORT  # noqa: E402
+from tools.benchmark_results import bench_masakari  # noqa: E402
+from tools.benchmark_results import BENCH_MASAKARI_DIR  # noqa: E402
+from tools.benchmark_results import BENCH_RABBIT_VHOST  # noqa: E402
+from tools.benchmark_results import BENCH_STANDIN_PORT  # noqa: E402
 from tools.benchmark_results import clock  # noqa: E402
 from tools.benchmark_results import cpu_seconds  # noqa: E402
+from tools.benchmark_results import log_time  # noqa: E402
 from tools.benchmark_results import percentile  # noqa: E402
 from tools.benchmark_results import say  # noqa: E402
 
 from tests.functional.fixtures import guest_app  # noqa: E402
 from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import masakari_service  # noqa: E402
 from tests.functional.fixtures import monitor  # noqa: E402
 
 HOSTNAME = 'compute-1'
@@ -78,27 +82,18 @@ EXEC = dict(HEARTBEAT, **{KEY + '_exec': '/bin/true',
                           KEY + '_exec_interval': '2',
                           KEY + '_exec_timeout': '1'})
 TARGET = 1.0 * 3 + 0.5 + 2.0
-_STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ')
 _CALLS = re.compile(r'Heartbeat calls so far: (\d+) ')
 _OTHER_CALLS = re.compile(r'application heartbeat calls: (\d+) .*exec check '
                           r'runs: (\d+)')
-
-
-def stamp(line):
-    found = _STAMP.match(line)
-    return None if found is None else datetime.datetime.strptime(
-        found.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp()
 
 
 class Bench:
 
     def __init__(self, args):
         self.args = args
-        self.masakari = masakari_service.MasakariService(
-            hostnames=(HOSTNAME,), api_port=args.api_port,
-            standin_port=args.standin_port, base_dir=args.base_dir,
-            rabbit_vhost=args.rabbit_vhost,
-            conf_overrides={'duplicate_notification_detection_interval': 0})
+        self.masakari = bench_masakari(
+            HOSTNAME, api_port=args.api_port, standin_port=args.standin_port,
+            base_dir=args.base_dir, rabbit_vhost=args.rabbit_vhost)
         self.workdir = tempfile.mkdtemp(prefix='vmhb-bench-app-')
         self.guests = []
         self.proc = None
@@ -119,7 +114,7 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.lines():
-                when = stamp(line)
+                when = log_time(line)
                 if when is not None and when > after and regex.search(line):
                     return when
             time.sleep(0.1)
@@ -157,7 +152,7 @@ class Bench:
             found = _CALLS.search(line)
             if found:
                 other = _OTHER_CALLS.search(line)
-                return (stamp(line), int(found.group(1))) + (
+                return (log_time(line), int(found.group(1))) + (
                     (0, 0) if other is None
                     else tuple(int(n) for n in other.groups()))
         return None
@@ -322,11 +317,12 @@ def main():
                         help='measure the application failure latency only')
     parser.add_argument('--baseline', default=None,
                         help='a git revision to measure phase 1 with too')
-    parser.add_argument('--api-port', type=int, default=25868)
-    parser.add_argument('--standin-port', type=int, default=28774)
+    parser.add_argument('--api-port', type=int, default=BENCH_API_PORT)
+    parser.add_argument('--standin-port', type=int,
+                        default=BENCH_STANDIN_PORT)
     parser.add_argument('--base-dir',
-                        default='/var/lib/vmhb-testbed/masakari-bench')
-    parser.add_argument('--rabbit-vhost', default='vmhb-bench')
+                        default=BENCH_MASAKARI_DIR)
+    parser.add_argument('--rabbit-vhost', default=BENCH_RABBIT_VHOST)
     bench = Bench(parser.parse_args())
     started = time.monotonic()
     status = 0

@@ -48,7 +48,6 @@ root after tools/testbed/setup.sh::
 
 import argparse
 import concurrent.futures
-import datetime
 import os
 import random
 import re
@@ -61,13 +60,14 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+from tools.benchmark_results import bench_masakari  # noqa: E402
 from tools.benchmark_results import clock  # noqa: E402
 from tools.benchmark_results import cpu_seconds  # noqa: E402
+from tools.benchmark_results import log_time  # noqa: E402
 from tools.benchmark_results import percentile  # noqa: E402
 from tools.benchmark_results import say  # noqa: E402
 
 from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import masakari_service  # noqa: E402
 from tests.functional.fixtures import mistral_service  # noqa: E402
 from tests.functional.fixtures import monitor  # noqa: E402
 from tests.functional.fixtures import notification_listener  # noqa: E402
@@ -79,14 +79,7 @@ HOSTNAME = 'compute-1'
 KEY = 'masakari:vm_heartbeat'
 RECEIVERS = ('masakari', 'messaging', 'mistral', 'vitrage')
 EVENTS_VHOST = 'vmhb-bench-events'
-_STAMP = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ', re.M)
 TESTBED = os.environ.get('VMHB_TESTBED_DIR', '/var/lib/vmhb-testbed')
-
-
-def stamp(line):
-    found = _STAMP.match(line)
-    return None if found is None else datetime.datetime.strptime(
-        found.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp()
 
 
 def first_line_time(text, pattern, after=0.0):
@@ -94,7 +87,7 @@ def first_line_time(text, pattern, after=0.0):
     regex = re.compile(pattern)
     for line in text.splitlines():
         if regex.search(line):
-            when = stamp(line)
+            when = log_time(line)
             if when is not None and when > after:
                 return when
     return None
@@ -104,11 +97,7 @@ class Bench:
 
     def __init__(self, args):
         self.args = args
-        self.masakari = masakari_service.MasakariService(
-            hostnames=(HOSTNAME,), api_port=25868, standin_port=28774,
-            base_dir=os.path.join(TESTBED, 'masakari-bench'),
-            rabbit_vhost='vmhb-bench',
-            conf_overrides={'duplicate_notification_detection_interval': 0})
+        self.masakari = bench_masakari(HOSTNAME)
         self.mistral = mistral_service.MistralService(
             api_port=28989, base_dir=os.path.join(TESTBED, 'mistral-bench'),
             rabbit_vhost='vmhb-bench-mistral')
@@ -168,7 +157,7 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.proc.log().splitlines():
-                when = stamp(line)
+                when = log_time(line)
                 if when and when > after and pattern.search(line):
                     return when
             time.sleep(0.1)

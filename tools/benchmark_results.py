@@ -12,12 +12,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What tools/benchmark.py reads, and the report it prints.
+"""What the benchmarks read, and the report tools/benchmark.py prints.
 
 It reads the monitor's log as it grows (``MonitorLog``: the per-instance
 events a trial waits for, and the monitor's own count of heartbeat calls)
 and CPU times from /proc. ``report()`` prints the tables; it judges
-nothing.
+nothing. ``log_time()`` and ``bench_masakari()`` serve every benchmark.
 """
 
 import collections
@@ -45,6 +45,33 @@ _CALLS = re.compile(r'Heartbeat calls so far: (\d+) \(answered (\d+), '
 # seq: the order of the event in its log; time: its time stamp (epoch);
 # detail: the rest of the line (the notifier's answer for "notified")
 Event = collections.namedtuple('Event', 'seq kind time detail')
+
+
+#: where the benchmarks run Masakari: ports, directory and RabbitMQ vhost
+#: of their own, beside the functional tests' (never both benchmarks at once)
+BENCH_API_PORT = 25868
+BENCH_STANDIN_PORT = 28774
+BENCH_MASAKARI_DIR = '/var/lib/vmhb-testbed/masakari-bench'
+BENCH_RABBIT_VHOST = 'vmhb-bench'
+
+
+def bench_masakari(hostname, api_port=BENCH_API_PORT,
+                   standin_port=BENCH_STANDIN_PORT,
+                   base_dir=BENCH_MASAKARI_DIR,
+                   rabbit_vhost=BENCH_RABBIT_VHOST):
+    """The benchmarks' Masakari service; a repeat is never a 409 there."""
+    from tests.functional.fixtures import masakari_service
+    return masakari_service.MasakariService(
+        hostnames=(hostname,), api_port=api_port, standin_port=standin_port,
+        base_dir=base_dir, rabbit_vhost=rabbit_vhost,
+        conf_overrides={'duplicate_notification_detection_interval': 0})
+
+
+def log_time(line):
+    """The epoch time a monitor or service log line begins with, or None."""
+    stamp = _STAMP.match(line)
+    return None if stamp is None else datetime.datetime.strptime(
+        stamp.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp()
 
 
 def say(text=''):
@@ -120,8 +147,7 @@ class MonitorLog:
             if found:
                 self.seq += 1
                 self.events[found.group(1)].append(Event(
-                    self.seq, kind, datetime.datetime.strptime(
-                        stamp.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp(),
+                    self.seq, kind, log_time(line),
                     found.group(found.lastindex)))
                 return
 
