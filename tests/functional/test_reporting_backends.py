@@ -439,3 +439,44 @@ class TestFanOut(BackendsTestCase):
             [(e['type'], e['details']['status'])
              for e in self.vitrage.event_posts(self.vitrage_mark)])
         self.assert_notifications(guest, 1, posts=(202, 409))
+
+    def _backends_fail_then_come_back(self, vitrage_fault, mistral_fault):
+        vitrage = self.fault_proxy(self.vitrage.api_url, 'vitrage-proxy')
+        mistral = self.fault_proxy(self.mistral.api_url, 'mistral-proxy')
+        proc = self.monitor(vitrage_url=vitrage.url,
+                            mistral_url=mistral.url + '/v2')
+        guest = self.make_guest(metadata={})
+        self.wait_watched(proc, guest)
+        vitrage_fault(vitrage)
+        mistral_fault(mistral)
+        guest.kill_agent()
+        self.wait_notifications(guest)
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=10)
+        # each try is bounded by its [group] timeout (3 s here)
+        for name in ('vitrage', 'mistral'):
+            proc.wait_for_log(r'failed of instance %s not delivered to %s'
+                              % (guest.uuid, name), timeout=30)
+        self.assertEqual([], self.mistral.execution_posts(self.mistral_mark))
+        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+        vitrage.forward()
+        mistral.forward()
+        failed, = self.listener.wait_for(FAILED, guest.uuid, timeout=30)
+        event_id = failed.data['event_id']
+        self.mistral.wait_execution(event_id, timeout=60)
+        self.wait_until(
+            lambda: self.vitrage.event_posts(self.vitrage_mark), 60,
+            'the failure posted to Vitrage')
+        self.assertEqual([event_id],
+                         self.mistral.execution_posts(self.mistral_mark))
+        self.assertEqual(1, len(self.vitrage.event_posts(
+            self.vitrage_mark)))
+        self.assert_notifications(guest, 1)
+
+    def test_vitrage_hanging_and_mistral_refusing_then_back(self):
+        self._backends_fail_then_come_back(
+            lambda proxy: proxy.hang(), lambda proxy: proxy.refuse())
+
+    def test_vitrage_failing_and_mistral_hanging_then_back(self):
+        self._backends_fail_then_come_back(
+            lambda proxy: proxy.fail(503), lambda proxy: proxy.hang())
