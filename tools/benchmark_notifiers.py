@@ -166,7 +166,6 @@ class Bench:
     def receivers(self, guest, injected, timeout=30.0):
         """Time of the failure at each receiver, None when not there."""
         found = dict.fromkeys(RECEIVERS)
-        name = 'vmheartbeat.instance.%s' % guest.uuid
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and None in found.values():
             log = self.proc.log()
@@ -186,8 +185,9 @@ class Bench:
                     % event_id, injected)
             found['vitrage'] = first_line_time(
                 self.vitrage.log_since(vitrage_service.API, self.mark),
-                r"Post event called with args: .*'type': '%s'.*"
-                r"'status': 'down'" % re.escape(name), injected)
+                r"Post event called with args: .*'type': "
+                r"'vmheartbeat.alarm.raise'.*'instance_id': '%s'"
+                % guest.uuid, injected)
             time.sleep(0.1)
         return found
 

@@ -171,18 +171,23 @@ def mistral_received(mistral, instance_uuid, timeout=10):
 
 
 def vitrage_received(vitrage, instance_uuid):
-    """Print the alarms Vitrage raised (and cleared); their names."""
-    history = vitrage.alarm_history()
-    name = 'vmheartbeat.instance.%s' % instance_uuid
-    shown = [a for a in history if a.get('name') in (
-        name, 'VM health failure on host')]
+    """Print the alarms Vitrage raised (and cleared); the instance's own."""
+    names = {}
+    for resource in vitrage.resources():
+        names[resource['vitrage_id']] = '%s %s' % (resource['vitrage_type'],
+                                                   resource['id'])
+    shown = [a for a in vitrage.alarm_history()
+             if a.get('instance_id') == instance_uuid or
+             a.get('name') == 'VM health failure on host']
     print('== Vitrage raised %d alarm(s):' % len(shown))
     for alarm in shown:
-        print('   %-56s %-8s on %s  from %s to %s' % (
+        print('   %-26s %-8s on %s\n   %26s from %s to %s' % (
             alarm['name'], alarm.get('severity'),
-            alarm.get('vitrage_resource_type'), alarm.get('start_timestamp'),
+            names.get(alarm.get('vitrage_resource_id'), '?'), '',
+            alarm.get('start_timestamp'),
             alarm.get('end_timestamp') or 'now (active)'))
-    return [a for a in shown if a['name'] == name]
+    return [a for a in shown if a.get('instance_id') == instance_uuid and
+            a.get('vitrage_resource_type') == 'nova.instance']
 
 
 def main():
@@ -213,10 +218,12 @@ def main():
     try:
         mistral.start()
         mistral.put_workflow()
-        vitrage.start()
+        instance_uuid = str(uuid.uuid4())
+        # Vitrage knows the instance on its host, as Nova's datasource
+        # would tell it
+        vitrage.start(instances={instance_uuid: HOSTNAME})
         vitrage.add_template(path=VITRAGE_TEMPLATE)
         masakari.create_segment_and_host(HOSTNAME)
-        instance_uuid = str(uuid.uuid4())
         masakari.register_server(
             instance_uuid, name='demo-vm',
             extra_specs={'masakari:vm_heartbeat': 'true'})
@@ -285,7 +292,7 @@ def main():
         print('== DEMO OK: hung VM found, reported once, recovered by '
               'Masakari, answering again; the listener got each event once, '
               'Mistral ran the workflow for the failure and the recovery, '
-              'Vitrage raised the alarm and cleared it')
+              'Vitrage raised the alarm on the instance and cleared it')
         return 0
     finally:
         if proc is not None:

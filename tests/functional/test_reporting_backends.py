@@ -18,8 +18,9 @@ The ``messaging`` notifier sends to the real RabbitMQ, on a virtual host
 of the test's own, where an oslo.messaging notification listener (as
 Vitrage or Aodh run one) receives them; ``mistral`` starts the example
 workflow on the real Mistral (API, engine and executor), ``vitrage`` raises
-and clears alarms on the real Vitrage (API, graph and persistor), which has
-the example template; both are reached directly or through a fault proxy.
+and clears alarms on the real Vitrage (API, graph and persistor), which
+runs our ``vmheartbeat`` datasource and has the example template; both are
+reached directly or through a fault proxy.
 The monitor reaches RabbitMQ through a TCP proxy that can refuse or hang,
 as a broker that died or stopped; the listener reaches it directly.
 Masakari is judged, as everywhere, by its stored notifications and by the
@@ -42,6 +43,9 @@ from tests.functional.fixtures import vitrage_service
 from tests.functional import test_application_health as app_tests
 
 VHOST = 'vmhb-events'
+INSTANCE_ALARM = 'vmheartbeat.instance'
+RAISE = 'vmheartbeat.alarm.raise'
+CLEAR = 'vmheartbeat.alarm.clear'
 FAILED = 'vmheartbeat.instance.failed'
 REPORTED = 'vmheartbeat.instance.reported'
 RECOVERED = 'vmheartbeat.instance.recovered'
@@ -296,10 +300,16 @@ class BackendsTestCase(MessagingTestCase):
         return found
 
     def alarm_of(self, guest, history=False):
-        name = 'vmheartbeat.instance.%s' % guest.uuid
         alarms = (self.vitrage.alarm_history() if history
                   else self.vitrage.alarms())
-        return [a for a in alarms if a.get('name') == name]
+        return [a for a in alarms if a.get('name') == INSTANCE_ALARM and
+                a.get('instance_id') == guest.uuid]
+
+    def vitrage_posts(self):
+        """(type, alarm name, instance) of each POST Vitrage received."""
+        return [(e['type'], e['details'].get('name'),
+                 e['details'].get('instance_id'))
+                for e in self.vitrage.event_posts(self.vitrage_mark)]
 
 
 class TestEveryBackend(BackendsTestCase):
@@ -307,20 +317,39 @@ class TestEveryBackend(BackendsTestCase):
     def test_failure_and_recovery_reach_every_backend_once(self):
         proc = self.monitor()
         guest = self.make_guest()
+        # Vitrage knows the instance on its host, as Nova's datasource
+        # would tell it
+        self.vitrage.add_instances({guest.uuid: base.HOSTNAME})
         self.wait_watched(proc, guest)
         guest.kill_agent()
         notification = self.wait_notifications(guest)[0]
         failed, = self.listener.wait_for(FAILED, guest.uuid,
                                          timeout=EVENT_LAG)
         event_id = failed.data['event_id']
-        # Vitrage raised the instance's alarm on its host, and the
-        # template's deduced alarm on the host
+        # Vitrage raised the alarm on the instance; the template set the
+        # instance's state to ERROR and raised its deduced alarm on the
+        # host
+        self.vitrage.wait_alarms(lambda alarms: self.alarm_of(guest),
+                                 timeout=EVENT_LAG)
+        alarm, = self.alarm_of(guest)
+        instance = self.vitrage.resource(guest.uuid)
+        self.assertEqual(('vmheartbeat', 'nova.instance',
+                          instance['vitrage_id'], 'CRITICAL'),
+                         (alarm['vitrage_type'],
+                          alarm['vitrage_resource_type'],
+                          alarm['vitrage_resource_id'],
+                          alarm['vitrage_operational_severity']))
+        self.assertEqual((event_id, 'heartbeat', 'heartbeat_lost'),
+                         (alarm['event_id'], alarm['check'],
+                          alarm['failure_class']))
+        self.wait_until(
+            lambda: self.vitrage.resource(guest.uuid).get(
+                'vitrage_operational_state') == 'ERROR', EVENT_LAG,
+            'the instance ERROR in Vitrage')
         self.vitrage.wait_alarms(lambda alarms: any(
-            a.get('name') == 'vmheartbeat.instance.%s' % guest.uuid
+            a.get('name') == 'VM health failure on host' and
+            a.get('vitrage_resource_type') == 'nova.host'
             for a in alarms), timeout=EVENT_LAG)
-        self.vitrage.wait_alarms(lambda alarms: any(
-            a.get('name') == 'VM health failure on host' for a in alarms),
-            timeout=EVENT_LAG)
         # Mistral ran the workflow once, with the event as its input
         execution = self.mistral.wait_execution(event_id, timeout=EVENT_LAG)
         self.assertEqual('SUCCESS', execution['state'], execution)
@@ -332,9 +361,12 @@ class TestEveryBackend(BackendsTestCase):
         guest.wait_agent(60)
         recovered, = self.listener.wait_for(RECOVERED, guest.uuid,
                                             timeout=60)
-        self.vitrage.wait_alarms(lambda alarms: not any(
-            a.get('name') == 'vmheartbeat.instance.%s' % guest.uuid
-            for a in alarms), timeout=EVENT_LAG)
+        self.vitrage.wait_alarms(lambda alarms: not self.alarm_of(guest),
+                                 timeout=EVENT_LAG)
+        self.wait_until(
+            lambda: self.vitrage.resource(guest.uuid).get(
+                'vitrage_operational_state') == 'OK', EVENT_LAG,
+            'the instance OK again in Vitrage')
         self.mistral.wait_execution(recovered.data['event_id'],
                                     timeout=EVENT_LAG)
 
@@ -349,10 +381,10 @@ class TestEveryBackend(BackendsTestCase):
         self.assertEqual(
             [event_id, recovered.data['event_id']],
             self.mistral.execution_posts(self.mistral_mark))
-        posted = [(e['type'], e['details']['status'])
-                  for e in self.vitrage.event_posts(self.vitrage_mark)]
-        name = 'vmheartbeat.instance.%s' % guest.uuid
-        self.assertEqual([(name, 'down'), (name, 'up')], posted)
+        self.assertEqual([(RAISE, INSTANCE_ALARM, guest.uuid),
+                          (CLEAR, INSTANCE_ALARM, guest.uuid)],
+                         self.vitrage_posts())
+        self.assertEqual(1, len(self.alarm_of(guest, history=True)))
         self.assertEqual([], proc.lines(r'Traceback'))
 
 
@@ -430,14 +462,14 @@ class TestFanOut(BackendsTestCase):
         vitrage.forward()
         # Vitrage then gets the instance's events once each, in order:
         # raised, cleared by the recovery, raised again
-        name = 'vmheartbeat.instance.%s' % guest.uuid
         self.wait_until(
             lambda: len(self.vitrage.event_posts(self.vitrage_mark)) >= 3,
             60, 'three events posted to Vitrage')
-        self.assertEqual(
-            [(name, 'down'), (name, 'up'), (name, 'down')],
-            [(e['type'], e['details']['status'])
-             for e in self.vitrage.event_posts(self.vitrage_mark)])
+        posted = (RAISE, INSTANCE_ALARM, guest.uuid)
+        cleared = (CLEAR, INSTANCE_ALARM, guest.uuid)
+        self.assertEqual([posted, cleared, posted], self.vitrage_posts())
+        self.vitrage.wait_alarms(lambda alarms: self.alarm_of(guest),
+                                 timeout=EVENT_LAG)
         self.assert_notifications(guest, 1, posts=(202, 409))
 
     def _backends_fail_then_come_back(self, vitrage_fault, mistral_fault):
@@ -480,3 +512,93 @@ class TestFanOut(BackendsTestCase):
     def test_vitrage_failing_and_mistral_hanging_then_back(self):
         self._backends_fail_then_come_back(
             lambda proxy: proxy.fail(503), lambda proxy: proxy.hang())
+
+
+class TestVitrageDatasource(base.FunctionalTestCase):
+    """Our vmheartbeat datasource, in the real vitrage-graph.
+
+    Events are posted as the notifier posts them, without a monitor; the
+    graph's own log says what it dropped.
+    """
+
+    INSTANCE = '31111111-2222-3333-4444-555555555555'
+
+    def setUp(self):
+        super().setUp()
+        _mistral, self.vitrage = backends()
+        self.graph_mark = self.vitrage.log_mark(vitrage_service.GRAPH)
+
+    def details(self, **changes):
+        details = {'instance_id': self.INSTANCE, 'name': INSTANCE_ALARM,
+                   'severity': 'critical', 'hostname': base.HOSTNAME,
+                   'check': 'heartbeat'}
+        details.update(changes)
+        return details
+
+    def alarms(self):
+        return [a for a in self.vitrage.alarms()
+                if a.get('instance_id') == self.INSTANCE]
+
+    def graph_log(self):
+        return self.vitrage.log_since(vitrage_service.GRAPH, self.graph_mark)
+
+    def test_raise_update_and_clear(self):
+        self.assertEqual(200, self.vitrage.post_event(RAISE, self.details()))
+        self.assertEqual(200, self.vitrage.post_event(RAISE, self.details()))
+        self.vitrage.wait_alarms(lambda alarms: self.alarms())
+        alarm, = self.alarms()
+        self.assertEqual(('nova.instance', 'CRITICAL'),
+                         (alarm['vitrage_resource_type'],
+                          alarm['vitrage_operational_severity']))
+        # the repeat was not passed on; a raise with new details is
+        self.wait_until(lambda: len(self.vitrage.enqueued(
+            RAISE, self.graph_mark)) == 2, 10, 'two raises in the graph')
+        self.assertEqual('[]', self.vitrage.enqueued(
+            RAISE, self.graph_mark)[1])
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, self.details(check='app', severity='warning')))
+        self.wait_until(lambda: self.vitrage.alarm(alarm['vitrage_id']).get(
+            'check') == 'app', 10, 'the alarm updated in the graph')
+        self.assertEqual('WARNING', self.vitrage.alarm(alarm['vitrage_id'])[
+            'vitrage_operational_severity'])
+        self.assertEqual(200, self.vitrage.post_event(CLEAR, self.details()))
+        self.vitrage.wait_alarms(lambda alarms: not self.alarms())
+        # one alarm in all: the repeated raise changed nothing, the
+        # updated one changed its details
+        self.assertEqual(1, len([
+            a for a in self.vitrage.alarm_history()
+            if a.get('instance_id') == self.INSTANCE]))
+
+    def test_bad_events_are_dropped_and_logged(self):
+        bad = (self.details(instance_id='compute-1'),
+               self.details(name='vmheartbeat.instance.%s' % self.INSTANCE),
+               self.details(severity='fatal'),
+               self.details(evidence=['a', 'list']),
+               self.details(evidence='\x1b[2J' + 'x' * 9000))
+        for details in bad:
+            self.assertEqual(200, self.vitrage.post_event(RAISE, details))
+        # then a good one, after them in the same queue
+        good = self.details(instance_id='41111111-2222-3333-4444-555555555555')
+        self.assertEqual(200, self.vitrage.post_event(RAISE, good))
+        self.vitrage.wait_alarms(lambda alarms: any(
+            a.get('instance_id') == good['instance_id'] for a in alarms))
+        self.assertEqual([], self.alarms())
+        log = self.graph_log()
+        self.assertEqual(5, log.count('vmheartbeat event dropped ('), log)
+        for reason in ('instance_id is not a uuid', 'name is not one of',
+                       'severity is not one of',
+                       "detail 'evidence' is not a plain value",
+                       "detail 'evidence' is over 8192 characters"):
+            self.assertIn(reason, log)
+        self.assertNotIn('\x1b', log)
+        self.assertEqual(200, self.vitrage.post_event(CLEAR, good))
+        self.vitrage.wait_alarms(lambda alarms: not any(
+            a.get('instance_id') == good['instance_id'] for a in alarms))
+
+    def test_a_clear_of_no_alarm_changes_nothing(self):
+        self.assertEqual(200, self.vitrage.post_event(CLEAR, self.details()))
+        self.wait_until(
+            lambda: self.vitrage.enqueued(CLEAR, self.graph_mark), 10,
+            'the clear received by vitrage-graph')
+        self.assertEqual(['[]'], self.vitrage.enqueued(CLEAR, self.graph_mark))
+        self.assertEqual([], self.alarms())

@@ -16,49 +16,45 @@
 
 import datetime
 
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
+    as vitrage_events
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import messaging
 from masakarimonitors_ext.vmheartbeat.notifiers import rest
 
-#: Vitrage's doctor datasource takes events whose details say this
-DOWN = 'down'
-UP = 'up'
-#: alarm names: the instance's failure, and its application's status
-INSTANCE_ALARM = 'vmheartbeat.instance.%s'
-APP_ALARM = 'vmheartbeat.app.%s'
-#: the doctor datasource reads exactly this time format
-_TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
-_SEVERITIES = {events.ERROR: 'critical', events.WARNING: 'warning',
-               events.INFO: 'info'}
+_SEVERITIES = {events.ERROR: vitrage_events.CRITICAL,
+               events.WARNING: vitrage_events.WARNING,
+               events.INFO: vitrage_events.INFO}
 _APP_DOWN = (checks.FAILED, checks.DEGRADED)
 #: characters of evidence kept in an alarm
 _MAX_EVIDENCE = 4096
 
 
 def _vitrage_time(generated_time):
-    """UTC, in the only format the doctor datasource reads."""
+    """UTC, in the only format Vitrage's event datasources read."""
     try:
         when = datetime.datetime.fromisoformat(generated_time)
     except (TypeError, ValueError):
         when = datetime.datetime.now(datetime.timezone.utc)
     if when.tzinfo is not None:
         when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return when.strftime(_TIME_FORMAT)
+    return when.strftime(vitrage_events.TIME_FORMAT)
 
 
 def vitrage_event(event):
     """The body of ``POST /v1/event`` for a health event.
 
-    An event of Vitrage's doctor datasource: an alarm named after the
-    instance (``vmheartbeat.instance.<uuid>``, or ``vmheartbeat.app.<uuid>``
-    for the application's status) on the compute host, raised by status
-    ``down`` and cleared by ``up``. The details carry the doctor fields
-    and the event's fields, flat: Vitrage keeps them as the alarm's
-    properties, which must be plain values (a list or a mapping there
-    breaks its template evaluation). The event's own ``status`` and
-    ``severity`` are ``app_status`` and ``event_severity``; the evidence
-    is one bounded string.
+    An event of the ``vmheartbeat`` Vitrage datasource
+    (``masakarimonitors_ext.vitrage_datasources``): it raises, or clears,
+    the alarm ``vmheartbeat.instance`` (the instance failed) or
+    ``vmheartbeat.app`` (its application's status is failed or degraded)
+    on the instance. The details carry the event's fields, flat: Vitrage
+    keeps them as the alarm's properties, which must be plain values. The
+    event's own ``status`` is ``app_status`` (a ``status`` of up or down
+    would send the event to Vitrage's doctor datasource), its
+    ``severity`` is ``event_severity``, and the evidence is one bounded
+    string.
 
     :returns: the body, or None for a status that changes no alarm
         (``starting``).
@@ -66,19 +62,18 @@ def vitrage_event(event):
     if event.kind == events.STATUS_CHANGED:
         if event.status == checks.STARTING:
             return None
-        name = APP_ALARM % event.instance_uuid
-        status = DOWN if event.status in _APP_DOWN else UP
+        name = vitrage_events.APP_ALARM
+        raised = event.status in _APP_DOWN
     else:
-        name = INSTANCE_ALARM % event.instance_uuid
-        status = UP if event.kind == events.RECOVERED else DOWN
+        name = vitrage_events.INSTANCE_ALARM
+        raised = event.kind != events.RECOVERED
     details = {
-        'hostname': event.hostname,
-        'status': status,
-        'severity': _SEVERITIES[event.severity],
-        'source': messaging.PUBLISHER,
-        'monitor_id': '%s:%s' % (messaging.PUBLISHER, event.hostname),
-        'monitor_event_id': event.event_id,
-        'instance_uuid': event.instance_uuid,
+        vitrage_events.INSTANCE_ID: event.instance_uuid,
+        vitrage_events.NAME: name,
+        vitrage_events.SEVERITY: _SEVERITIES[event.severity],
+        vitrage_events.HOSTNAME: event.hostname,
+        'source': '%s:%s' % (messaging.PUBLISHER, event.hostname),
+        'event_id': event.event_id,
         'event_kind': event.kind,
         'event_version': events.VERSION,
         'event_severity': event.severity,
@@ -91,17 +86,20 @@ def vitrage_event(event):
         'answers': '; '.join('%s: %s' % a for a in event.answers),
         'generated_time': event.generated_time,
     }
-    return {'time': _vitrage_time(event.generated_time), 'type': name,
+    return {'time': _vitrage_time(event.generated_time),
+            'type': vitrage_events.RAISE if raised else vitrage_events.CLEAR,
             'details': details}
 
 
 class VitrageNotifier(rest.RestNotifier):
     """Posts each event to Vitrage's event API (``POST /v1/event``).
 
-    Vitrage answers 200 as soon as its API took the event, whatever its
-    graph does with it: a 200 is all this notifier can know. A repeated
-    event changes nothing in Vitrage (the alarm is already raised, or
-    already cleared).
+    The events are for the ``vmheartbeat`` datasource, which Vitrage must
+    load (see ``masakarimonitors_ext.vitrage_datasources``). Vitrage
+    answers 200 as soon as its API took the event, whatever its graph
+    does with it, even when no datasource takes it: a 200 is all this
+    notifier can know. A repeated event changes nothing in Vitrage (the
+    alarm is already raised with those details, or already cleared).
     """
 
     GROUP = 'vitrage'
@@ -125,5 +123,5 @@ class VitrageNotifier(rest.RestNotifier):
         if body is None:
             return 'not sent: %s changes no alarm' % event.status
         self.post('/v1/event', body, 'event %s' % body['type'])
-        return 'posted alarm %s %s' % (body['type'], body['details'][
-            'status'])
+        return 'posted %s %s' % (body['type'], body['details'][
+            vitrage_events.NAME])

@@ -20,6 +20,8 @@ How its errors are mapped: test_rest.
 import datetime
 import re
 
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
+    as vitrage_events
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
@@ -28,7 +30,7 @@ from tests.unit.vmheartbeat.notifiers import fake_http
 
 A = '11111111-1111-1111-1111-111111111111'
 GENERATED = '2026-11-24T19:15:00'
-#: the only time format Vitrage's doctor datasource reads
+#: the only time format Vitrage's event datasources read
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
 
@@ -48,43 +50,56 @@ def event(kind, status=None, generated_time=GENERATED,
 class VitrageEventTestCase(base.TestCase):
     """The body of POST /v1/event."""
 
-    def assert_alarm(self, body, name, status, severity):
-        self.assertEqual(name % A, body['type'])
-        self.assertEqual(status, body['details']['status'])
+    def assert_alarm(self, body, event_type, name, severity):
+        self.assertEqual(event_type, body['type'])
+        self.assertEqual(name, body['details']['name'])
+        self.assertEqual(A, body['details']['instance_id'])
         self.assertEqual(severity, body['details']['severity'])
+        # what the vmheartbeat datasource takes
+        self.assertEqual([], vitrage_events.problems(body['type'],
+                                                     body['details']))
 
     def test_failure_raises_the_instance_alarm(self):
         body = vitrage.vitrage_event(event(events.FAILED))
         self.assertEqual({'time', 'type', 'details'}, set(body))
-        self.assert_alarm(body, 'vmheartbeat.instance.%s', 'down',
-                          'critical')
+        self.assert_alarm(body, 'vmheartbeat.alarm.raise',
+                          'vmheartbeat.instance', 'critical')
 
     def test_report_keeps_the_instance_alarm_raised(self):
         self.assert_alarm(vitrage.vitrage_event(event(events.REPORTED)),
-                          'vmheartbeat.instance.%s', 'down', 'critical')
+                          'vmheartbeat.alarm.raise', 'vmheartbeat.instance',
+                          'critical')
 
     def test_recovery_clears_the_instance_alarm(self):
         self.assert_alarm(vitrage.vitrage_event(event(events.RECOVERED)),
-                          'vmheartbeat.instance.%s', 'up', 'info')
+                          'vmheartbeat.alarm.clear', 'vmheartbeat.instance',
+                          'info')
 
     def test_application_status(self):
-        for status, alarm, severity in (
-                (checks.FAILED, 'down', 'critical'),
-                (checks.DEGRADED, 'down', 'warning'),
-                (checks.HEALTHY, 'up', 'info')):
+        for status, event_type, severity in (
+                (checks.FAILED, 'vmheartbeat.alarm.raise', 'critical'),
+                (checks.DEGRADED, 'vmheartbeat.alarm.raise', 'warning'),
+                (checks.HEALTHY, 'vmheartbeat.alarm.clear', 'info')):
             body = vitrage.vitrage_event(event(events.STATUS_CHANGED,
                                                status))
-            self.assert_alarm(body, 'vmheartbeat.app.%s', alarm, severity)
+            self.assert_alarm(body, event_type, 'vmheartbeat.app', severity)
+
+    def test_never_a_doctor_status(self):
+        # Vitrage's event API sends an event whose details say status up
+        # or down to its doctor datasource instead
+        for one in (event(events.FAILED), event(events.RECOVERED),
+                    event(events.STATUS_CHANGED, checks.FAILED),
+                    event(events.STATUS_CHANGED, checks.HEALTHY)):
+            self.assertNotIn('status', vitrage.vitrage_event(one)['details'])
 
     def test_details(self):
         one = event(events.FAILED)
         details = vitrage.vitrage_event(one)['details']
         self.assertEqual('compute-1', details['hostname'])
-        self.assertEqual(A, details['instance_uuid'])
-        self.assertEqual(one.event_id, details['monitor_event_id'])
-        self.assertEqual('masakari-vmheartbeatmonitor', details['source'])
+        self.assertEqual(A, details['instance_id'])
+        self.assertEqual(one.event_id, details['event_id'])
         self.assertEqual('masakari-vmheartbeatmonitor:compute-1',
-                         details['monitor_id'])
+                         details['source'])
         self.assertEqual(('heartbeat', 'heartbeat_lost'),
                          (details['check'], details['failure_class']))
         self.assertEqual(('failed', '1.0', one.generated_time),
@@ -105,8 +120,8 @@ class VitrageEventTestCase(base.TestCase):
     def test_an_application_status_is_kept_beside_the_alarm_status(self):
         one = event(events.STATUS_CHANGED, status=checks.DEGRADED)
         details = vitrage.vitrage_event(one)['details']
-        self.assertEqual(('down', 'warning'),
-                         (details['status'], details['severity']))
+        self.assertEqual(('vmheartbeat.app', 'warning'),
+                         (details['name'], details['severity']))
         self.assertEqual(('degraded', 'warning'),
                          (details['app_status'], details['event_severity']))
 
@@ -119,7 +134,7 @@ class VitrageEventTestCase(base.TestCase):
             events.FAILED, generated_time=GENERATED + '+02:00'))
         self.assertEqual('2026-11-24T17:15:00.000000', body['time'])
 
-    def test_time_in_the_doctor_format(self):
+    def test_time_in_the_datasource_format(self):
         for generated in (GENERATED, GENERATED + '+00:00', GENERATED + 'Z',
                           GENERATED + '.000000'):
             body = vitrage.vitrage_event(event(
@@ -154,7 +169,7 @@ class VitrageNotifierTestCase(base.TestCase):
     def test_posts_the_event(self):
         one = event(events.FAILED)
         answer = vitrage.VitrageNotifier(self.conf).notify(one)
-        self.assertEqual('posted alarm vmheartbeat.instance.%s down' % A,
+        self.assertEqual('posted vmheartbeat.alarm.raise vmheartbeat.instance',
                          answer)
         [request] = self.service.wait_requests(1)
         self.assertEqual('POST', request.method)
@@ -163,21 +178,21 @@ class VitrageNotifierTestCase(base.TestCase):
         body = request.json()
         self.assertEqual(vitrage.vitrage_event(one), body)
         self.assertEqual('2026-11-24T19:15:00.000000', body['time'])
-        self.assertEqual('vmheartbeat.instance.%s' % A, body['type'])
+        self.assertEqual('vmheartbeat.alarm.raise', body['type'])
         self.assertEqual('compute-1', body['details']['hostname'])
-        self.assertEqual('down', body['details']['status'])
+        self.assertEqual('vmheartbeat.instance', body['details']['name'])
         self.assertEqual('critical', body['details']['severity'])
-        self.assertEqual(one.event_id, body['details']['monitor_event_id'])
-        self.assertEqual(A, body['details']['instance_uuid'])
+        self.assertEqual(one.event_id, body['details']['event_id'])
+        self.assertEqual(A, body['details']['instance_id'])
 
     def test_posts_the_application_status(self):
         notifier = vitrage.VitrageNotifier(self.conf)
         self.assertEqual(
-            'posted alarm vmheartbeat.app.%s up' % A,
+            'posted vmheartbeat.alarm.clear vmheartbeat.app',
             notifier.notify(event(events.STATUS_CHANGED, checks.HEALTHY)))
         [request] = self.service.wait_requests(1)
-        self.assertEqual('vmheartbeat.app.%s' % A, request.json()['type'])
-        self.assertEqual('up', request.json()['details']['status'])
+        self.assertEqual('vmheartbeat.alarm.clear', request.json()['type'])
+        self.assertEqual('vmheartbeat.app', request.json()['details']['name'])
 
     def test_a_repeated_event_posts_the_same_body(self):
         notifier = vitrage.VitrageNotifier(self.conf)
