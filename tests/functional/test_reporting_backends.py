@@ -602,3 +602,38 @@ class TestVitrageDatasource(base.FunctionalTestCase):
             'the clear received by vitrage-graph')
         self.assertEqual(['[]'], self.vitrage.enqueued(CLEAR, self.graph_mark))
         self.assertEqual([], self.alarms())
+
+    def test_template_on_an_instance_of_a_host_that_went_down(self):
+        # the example template: the instance ERROR, a deduced alarm on its
+        # host caused by the instance's alarm, itself caused by the host's
+        # doctor alarm
+        instance = '51111111-2222-3333-4444-555555555555'
+        self.vitrage.add_instances({instance: base.HOSTNAME})
+        host_down = {'hostname': base.HOSTNAME, 'status': 'down'}
+        self.assertEqual(200, self.vitrage.post_event('compute.host.down',
+                                                      host_down))
+        self.addCleanup(self.vitrage.post_event, 'compute.host.down',
+                        dict(host_down, status='up'))
+        details = self.details(instance_id=instance)
+        self.assertEqual(200, self.vitrage.post_event(RAISE, details))
+        alarms = self.vitrage.wait_alarms(lambda alarms: {
+            'compute.host.down', 'VM health failure on host'} <= {
+            a.get('name') for a in alarms} and any(
+            a.get('instance_id') == instance for a in alarms))
+        ids = {a['name']: a['vitrage_id'] for a in alarms
+               if a.get('instance_id') in (None, instance)}
+        self.wait_until(
+            lambda: self.vitrage.resource(instance).get(
+                'vitrage_operational_state') == 'ERROR', 10,
+            'the instance ERROR')
+        self.wait_until(lambda: {
+            (ids['compute.host.down'], ids[INSTANCE_ALARM]),
+            (ids[INSTANCE_ALARM], ids['VM health failure on host'])} <=
+            set(self.vitrage.causal_links()), 10, 'the causal links')
+        self.assertEqual(200, self.vitrage.post_event(CLEAR, details))
+        self.vitrage.wait_alarms(lambda alarms: not any(
+            a.get('instance_id') == instance or
+            a.get('name') == 'VM health failure on host' for a in alarms))
+        self.wait_until(
+            lambda: self.vitrage.resource(instance).get(
+                'vitrage_operational_state') == 'OK', 10, 'the instance OK')
