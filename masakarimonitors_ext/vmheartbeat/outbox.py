@@ -72,6 +72,7 @@ class Outbox:
     def __init__(self, conf, notifiers, clock=time.time):
         self._conf = conf
         self._policies = delivery.policies(conf)
+        self._configured = dict(notifiers)
         self._notifiers = [
             (name, notifier) for name, notifier in notifiers
             if self._takes(name, notifier, set(notifier.kinds))]
@@ -112,6 +113,15 @@ class Outbox:
             if name in names:
                 LOG.warning('%d health event(s) for notifier %s kept from '
                             'the last run; delivering them', count, name)
+            elif name in self._configured:
+                # NOTE: it took these events here in the last run (masakari
+                # was best effort, say); what it takes now comes another
+                # way, but what was kept is still owed to it.
+                LOG.warning('%d health event(s) for notifier %s kept from '
+                            'the last run, when the outbox delivered them '
+                            'to it; delivering them', count, name)
+                self._notifiers.append((name, self._configured[name]))
+                self._wake[name] = threading.Event()
             else:
                 LOG.warning('Dropping %d health event(s) kept for notifier '
                             '%s, which is no longer configured', count, name)

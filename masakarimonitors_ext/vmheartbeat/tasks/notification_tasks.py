@@ -107,24 +107,30 @@ class QueueFailureTask(task.Task):
 class NotifyTask(task.Task):
     """Deliver the failure through one notifier.
 
-    Each notifier has its own task, so a slow or failing receiver neither
-    delays nor repeats the others, and after a restart only the ones not yet
-    delivered run again. The task never fails the flow: a notifier that
-    refuses the failure for good, or a best-effort one past its deadline,
-    ends with ``delivered`` False in what it provides, and the escalator
-    judges the episode from every notifier's result. Transient errors are
-    raised for its retry controller to try again; an unexpected error is
-    logged with its traceback and treated as transient.
+    Only a required notifier that recovers the instance (masakari) gets a
+    task: every other notifier gets the failure through the outbox
+    (``QueueFailureTask``). Each has its own task, so a slow or failing
+    receiver neither delays nor repeats the others, and after a restart
+    only the ones not yet delivered run again. The task never fails the
+    flow: a notifier that refuses the failure for good ends with
+    ``delivered`` False in what it provides, and the escalator judges the
+    episode from every notifier's result. Transient errors are raised for
+    its retry controller to try again, for as long as the instance stays
+    failed; an unexpected error is logged with its traceback and treated as
+    transient.
 
     A try made later than ``deadline`` seconds after the failure (a
     receiver down for long, or a flow resumed late) first probes the guest
     again: a guest that answers now is not reported.
 
-    :param policy: the notifier's ``delivery.Policy``.
+    :param policy: the notifier's ``delivery.Policy``, a required one.
     """
 
     def __init__(self, instance_uuid, notifier_name, notifier, prober,
                  policy, **kwargs):
+        if not policy.required:
+            raise ValueError('notifier %s is best effort: its failures go '
+                             'through the outbox' % notifier_name)
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_TASK, notifier_name),
@@ -154,29 +160,20 @@ class NotifyTask(task.Task):
         event = failure_event(instance_uuid, hostname, generated_time,
                               evidence, reprobe_result, domain_state,
                               last_probe, check, failure_class, recover)
-        required = self._policy.required
         try:
             answer = self._driver.notify(event)
         except exception.PermanentNotificationError as e:
             LOG.error('Instance %s: notifier %s refused the failure for '
                       'good: %s', instance_uuid, self._driver_name, e)
-            return delivered(False, 'refused: %s' % e, required)
-        except exception.TransientNotificationError as e:
-            error = e
+            return delivered(False, 'refused: %s' % e, True)
+        except exception.TransientNotificationError:
+            raise
         except Exception as e:
             LOG.exception('Instance %s: notifier %s failed unexpectedly; '
                           'trying again as for a transient error',
                           instance_uuid, self._driver_name)
-            error = exception.TransientNotificationError(
+            raise exception.TransientNotificationError(
                 '%s: %s' % (type(e).__name__, e))
-        else:
-            LOG.info('Instance %s: notification %s: %s', instance_uuid,
-                     self._driver_name, answer)
-            return delivered(True, answer, required)
-        if not required and elapsed >= self._policy.deadline:
-            LOG.warning('Instance %s: best-effort notifier %s gave up %.0fs '
-                        'after the failure ([vmheartbeat] '
-                        'best_effort_deadline): %s', instance_uuid,
-                        self._driver_name, elapsed, error)
-            return delivered(False, 'given up: %s' % error, required)
-        raise error
+        LOG.info('Instance %s: notification %s: %s', instance_uuid,
+                 self._driver_name, answer)
+        return delivered(True, answer, True)

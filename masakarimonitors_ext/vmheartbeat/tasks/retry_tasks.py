@@ -62,22 +62,25 @@ class ReprobeRetry(retry.Times):
 class DeliveryRetry(retry.Retry):
     """Deliver again after a transient error, as the notifier's policy says.
 
-    The waits come from the notifier's ``delivery.Policy``, counted from
-    the start of the failure episode (kept in the flow's store, so a
+    The waits come from the notifier's ``delivery.Policy`` (a required
+    one: best-effort notifiers get failures through the outbox), counted
+    from the start of the failure episode (kept in the flow's store, so a
     monitor restart does not extend them): a doubling backoff until the
-    policy's deadline; after it, a required notifier is tried every
-    ``slow_interval`` seconds for as long as the instance stays failed
-    (the notify task probes the guest before each of those tries), and a
-    best-effort one is tried once more at once, for its task to give up.
-    Each change of pace is logged at WARNING. When the monitor stops, it
-    retries without waiting: the suspended engine then stops before the
-    next try, and the delivery resumes at the next start.
+    policy's deadline, then every ``slow_interval`` seconds for as long as
+    the instance stays failed (the notify task probes the guest before
+    each of those tries). The change of pace is logged at WARNING. When
+    the monitor stops, it retries without waiting: the suspended engine
+    then stops before the next try, and the delivery resumes at the next
+    start.
 
     :param policy: the notifier's ``delivery.Policy``.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
 
     def __init__(self, instance_uuid, notifier_name, policy, stop):
+        if not policy.required:
+            raise ValueError('notifier %s is best effort: its failures go '
+                             'through the outbox' % notifier_name)
         super().__init__(
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_RETRY, notifier_name),
@@ -104,8 +107,6 @@ class DeliveryRetry(retry.Retry):
             return retry.RETRY
         elapsed = time.time() - episode_started
         backoff = self._policy.next_try(len(history), elapsed)
-        if backoff is None:
-            return retry.RETRY
         if self._policy.slow(elapsed) and not self._slow:
             self._slow = True
             LOG.warning('Instance %s: notification %s still not delivered '

@@ -353,6 +353,30 @@ class RestartTestCase(OutboxTestCase):
         self.assertEqual([event(1)], webhook.delivered)
         self.assertEqual(2, webhook.tries)
 
+    def test_kept_failures_of_a_notifier_now_required_are_delivered(self):
+        # masakari best effort: its failures went through the outbox
+        masakari = fakes.RecordingNotifier(kinds=[events.FAILED])
+        box = self.make(('masakari', masakari), best_effort=['masakari'])
+        box.put(event(0, kind=events.FAILED))
+        self.assertEqual(1, box.pending('masakari'))
+        self.stop(box)
+        box.close()
+        # required now: the flow delivers its new failures, the outbox
+        # still the one it kept
+        masakari = fakes.RecordingNotifier(kinds=[events.FAILED])
+        box = self.make(('masakari', masakari))
+        box.put(event(1, kind=events.FAILED))
+        self.assertEqual(1, box.pending('masakari'))
+        box.start()
+        masakari.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(0, kind=events.FAILED)], masakari.delivered)
+        self.assertEqual(0, box.pending())
+        self.assertIn('1 health event(s) for notifier masakari kept from '
+                      'the last run, when the outbox delivered them to it',
+                      self.logger.output)
+        self.assertNotIn('no longer configured', self.logger.output)
+
     def test_a_notifier_no_longer_configured_is_dropped(self):
         box = self.make(('log', fakes.RecordingNotifier()),
                         ('webhook', fakes.RecordingNotifier()))

@@ -137,38 +137,19 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertIn('Traceback', self.logger.output)
         self.assertIn('failed unexpectedly', self.logger.output)
 
-    def test_best_effort_within_its_deadline_is_retried(self):
-        task = self.make_task(BEST_EFFORT)
-        self.notifier.errors.append(fakes.transient_error())
-        self.assertRaises(exception.TransientNotificationError,
-                          self.execute, started_ago=100.0, task=task)
-        self.assertEqual({'delivered': True, 'answer': 'delivered',
-                          'required': False},
-                         self.execute(started_ago=110.0, task=task))
+    def test_only_for_a_required_notifier(self):
+        # best-effort notifiers get failures through the outbox
+        error = self.assertRaises(ValueError, self.make_task, BEST_EFFORT)
+        self.assertIn('masakari is best effort', str(error))
 
-    def test_best_effort_past_its_deadline_gives_up(self):
-        task = self.make_task(BEST_EFFORT)
+    def test_a_required_notifier_is_retried_past_its_deadline(self):
         for error in (fakes.transient_error(), RuntimeError('bug')):
             self.notifier.errors.append(error)
-            result = self.execute(started_ago=121.0, task=task)
-            self.assertFalse(result['delivered'])
-            self.assertFalse(result['required'])
-            self.assertTrue(result['answer'].startswith('given up: '),
-                            result)
-        self.assertIn('best_effort_deadline', self.logger.output)
-        # a best-effort notifier never probes the guest again
-        self.prober.probe.assert_not_called()
-
-    def test_best_effort_past_its_deadline_still_delivers_if_it_can(self):
-        task = self.make_task(BEST_EFFORT)
-        self.assertTrue(self.execute(started_ago=500.0, task=task)[
-            'delivered'])
-
-    def test_permanent_error_of_a_best_effort_notifier(self):
-        self.notifier.errors.append(fakes.permanent_error())
-        result = self.execute(task=self.make_task(BEST_EFFORT))
-        self.assertFalse(result['delivered'])
-        self.assertFalse(result['required'])
+            self.assertRaises(exception.TransientNotificationError,
+                              self.execute, started_ago=601.0)
+        self.assertEqual({'delivered': True, 'answer': 'delivered',
+                          'required': True},
+                         self.execute(started_ago=700.0))
 
 
 class FakeOutbox:

@@ -184,22 +184,12 @@ class DeliveryRetryTestCase(base.TestCase):
             self.assertEqual(retry.REVERT_ALL, self.on_failure(error))
         self.stop.wait.assert_not_called()
 
-    def test_best_effort_is_tried_once_more_at_its_deadline(self):
-        best_effort = retry_tasks.DeliveryRetry(
-            A, 'webhook', delivery.Policy(required=False, deadline=120.0,
-                                          interval=2.0, slow_interval=60.0),
-            self.stop)
-        self.now = self.started + 10.0
-        self.assertEqual(retry.RETRY, best_effort.on_failure(
-            history(fakes.transient_error()), self.started))
-        self.stop.wait.assert_called_once_with(2.0)
-        # past its deadline: retried at once, for the task to give up
-        self.stop.reset_mock()
-        self.now = self.started + 120.0
-        self.assertEqual(retry.RETRY, best_effort.on_failure(
-            history(*[fakes.transient_error()] * 2), self.started))
-        self.stop.wait.assert_not_called()
-        self.assertNotIn('notification_deadline', self.logger.output)
+    def test_only_for_a_required_notifier(self):
+        error = self.assertRaises(
+            ValueError, retry_tasks.DeliveryRetry, A, 'webhook',
+            delivery.Policy(required=False, deadline=120.0, interval=2.0,
+                            slow_interval=60.0), self.stop)
+        self.assertIn('webhook is best effort', str(error))
 
     def test_no_wait_when_stopping(self):
         self.stop.is_set.return_value = True
