@@ -568,6 +568,13 @@ class TestVitrageDatasource(base.FunctionalTestCase):
         self.assertEqual(1, len([
             a for a in self.vitrage.alarm_history()
             if a.get('instance_id') == self.INSTANCE]))
+        # a repeated clear is passed on as nothing
+        self.assertEqual(200, self.vitrage.post_event(CLEAR, self.details()))
+        self.wait_until(lambda: len(self.vitrage.enqueued(
+            CLEAR, self.graph_mark)) == 2, 10, 'two clears in the graph')
+        first, second = self.vitrage.enqueued(CLEAR, self.graph_mark)
+        self.assertNotEqual('[]', first)
+        self.assertEqual('[]', second)
 
     def test_bad_events_are_dropped_and_logged(self):
         bad = (self.details(instance_id='compute-1'),

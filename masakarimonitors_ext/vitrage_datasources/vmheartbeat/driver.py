@@ -49,8 +49,8 @@ class VmHeartbeatDriver(AlarmDriverBase):
     dropped with a WARNING naming what is wrong. A raise is passed on when
     it is new or its details changed; a clear when the alarm is raised
     (an application turning ``ok`` clears an alarm that mostly was never
-    raised). There is nothing to poll: ``get_all`` returns nothing and the
-    alarms stay until cleared.
+    raised). Only the raised alarms are cached. There is nothing to poll:
+    ``get_all`` returns nothing and the alarms stay until cleared.
     """
 
     AlarmKey = collections.namedtuple('AlarmKey', ['name', 'instance_id'])
@@ -119,7 +119,12 @@ class VmHeartbeatDriver(AlarmDriverBase):
         else:
             event[UPDATE_TIME] = event[EventProps.TIME]
         pass_on = self._pass_on(event, old_alarm)
-        self.cache[self._alarm_key(event)] = event, event[EventProps.TIME]
+        if self._is_erroneous(event):
+            self.cache[self._alarm_key(event)] = event, event[EventProps.TIME]
+        else:
+            # only raised alarms are kept: the cache does not grow with
+            # every instance that ever had one
+            self.cache.pop(self._alarm_key(event), None)
         if not pass_on:
             LOG.debug('vmheartbeat event changes nothing: %s', event)
             return None
