@@ -28,7 +28,8 @@ threshold 3). Then:
    each receiver having the ``failed`` event, as the receiver recorded it:
    Masakari's 202 (the monitor's log line of the answer), the listener's
    arrival time, Mistral's "Create execution" log line for the event's id,
-   vitrage-api's "Post event called" log line for the instance's alarm.
+   vitrage-graph's "EVENTS ENQUEUED" record of the alarm raised on the
+   instance by the vmheartbeat datasource.
    The guest is then booted again for a later run.
 
 Reports p50 and p95 (nearest rank) per receiver, each receiver's time
@@ -93,6 +94,24 @@ def first_line_time(text, pattern, after=0.0):
     return None
 
 
+def graph_raise_time(text, instance_uuid, after=0.0):
+    """When vitrage-graph's datasource took the instance's alarm raise.
+
+    vitrage-graph logs each event it got, then on the next line what the
+    datasources made of it: the time of the first such record of a
+    ``vmheartbeat.alarm.raise`` for the instance, after ``after``.
+    """
+    for match in re.finditer(
+            r"^(.*) INFO vitrage\.entity_graph\.driver_exec \[-\] EVENTS "
+            r"ENQUEUED:\[[^\]]*\] \[vmheartbeat\.alarm\.raise\] \n"
+            r"\[\{.*'instance_id': '%s'" % re.escape(instance_uuid), text,
+            re.M):
+        when = log_time(match.group(1))
+        if when is not None and when > after:
+            return when
+    return None
+
+
 class Bench:
 
     def __init__(self, args):
@@ -114,7 +133,7 @@ class Bench:
         self.idle_cpu_rate = None
         self.cpu_per_event = None
         self.deliveries = 0
-        self.mark = self.mistral_mark = 0
+        self.graph_mark = self.mistral_mark = 0
 
     def start_services(self):
         rabbitmq.ensure_rabbitmq(vhost=EVENTS_VHOST, fresh_vhost=True)
@@ -183,11 +202,10 @@ class Bench:
                                            self.mistral_mark),
                     r"Create execution \[execution=Execution \[id='%s'"
                     % event_id, injected)
-            found['vitrage'] = first_line_time(
-                self.vitrage.log_since(vitrage_service.API, self.mark),
-                r"Post event called with args: .*'type': "
-                r"'vmheartbeat.alarm.raise'.*'instance_id': '%s'"
-                % guest.uuid, injected)
+            found['vitrage'] = graph_raise_time(
+                self.vitrage.log_since(vitrage_service.GRAPH,
+                                       self.graph_mark), guest.uuid,
+                injected)
             time.sleep(0.1)
         return found
 
@@ -231,7 +249,7 @@ class Bench:
                 future.result()
             for guest in self.guests:
                 guest.wait_agent(90)
-            self.mark = self.vitrage.api_log_mark()
+            self.graph_mark = self.vitrage.log_mark(vitrage_service.GRAPH)
             self.start_monitor(url)
             for guest in self.guests:
                 self.wait_answering(guest)
