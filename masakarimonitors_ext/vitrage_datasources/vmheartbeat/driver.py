@@ -65,19 +65,13 @@ class VmHeartbeatDriver(AlarmDriverBase):
     def _is_erroneous(self, alarm):
         return bool(alarm) and alarm.get(EventProps.TYPE) == events.RAISE
 
-    def _is_valid(self, alarm):
-        return bool(alarm) and not events.problems(
-            alarm.get(EventProps.TYPE), alarm.get(EventProps.DETAILS))
-
-    def _status_changed(self, new_alarm, old_alarm):
-        return (old_alarm or {}).get(EventProps.TYPE) != \
-            (new_alarm or {}).get(EventProps.TYPE)
-
     def get_all(self, datasource_action):
-        return self.make_pickleable([], events.DATASOURCE, datasource_action)
+        return self.make_pickleable([], self._vitrage_type(),
+                                    datasource_action)
 
     def get_changes(self, datasource_action):
-        return self.make_pickleable([], events.DATASOURCE, datasource_action)
+        return self.make_pickleable([], self._vitrage_type(),
+                                    datasource_action)
 
     @staticmethod
     def get_event_types():
@@ -128,7 +122,7 @@ class VmHeartbeatDriver(AlarmDriverBase):
         if not pass_on:
             LOG.debug('vmheartbeat event changes nothing: %s', event)
             return None
-        return self.make_pickleable([event], events.DATASOURCE,
+        return self.make_pickleable([event], self._vitrage_type(),
                                     DatasourceAction.UPDATE)[0]
 
 
