@@ -305,6 +305,14 @@ class BackendsTestCase(MessagingTestCase):
         return [a for a in alarms if a.get('name') == INSTANCE_ALARM and
                 a.get('instance_id') == guest.uuid]
 
+    def assert_held_by_vitrage_and_mistral(self, proc, guest):
+        """The failure not delivered to either, and neither has it."""
+        for name in ('vitrage', 'mistral'):
+            proc.wait_for_log(r'failed of instance %s not delivered to %s'
+                              % (guest.uuid, name), timeout=30)
+        self.assertEqual([], self.mistral.execution_posts(self.mistral_mark))
+        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+
     def vitrage_posts(self):
         """(type, alarm name, instance) of each POST Vitrage received."""
         return [(e['type'], e['details'].get('name'),
@@ -412,11 +420,7 @@ class TestFanOut(BackendsTestCase):
         proc.wait_for_log(r'Health event failed of instance %s delivered '
                           r'to log: logged' % guest.uuid, timeout=5)
         # (the hung broker holds its try until it is back)
-        for name in ('vitrage', 'mistral'):
-            proc.wait_for_log(r'failed of instance %s not delivered to %s'
-                              % (guest.uuid, name), timeout=30)
-        self.assertEqual([], self.mistral.execution_posts(self.mistral_mark))
-        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+        self.assert_held_by_vitrage_and_mistral(proc, guest)
 
         vitrage.forward()
         mistral.forward()
@@ -486,11 +490,7 @@ class TestFanOut(BackendsTestCase):
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
                           timeout=10)
         # each try is bounded by its [group] timeout (3 s here)
-        for name in ('vitrage', 'mistral'):
-            proc.wait_for_log(r'failed of instance %s not delivered to %s'
-                              % (guest.uuid, name), timeout=30)
-        self.assertEqual([], self.mistral.execution_posts(self.mistral_mark))
-        self.assertEqual([], self.vitrage.event_posts(self.vitrage_mark))
+        self.assert_held_by_vitrage_and_mistral(proc, guest)
         vitrage.forward()
         mistral.forward()
         failed, = self.listener.wait_for(FAILED, guest.uuid, timeout=30)
