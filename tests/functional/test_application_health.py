@@ -26,6 +26,8 @@ finishes a notification without restarting the domain.
 import json
 import re
 
+from testtools import content
+
 from tests.functional import base
 from tests.functional.fixtures import guest_app
 
@@ -405,3 +407,101 @@ class TestStatusCommand(ApplicationTestCase):
         self.assertEqual(2, code)
         self.assertRegex(err, r'no status socket at .*status\.sock: is the '
                               r'monitor running')
+
+
+class TestMailboxBoundary(ApplicationTestCase):
+    """The mailbox and the shipped helper in the real guest, real qemu-ga.
+
+    The application runs as the unprivileged user ``app`` (as the user
+    guide says), the agent as root.
+    """
+
+    # every read the helper takes for a challenge, and every raw read
+    # that is not one complete line (what an application that took any
+    # read as the challenge would have taken)
+    READER = r'''
+    : >/tmp/seen; : >/tmp/partial
+    while :; do
+        vmheartbeat-guest challenge >>/tmp/seen
+        text=$(head -c 4097 /run/vmheartbeat/challenge; echo x)
+        case $text in
+            ?*'
+x') ;;
+            *) echo partial >>/tmp/partial ;;
+        esac
+    done
+    '''
+
+    def as_app(self, guest, script):
+        code, out = guest.guest_exec(['/bin/su', '-s', '/bin/sh', 'app',
+                                      '-c', script])
+        return code, out.strip()
+
+    def test_verbose_non_ascii_application_stays_healthy(self):
+        # 1,000 Greek characters of details: 2,000 bytes of UTF-8 and
+        # twelve thousand as \u escapes; the helper cuts them to fit
+        guest = self.app_guest()
+        self.guest_shell(guest, "printf '%s' '" + 'αβγδεζηθικ' * 100 +
+                         "' >/tmp/app-details")
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.assert_quiet(guest, 6)
+        self.assertEqual([], proc.lines(r'Instance %s: app check missed'
+                                        % guest.uuid))
+        item = self.status_of(proc, guest)
+        self.assertEqual('healthy', item['app_status'])
+        self.assertTrue(item['app_details'].startswith('αβγδεζηθικ' * 50),
+                        item['app_details'][:80])
+
+    def test_application_user_cannot_plant_in_the_mailbox(self):
+        guest = self.app_guest()
+        self.guest_shell(guest, 'echo secret >/tmp/victim; '
+                                'chmod 0600 /tmp/victim')
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        self.assertEqual(
+            '0 755 0 644 1000 644',
+            self.guest_shell(guest, 'cd /run/vmheartbeat && stat -c '
+                             '"%u %a" . challenge answer | tr "\\n" " "'))
+        # what the old layout let the application's user do to root
+        for attack in ('ln -sf /tmp/victim /run/vmheartbeat/challenge',
+                       'rm -f /run/vmheartbeat/answer',
+                       'mkfifo /run/vmheartbeat/answer.new && '
+                       'mv -f /run/vmheartbeat/answer.new '
+                       '/run/vmheartbeat/answer',
+                       'ln -s /dev/watchdog /run/vmheartbeat/x'):
+            code, out = self.as_app(guest, attack + ' 2>&1')
+            self.assertNotEqual(0, code, attack)
+            self.assertIn('denied', out, attack)
+        # the application still answers; root wrote only its challenge
+        self.assert_quiet(guest, 5)
+        self.assertEqual([], proc.lines(r'Instance %s: app check missed'
+                                        % guest.uuid))
+        self.assertEqual('secret', self.guest_shell(guest,
+                                                    'cat /tmp/victim'))
+        self.assertEqual('answer challenge', self.guest_shell(
+            guest, 'ls /run/vmheartbeat | sort | tr "\\n" " "'))
+
+    def test_no_partial_challenge_is_taken(self):
+        guest = self.app_guest(extra_specs={SPEC + '_app_interval': '0.5'})
+        self.start_app(guest)
+        proc = self.monitor()
+        self.watched_with_app(guest, proc)
+        pid = guest.guest_exec(['/bin/su', '-s', '/bin/sh', 'app', '-c',
+                                self.READER], wait=False)
+        self.assert_quiet(guest, 8)
+        self.guest_shell(guest, 'kill %d' % pid)
+        seen = self.guest_shell(guest, 'cat /tmp/seen').splitlines()
+        partial = self.guest_shell(guest, 'wc -l </tmp/partial')
+        ids = set()
+        for line in seen:
+            self.assertRegex(line, r'^[0-9a-f]{32}( |$)', line)
+            ids.add(line.split(' ')[0])
+        # a challenge each half second, each read whole by the helper
+        self.assertGreater(len(ids), 8)
+        self.assertEqual([], proc.lines(r'Instance %s: app check missed'
+                                        % guest.uuid))
+        self.addDetail('raw reads that were no complete challenge',
+                       content.text_content(partial))

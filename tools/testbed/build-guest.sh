@@ -131,8 +131,10 @@ for file in "${MODFILES[@]}"; do
     esac
 done
 
-echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
-echo 'root:x:0:' >"$ROOT/etc/group"
+# root, and the unprivileged user the test application runs as
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'app:x:1000:1000:app:/tmp:/bin/sh' \
+    >"$ROOT/etc/passwd"
+printf '%s\n' 'root:x:0:' 'app:x:1000:' >"$ROOT/etc/group"
 
 # qemu-ga's guest-shutdown runs "/sbin/shutdown -h -P|-H|-r +0 MESSAGE";
 # there is no init to signal, so act at once.

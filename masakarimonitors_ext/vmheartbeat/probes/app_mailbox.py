@@ -15,14 +15,25 @@
 """The application heartbeat: a challenge and its answer, as guest files.
 
 The monitor and an application inside the guest share a mailbox, the
-directory :data:`MAILBOX` that the application makes. At each run (every
-interval) the monitor writes a new challenge and returns ``pending`` with
-the time the answer is due; the scheduler runs the check again then, and
-that run reads the application's answer. The application answers each
-challenge within the check's timeout, writing its answer (atomically: a
-temporary file renamed) to ``answer``. Only the agent's stock
-``guest-file-*`` commands are used: no helper process answers for the
-application, so an answer proves that the application itself runs.
+directory :data:`MAILBOX`. At each run (every interval) the monitor writes
+a new challenge and returns ``pending`` with the time the answer is due;
+the scheduler runs the check again then, and that run reads the
+application's answer. Only the agent's stock ``guest-file-*`` commands are
+used: no helper process answers for the application, so an answer proves
+that the application itself runs.
+
+The agent runs as root and follows symlinks, so it must only ever open
+entries that nobody but root can replace: the mailbox directory and
+``challenge`` belong to root (mode 0755 and 0644), and ``answer`` is a
+regular file made by root at the guest's start and owned by the
+application's user, who can write its content but never replace it by a
+symlink, a FIFO or a device.
+
+Each message is one line of JSON ended by a newline, and only a line so
+ended is complete: the agent truncates ``challenge`` and then writes it,
+and the application writes ``answer`` in place (and may leave the tail of
+a longer, earlier answer after the newline), so a reader may see an empty
+or unfinished text, never a wrong one ended by a newline.
 
 Challenge (written by the monitor, one line of JSON)::
 
@@ -40,8 +51,9 @@ Answer (written by the application)::
 ``status`` is one of ``starting``, ``healthy``, ``degraded``, ``failed``;
 ``details`` at most :data:`MAX_DETAILS` characters are kept; ``audits``
 holds a result for each audit the challenge asked for. The whole answer is
-at most ``max_answer_bytes`` bytes of UTF-8. An answer to an earlier
-challenge is stale, and like a wrong echo or no answer, a miss.
+at most ``max_answer_bytes`` bytes of UTF-8 before its newline. An answer
+to an earlier challenge is stale, and like a wrong echo, an unfinished
+answer or no answer, a miss.
 """
 
 import base64
@@ -213,11 +225,15 @@ class AppMailboxProbe(base.ProbeDriver):
             raw = base64.b64decode(read['buf-b64'], validate=True)
         except ValueError:
             return base.Outcome.WRONG_ANSWER, 'answer is not base64', {}
-        if len(raw) > self.max_answer_bytes:
+        line, newline, _rest = raw.partition(b'\n')
+        if len(line) > self.max_answer_bytes:
             return base.Outcome.WRONG_ANSWER, 'answer larger than %d ' \
                 'bytes' % self.max_answer_bytes, {}
+        if not newline:
+            return base.Outcome.WRONG_ANSWER, 'answer incomplete: no ' \
+                'newline ends it', {}
         try:
-            answer = guestdata.loads(raw.decode('utf-8'),
+            answer = guestdata.loads(line.decode('utf-8'),
                                      self.max_answer_bytes)
         except (UnicodeDecodeError, guestdata.GuestDataError) as e:
             return base.Outcome.WRONG_ANSWER, 'answer refused, %s' % (

@@ -131,7 +131,7 @@ class FakeGuest:
                 'challenge': (self.challenge()['challenge']
                               if challenge is None else challenge)}
         body.update(fields)
-        self.answer_raw(json.dumps(body).encode())
+        self.answer_raw(json.dumps(body).encode() + b'\n')
 
 
 class AppMailboxProbeTestCase(test_base.TestCase):
@@ -393,7 +393,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
 
     def test_no_echo(self):
         self.first_run()
-        self.guest.answer_raw(b'{"version": 1, "status": "healthy"}')
+        self.guest.answer_raw(b'{"version": 1, "status": "healthy"}\n')
         result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('answer null does not echo', result.detail)
@@ -639,8 +639,8 @@ class AppMailboxProbeTestCase(test_base.TestCase):
                                'challenge': self.memo['sent'].nonce,
                                'details': ''})
             self.guest.answer_raw(
-                (body[:-2] + ' ' * (size - len(body)) + '"}').encode())
-            self.assertEqual(size,
+                (body[:-2] + ' ' * (size - len(body)) + '"}\n').encode())
+            self.assertEqual(size + 1,
                              len(self.guest.files[app_mailbox.ANSWER]))
             result = self.read_run()
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
@@ -655,10 +655,36 @@ class AppMailboxProbeTestCase(test_base.TestCase):
                            'challenge': self.memo['sent'].nonce,
                            'details': ''})
         self.guest.answer_raw((body[:-2] + '\u00e9' * (
-            (4096 - len(body)) // 2) + '"}').encode().ljust(4096))
-        self.assertEqual(4096, len(self.guest.files[app_mailbox.ANSWER]))
+            (4096 - len(body)) // 2) + '"}').encode().ljust(4096) + b'\n')
+        self.assertEqual(4097, len(self.guest.files[app_mailbox.ANSWER]))
         result = self.read_run()
         self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
+
+    def test_answer_without_its_newline_is_incomplete(self):
+        # the application writes its answer in place: until the newline
+        # is written the answer is not complete, and never judged
+        for raw in (b'', b'{"version": 1, "chall', None):
+            self.memo.clear()
+            self.first_run()
+            self.guest.answer_raw(raw if raw is not None
+                                  else self.right_answer()[:-1])
+            result = self.read_run()
+            self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
+            self.assertIn('answer incomplete: no newline ends it',
+                          result.detail)
+
+    def test_only_the_first_line_is_the_answer(self):
+        # a shorter answer written over a longer one leaves its tail
+        self.first_run()
+        self.guest.answer_raw(self.right_answer() + b'tail": "of an old '
+                              b'answer"}\n')
+        result = self.read_run()
+        self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
+
+    def right_answer(self):
+        return json.dumps({'version': 1, 'status': 'healthy',
+                           'challenge': self.memo['sent'].nonce}).encode() \
+            + b'\n'
 
     def test_garbage_is_a_wrong_answer_and_never_raises(self):
         for raw in (b'', b'not json', b'{"challenge": ', b'[1, 2]', b'null',
@@ -668,7 +694,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
                     b'\x00' * 10, FORGED.encode()):
             self.memo.clear()
             self.first_run()
-            self.guest.answer_raw(raw)
+            self.guest.answer_raw(raw + b'\n')
             result = self.read_run()
             self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome, raw)
             self.assertTrue(result.missed)
@@ -678,14 +704,14 @@ class AppMailboxProbeTestCase(test_base.TestCase):
 
     def test_too_deep(self):
         self.first_run()
-        self.guest.answer_raw(b'{"a":' * 40 + b'1' + b'}' * 40)
+        self.guest.answer_raw(b'{"a":' * 40 + b'1' + b'}' * 40 + b'\n')
         result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('too deep', result.detail)
 
     def test_not_utf8(self):
         self.first_run()
-        self.guest.answer_raw(b'{"challenge": "\xff"}')
+        self.guest.answer_raw(b'{"challenge": "\xff"}\n')
         result = self.read_run()
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertIn('answer refused', result.detail)
