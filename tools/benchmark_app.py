@@ -129,7 +129,8 @@ class Bench:
                         'startup_grace_period': 30, 'opt_in': 'flavor',
                         'notifiers': 'masakari', 'resync_interval': 5,
                         'state_path': os.path.join(self.workdir,
-                                                   'state-%d' % self.phase)}}
+                                                   'state-%d' % self.phase)},
+                    'guest_checks': {'exec_allowed_commands': ['/bin/true']}}
         sections.update(self.masakari.monitor_config())
         saved = dict(os.environ)
         os.environ.update(env or {})

@@ -69,6 +69,22 @@ opts = [
                  default=300.0, min=0.0, max=86400.0,
                  help='Seconds after the guest (re)starts during which a '
                       'failing exec health check is not counted.'),
+    cfg.MultiStrOpt('exec_allowed_commands',
+                    default=[],
+                    help='The commands a flavor\'s exec health check '
+                         '("<extra_spec_key>_exec") may run. The command '
+                         'runs as root inside the tenant\'s guest, through '
+                         'its guest agent. Each value is either a whole '
+                         'command line, shell-quoted (the flavor\'s '
+                         'command must be exactly it, arguments included), '
+                         'or an absolute directory ending with "/" (any '
+                         'program directly in it, with any arguments: '
+                         'never name a directory that holds a shell or an '
+                         'interpreter). Repeat the option for several. '
+                         'Empty, the default, turns every exec health '
+                         'check off: a flavor that asks for another '
+                         'command gets none, with one warning per '
+                         'instance.'),
     cfg.IntOpt('max_output_bytes',
                default=4096, min=256, max=65536,
                help='Bytes of an exec check\'s output, and of an '

@@ -30,10 +30,15 @@ flavor's ``<key>_report_only``).
 
 import collections
 import dataclasses
+import math
+import posixpath
 import re
 import shlex
 
 from oslo_utils import strutils
+
+from masakarimonitors_ext.conf import guest_checks as guest_checks_conf
+from masakarimonitors_ext.conf import vmheartbeat as vmheartbeat_conf
 
 HEARTBEAT = 'heartbeat'
 APP = 'app'
@@ -74,6 +79,94 @@ MAX_AUDITS = 16
 MAX_COMMAND_CHARS = 1024
 MAX_COMMAND_ARGS = 32
 _MAX_SECONDS = 86400.0
+
+_HEARTBEAT_OPTS = {opt.name: opt for opt in vmheartbeat_conf.opts}
+_CHECK_OPTS = {opt.name: opt for opt in guest_checks_conf.opts}
+
+#: {kind: ((extra spec suffix, settings field, the option that bounds
+#: it), ...)}: a flavor's override, or a stored value, is bounded exactly
+#: as the operator's option is
+BOUNDED = {
+    HEARTBEAT: tuple(
+        (suffix, field, _HEARTBEAT_OPTS[field]) for suffix, field in (
+            ('_interval', 'interval'), ('_timeout', 'timeout'),
+            ('_failure_threshold', 'failure_threshold'))),
+}
+for _kind in (APP, EXEC):
+    BOUNDED[_kind] = tuple(
+        (suffix, field, _CHECK_OPTS[name]) for suffix, field, name in (
+            ('_interval', 'interval', _kind + '_interval'),
+            ('_timeout', 'timeout', _kind + '_timeout'),
+            ('_failure_threshold', 'failure_threshold',
+             _kind + '_failure_threshold'),
+            ('_startup_grace', 'startup_grace', _kind + '_startup_grace'),
+            ('_max_freeze', 'max_freeze', 'max_freeze_time')))
+del _kind
+
+
+def bounded(opt, raw):
+    """``raw`` as a value of ``opt``: its type, within its bounds.
+
+    :raises ValueError: for anything else (NaN included).
+    """
+    if isinstance(raw, bool) or not str(raw).strip():
+        raise ValueError('not a number')
+    value = opt.type(raw)
+    if value is None:
+        raise ValueError('not a number')
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError('not a finite number')
+    return value
+
+
+def bounds_text(opt):
+    """What ``opt`` accepts, for a problem's text."""
+    kind = 'an integer' if isinstance(opt.type.min, int) else 'a number'
+    return '%s from %s to %s' % (kind, opt.type.min, opt.type.max)
+
+
+def overrides(extra_specs, prefix, kind, problems):
+    """{field: value} of the extra specs ``<prefix><suffix>`` of a kind.
+
+    A value that is not within its option's bounds is left out (the
+    default stays) and said in ``problems``.
+    """
+    values = {}
+    for suffix, field, opt in BOUNDED[kind]:
+        raw = extra_specs.get(prefix + suffix)
+        if raw is None:
+            continue
+        try:
+            values[field] = bounded(opt, raw)
+        except (TypeError, ValueError):
+            problems.append('%s=%r is not %s (as [%s] %s)' % (
+                prefix + suffix, raw, bounds_text(opt),
+                'vmheartbeat' if kind == HEARTBEAT else 'guest_checks',
+                opt.name))
+    return values
+
+
+def exec_allowed(command, allowed):
+    """Whether the operator allows the exec check ``command`` (an argv).
+
+    :param allowed: ``[guest_checks] exec_allowed_commands``: each entry
+        either a whole command line (the argv must be exactly it), or an
+        absolute directory ending with ``/`` (any program directly in it,
+        with any arguments).
+    """
+    for entry in allowed:
+        if entry.endswith('/'):
+            program = command[0]
+            if (posixpath.normpath(program) == program and
+                    posixpath.dirname(program) + '/' == entry):
+                return True
+        else:
+            try:
+                if tuple(shlex.split(entry)) == tuple(command):
+                    return True
+            except ValueError:
+                continue
+    return False
 
 
 class CheckKey(collections.namedtuple('CheckKey', 'instance_uuid check')):
@@ -155,21 +248,6 @@ def defaults(conf):
     }
 
 
-def _number(extra_specs, spec, cast, low, high, problems):
-    raw = extra_specs.get(spec)
-    if raw is None:
-        return None
-    try:
-        value = cast(raw)
-        if value != value or not low <= value <= high:
-            raise ValueError()
-    except (TypeError, ValueError):
-        problems.append('%s=%r is not a number from %s to %s' % (
-            spec, raw, low, high))
-        return None
-    return value
-
-
 def _command(raw):
     if len(raw) > MAX_COMMAND_CHARS:
         raise ValueError('longer than %d characters' % MAX_COMMAND_CHARS)
@@ -206,19 +284,8 @@ def _audits(raw, min_period):
 
 
 def _overridden(base, extra_specs, prefix, problems):
-    values = {}
-    for suffix, field, cast, high in (
-            ('_interval', 'interval', float, _MAX_SECONDS),
-            ('_timeout', 'timeout', float, 3600.0),
-            ('_failure_threshold', 'failure_threshold', int, 100),
-            ('_startup_grace', 'startup_grace', float, _MAX_SECONDS),
-            ('_max_freeze', 'max_freeze', float, _MAX_SECONDS)):
-        low = 0 if field == 'startup_grace' else (1 if cast is int else 0.05)
-        value = _number(extra_specs, prefix + suffix, cast, low, high,
-                        problems)
-        if value is not None:
-            values[field] = value
-    settings = dataclasses.replace(base, **values)
+    settings = dataclasses.replace(base, **overrides(
+        extra_specs, prefix, base.kind, problems))
     if settings.timeout > settings.interval:
         problems.append('%s: timeout %s is longer than interval %s' % (
             prefix, settings.timeout, settings.interval))
@@ -228,8 +295,33 @@ def _overridden(base, extra_specs, prefix, problems):
     return settings
 
 
+def validate(settings, exec_allowed_commands, audit_min_period):
+    """Check settings read back from disk as a flavor's are checked.
+
+    :raises ValueError: for a kind, a value, an audit or a command that
+        a flavor could not have set.
+    """
+    if settings.kind not in (APP, EXEC):
+        raise ValueError('unknown check %r' % (settings.kind,))
+    for _suffix, field, opt in BOUNDED[settings.kind]:
+        bounded(opt, getattr(settings, field))
+    if settings.timeout > settings.interval:
+        raise ValueError('timeout longer than interval')
+    if settings.kind == EXEC:
+        if tuple(_command(shlex.join(settings.command))) != settings.command:
+            raise ValueError('bad command')
+        if not exec_allowed(settings.command, exec_allowed_commands):
+            raise ValueError('command not in [guest_checks] '
+                             'exec_allowed_commands')
+    elif settings.command:
+        raise ValueError('a command for an application heartbeat')
+    if settings.audits:
+        _audits(','.join('%s:%r' % audit for audit in settings.audits),
+                audit_min_period)
+
+
 def from_extra_specs(extra_specs, key, check_defaults, audit_min_period,
-                     report_only=()):
+                     report_only=(), exec_allowed_commands=()):
     """Read the application-level checks from a flavor's extra specs.
 
     A bad value never stops the monitor: a bad override is reported in
@@ -240,6 +332,9 @@ def from_extra_specs(extra_specs, key, check_defaults, audit_min_period,
     :param check_defaults: {kind: CheckSettings} (:func:`defaults`).
     :param report_only: failure classes the configuration sets to report
         only.
+    :param exec_allowed_commands: the commands the operator allows an
+        exec check to run (:func:`exec_allowed`); none by default, which
+        leaves every exec check out.
     :returns: (checks, report_only, problems): a tuple of CheckSettings,
         a frozenset of failure classes, a tuple of strings.
     """
@@ -270,7 +365,14 @@ def from_extra_specs(extra_specs, key, check_defaults, audit_min_period,
             command = _command(raw)
         except ValueError as e:
             problems.append('%s_exec=%r: %s; no exec check' % (key, raw, e))
+            command = None
         else:
+            if not exec_allowed(command, exec_allowed_commands):
+                problems.append(
+                    '%s_exec=%r is not in [guest_checks] '
+                    'exec_allowed_commands; no exec check' % (key, raw))
+                command = None
+        if command is not None:
             found.append(dataclasses.replace(
                 _overridden(check_defaults[EXEC], extra_specs, key + '_exec',
                             problems), command=command))

@@ -37,16 +37,14 @@ import openstack.connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 from oslo_utils import strutils
+from oslo_utils import uuidutils
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import statefile
 
 LOG = logging.getLogger(__name__)
-
-_SUFFIX_TYPES = (('_interval', 'interval', float),
-                 ('_timeout', 'timeout', float),
-                 ('_failure_threshold', 'failure_threshold', int))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +111,8 @@ def default_settings(conf):
 
 
 def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
-                            audit_min_period=5.0, report_only=()):
+                            audit_min_period=5.0, report_only=(),
+                            exec_allowed_commands=()):
     """Read the opt-in and the overrides from a flavor's extra specs.
 
     Bad values never stop the monitor: each is reported in ``problems``
@@ -123,6 +122,7 @@ def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
         of the application-level checks; None for none.
     :param audit_min_period: the shortest audit period allowed.
     :param report_only: failure classes the configuration reports only.
+    :param exec_allowed_commands: ``[guest_checks] exec_allowed_commands``.
     """
     extra_specs = extra_specs or {}
     problems = []
@@ -139,19 +139,8 @@ def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
         return Decision(False, reason='flavor extra spec %s=%s' % (key, raw))
 
     values = dataclasses.asdict(defaults)
-    for suffix, field, cast in _SUFFIX_TYPES:
-        spec = key + suffix
-        if spec not in extra_specs:
-            continue
-        try:
-            value = cast(extra_specs[spec])
-            if value <= 0 or value != value or value > 3600:
-                raise ValueError()
-        except (TypeError, ValueError):
-            problems.append('%s=%r is not a positive number of at most '
-                            '3600' % (spec, extra_specs[spec]))
-            continue
-        values[field] = value
+    values.update(checks.overrides(extra_specs, key, checks.HEARTBEAT,
+                                   problems))
     settings = InstanceSettings(**values)
     if settings.timeout > settings.interval:
         problems.append('timeout %s is longer than interval %s' % (
@@ -160,27 +149,66 @@ def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
     found, classes = (), frozenset(report_only)
     if check_defaults is not None:
         found, classes, more = checks.from_extra_specs(
-            extra_specs, key, check_defaults, audit_min_period, report_only)
+            extra_specs, key, check_defaults, audit_min_period, report_only,
+            exec_allowed_commands)
         problems.extend(more)
     return Decision(True, settings, 'flavor extra spec %s=%s' % (key, raw),
                     tuple(problems), found, classes)
 
 
-def _decisions_from(body):
+def _decisions_from(body, conf):
+    """The stored decisions, each checked as a flavor's extra specs are.
+
+    An entry that a flavor could not have given (a value out of its
+    option's bounds, an exec command the operator does not allow, ...) is
+    left out, with one WARNING: Nova is asked again about it.
+    """
+    if not isinstance(body, dict):
+        raise ValueError('not an object')
     decisions = {}
+    refused = []
     for instance_uuid, entry in body.items():
-        settings = entry.get('settings')
-        if settings is not None:
-            settings = InstanceSettings(float(settings['interval']),
-                                        float(settings['timeout']),
-                                        int(settings['failure_threshold']))
-        decisions[instance_uuid] = Decision(
-            bool(entry['watched']), settings, str(entry['reason']),
-            checks=tuple(checks.CheckSettings.from_dict(c)
-                         for c in entry.get('checks', ())),
-            report_only=frozenset(str(c)
-                                  for c in entry.get('report_only', ())))
+        try:
+            if not uuidutils.is_uuid_like(instance_uuid):
+                raise ValueError('not an instance UUID')
+            decisions[str(instance_uuid).lower()] = _decision_from(
+                entry, conf)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            refused.append('%s (%s)' % (guestdata.escape(instance_uuid, 40),
+                                        guestdata.escape(e, 100)))
+    if refused:
+        LOG.warning('Left out %d stored opt-in answers that no flavor could '
+                    'give; Nova is asked again about them: %s', len(refused),
+                    '; '.join(refused[:10]))
     return decisions
+
+
+def _decision_from(entry, conf):
+    if not isinstance(entry['watched'], bool):
+        raise ValueError('watched is not true or false')
+    settings = entry.get('settings')
+    if settings is not None:
+        settings = InstanceSettings(**{
+            field: checks.bounded(opt, settings[field])
+            for _suffix, field, opt in checks.BOUNDED[checks.HEARTBEAT]})
+        if settings.timeout > settings.interval:
+            raise ValueError('timeout longer than interval')
+    elif entry['watched']:
+        raise ValueError('watched without settings')
+    found = tuple(checks.CheckSettings.from_dict(c)
+                  for c in entry.get('checks', ()))
+    for check in found:
+        checks.validate(check, conf.guest_checks.exec_allowed_commands,
+                        conf.guest_checks.audit_min_period)
+    report_only = frozenset(entry.get('report_only', ()))
+    if not report_only <= set(checks.FAILURE_CLASSES):
+        raise ValueError('unknown failure class')
+    reason = entry['reason']
+    if not isinstance(reason, str):
+        raise ValueError('reason is not text')
+    return Decision(entry['watched'], settings,
+                    guestdata.escape(reason, 500), checks=found,
+                    report_only=report_only)
 
 
 def _body_of(decisions):
@@ -301,7 +329,7 @@ class FlavorOptIn(OptInPolicy):
         self._clock = clock
         self._store = store or statefile.StateFile(
             os.path.join(conf.vmheartbeat.state_path, self.STORE_FILE),
-            version=1, what='opt-in answers')
+            version=1, what='opt-in answers', advisory=True)
         self._cache = {}
         self._warned = set()
         self._lock = threading.Lock()
@@ -314,7 +342,8 @@ class FlavorOptIn(OptInPolicy):
         return self._conn
 
     def open(self):
-        saved = self._store.load(_decisions_from) or {}
+        saved = self._store.load(
+            lambda body: _decisions_from(body, self._conf)) or {}
         now = self._clock()
         with self._lock:
             for instance_uuid, decision in saved.items():
@@ -408,7 +437,8 @@ class FlavorOptIn(OptInPolicy):
         return decide_from_extra_specs(
             extra_specs, self._key, self._defaults, self._check_defaults,
             self._conf.guest_checks.audit_min_period,
-            self._conf.guest_checks.report_only)
+            self._conf.guest_checks.report_only,
+            self._conf.guest_checks.exec_allowed_commands)
 
     def _save(self):
         with self._lock:

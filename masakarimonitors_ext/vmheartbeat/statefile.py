@@ -14,17 +14,29 @@
 
 """Small versioned JSON documents under ``[vmheartbeat] state_path``.
 
-Each document is replaced atomically (a temporary file, fsync, rename), so
-a crash leaves either the old or the new document, never a torn one.
+Each document is replaced atomically (a temporary file, fsync, rename,
+fsync of the directory), so a crash leaves either the old or the new
+document, never a torn one. A document is never read through a symlink,
+nor past :data:`MAX_BYTES`.
 """
 
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import threading
+import time
+
+from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import guestdata
+
+LOG = logging.getLogger(__name__)
+
+#: the largest document read
+MAX_BYTES = 64 * 1024 * 1024
 
 
 class StateFile:
@@ -33,12 +45,17 @@ class StateFile:
     :param path: the file.
     :param version: the version written, and the only one read.
     :param what: what the document holds, for error messages.
+    :param advisory: the document is a cache that can be done without:
+        one that cannot be read or parsed is moved aside (to
+        ``<path>.corrupt-<time>``) with one WARNING and taken as none,
+        instead of stopping the monitor.
     """
 
-    def __init__(self, path, version, what):
+    def __init__(self, path, version, what, advisory=False):
         self.path = path
         self.version = version
         self.what = what
+        self.advisory = advisory
         self._lock = threading.Lock()
 
     def load(self, parse):
@@ -47,26 +64,48 @@ class StateFile:
         :param parse: turns the body into what the caller keeps; raises
             KeyError, TypeError or ValueError for a body it cannot read.
         :raises: ConfigurationError naming ``state_path`` and the file
-            when it cannot be read or parsed.
+            when it cannot be read or parsed (unless ``advisory``).
         """
         try:
-            with open(self.path, encoding='utf-8') as f:
-                document = json.load(f)
+            document = self._read()
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
-            raise exception.ConfigurationError(
-                'vmheartbeat.state_path', 'cannot read %s: %s' % (
-                    self.path, e))
+            return self._refuse('cannot read %s: %s' % (
+                self.path, guestdata.escape(e, 200)))
         try:
             if document.get('version') != self.version:
                 raise ValueError('unknown version %r' % document.get(
                     'version'))
             return parse(document['body'])
         except (AttributeError, KeyError, TypeError, ValueError) as e:
+            return self._refuse('%s is not a valid %s file (%s)' % (
+                self.path, self.what, guestdata.escape(e, 200)))
+
+    def _read(self):
+        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC |
+                     os.O_NONBLOCK)
+        with os.fdopen(fd, 'rb') as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError('not a regular file')
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ValueError('larger than %d bytes' % MAX_BYTES)
+        return guestdata.loads(data.decode('utf-8'), MAX_BYTES)
+
+    def _refuse(self, problem):
+        if not self.advisory:
             raise exception.ConfigurationError(
-                'vmheartbeat.state_path', '%s is not a valid %s file (%s); '
-                'remove it to start afresh' % (self.path, self.what, e))
+                'vmheartbeat.state_path', problem + '; remove it to start '
+                'afresh')
+        aside = '%s.corrupt-%d' % (self.path, time.time())
+        try:
+            os.replace(self.path, aside)
+        except OSError as e:
+            aside = 'nowhere (%s)' % e.strerror
+        LOG.warning('%s; moved aside to %s, starting without the %s',
+                    problem, aside, self.what)
+        return None
 
     def save(self, body):
         """Replace the document with this body (JSON-serializable).
@@ -84,7 +123,17 @@ class StateFile:
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, self.path)
+                fsync_directory(os.path.dirname(self.path))
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
+
+
+def fsync_directory(path):
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path or '.', os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -36,6 +36,8 @@ from tests.functional.fixtures import monitor
 
 HOSTNAME = 'compute-1'
 EXTRA_SPEC = 'masakari:vm_heartbeat'
+#: the operator's [guest_checks] exec_allowed_commands in every test
+EXEC_ALLOWED = ["/bin/sh -c 'test -e /tmp/ok'", '/bin/sleep 600']
 
 # With interval 1 s, timeout 1 s and threshold 3 a failure is reported in
 # about 5 s; a notification is awaited for up to DETECTION_WINDOW, and an
@@ -99,6 +101,8 @@ class FunctionalTestCase(testtools.TestCase):
                 'notification_retry_interval': 0.5,
                 'state_path': os.path.join(self.workdir, 'state'),
             },
+            # the exec checks the tests' flavors ask for
+            'guest_checks': {'exec_allowed_commands': EXEC_ALLOWED},
         }
         sections_.update(self.masakari.monitor_config(auth_mode))
         if nova_proxy is not None or api_proxy is not None:

@@ -216,6 +216,24 @@ class TestExecCheck(ApplicationTestCase):
         self.assertTrue(proc.lines(r'exec check missed 1/2: failed .*exit '
                                    r'status 1'))
 
+    def test_exec_check_the_operator_does_not_allow_never_runs(self):
+        # the flavor asks for a command the host's operator never allowed
+        specs = dict(self.EXEC)
+        specs[SPEC + '_exec'] = "/bin/sh -c 'touch /tmp/ran; test -e /tmp/ok'"
+        guest = self.make_guest(extra_specs=specs, metadata={})
+        self.guest_shell(guest, 'touch /tmp/ok')
+        proc = self.monitor()
+        self.wait_watched(proc, guest)
+        proc.wait_for_log(r'Instance %s: bad heartbeat extra specs, .* is not '
+                          r'in \[guest_checks\] exec_allowed_commands; no '
+                          r'exec check' % guest.uuid, timeout=15)
+        self.assert_quiet(guest, 5)
+        self.assertEqual('absent', self.guest_shell(
+            guest, 'test -e /tmp/ran && echo ran || echo absent'))
+        self.assertEqual([], proc.lines(r'exec check'))
+        self.assertEqual(1, len(proc.lines(
+            r'Instance %s: bad heartbeat extra specs' % guest.uuid)))
+
     def test_exec_check_hanging_is_not_run_twice(self):
         specs = dict(self.EXEC)
         specs[SPEC + '_exec'] = '/bin/sleep 600'

