@@ -26,30 +26,57 @@ import json
 import os
 import socket
 import threading
+import time
+import traceback
 
 from oslo_log import log as logging
+
+from masakarimonitors_ext.vmheartbeat import guestdata
 
 LOG = logging.getLogger(__name__)
 
 SOCKET = 'status.sock'
 _MAX_REQUEST = 1024
+#: ``{"instance": ...}`` is one level deep
+_MAX_REQUEST_DEPTH = 2
 _REQUEST_TIMEOUT = 5.0
 _MAX_ANSWER = 16 * 1024 * 1024
+#: seconds the server waits after accept() failed (out of descriptors)
+_ACCEPT_PAUSE = 1.0
 
 
 class StatusError(Exception):
     """The monitor's status could not be read; the message says why."""
 
 
+class _BadRequest(Exception):
+    """A request refused; ``str()`` of it is escaped, safe to log."""
+
+
 def socket_path(conf):
     return os.path.join(conf.vmheartbeat.state_path, SOCKET)
+
+
+def _error_text(error):
+    """An unexpected error in one escaped line: its type, where, what."""
+    where = traceback.extract_tb(error.__traceback__)[-1:]
+    place = ''.join(' at %s:%s in %s' % (
+        os.path.basename(frame.filename), frame.lineno,
+        guestdata.escape(frame.name, 60)) for frame in where)
+    return '%s%s: %s' % (guestdata.escape(type(error).__name__, 60), place,
+                         guestdata.escape(error, 300))
 
 
 class StatusServer:
     """Serves ``snapshot(instance_uuid_or_None)`` on the status socket.
 
     One thread accepts and answers one request at a time, each bounded in
-    size and time; it blocks in ``accept()`` and never wakes otherwise.
+    size (:data:`_MAX_REQUEST` bytes, :data:`_MAX_REQUEST_DEPTH` levels of
+    JSON) and in time (:data:`_REQUEST_TIMEOUT` seconds in all); it blocks
+    in ``accept()`` and never wakes otherwise. Whatever one request does,
+    or makes the snapshot raise, is answered as an error to that client
+    and logged in one escaped WARNING line; the thread goes on serving
+    until :meth:`stop`.
 
     :param path: the socket's path.
     :param snapshot: returns a list of JSON-serializable dicts.
@@ -60,6 +87,7 @@ class StatusServer:
         self._snapshot = snapshot
         self._sock = None
         self._thread = None
+        self._stopping = threading.Event()
 
     def start(self):
         """Listen; a failure is logged, never fatal to the monitor."""
@@ -84,34 +112,93 @@ class StatusServer:
         self._thread.start()
 
     def _serve(self):
+        failing = False
         while True:
             try:
                 conn, _ = self._sock.accept()
-            except OSError:
-                return  # stopped
+            except OSError as e:
+                if self._stopping.is_set() or self._sock.fileno() < 0:
+                    return
+                # NOTE: out of descriptors, say: said once, until an
+                # accept() works again.
+                if not failing:
+                    LOG.warning('Status socket %s: cannot accept a '
+                                'request (%s); trying again', self.path,
+                                guestdata.escape(e))
+                failing = True
+                self._stopping.wait(_ACCEPT_PAUSE)
+                continue
+            failing = False
             with conn:
                 try:
                     self._answer(conn)
                 except OSError as e:
-                    LOG.debug('Status request dropped: %s', e)
+                    LOG.debug('Status request dropped: %s',
+                              guestdata.escape(e))
+                except Exception as e:
+                    LOG.warning('Status request not answered: %s',
+                                _error_text(e))
 
     def _answer(self, conn):
-        conn.settimeout(_REQUEST_TIMEOUT)
-        with conn.makefile('rb') as reader:
-            line = reader.readline(_MAX_REQUEST)
         try:
-            request = json.loads(line or b'{}')
-            instance = request.get('instance')
-            if instance is not None and not isinstance(instance, str):
-                raise ValueError('instance is not a string')
-            answer = {'instances': self._snapshot(instance)}
-        except (ValueError, AttributeError) as e:
+            instance = self._parse(self._read(conn))
+        except _BadRequest as e:
+            LOG.warning('Status request refused: %s', e)
             answer = {'error': 'bad request: %s' % e}
+        else:
+            try:
+                answer = {'instances': self._snapshot(instance)}
+                data = json.dumps(answer, allow_nan=False)
+            except Exception as e:
+                text = _error_text(e)
+                LOG.warning('Status request failed, answered as an error: '
+                            '%s', text)
+                answer = {'error': 'the monitor could not answer: %s' % text}
+            else:
+                conn.sendall(data.encode() + b'\n')
+                return
         conn.sendall(json.dumps(answer).encode() + b'\n')
+
+    @staticmethod
+    def _read(conn):
+        """The request line, read within its deadline and its size."""
+        deadline = time.monotonic() + _REQUEST_TIMEOUT
+        data = b''
+        while b'\n' not in data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout('no request within %ss' %
+                                     _REQUEST_TIMEOUT)
+            conn.settimeout(remaining)
+            chunk = conn.recv(_MAX_REQUEST + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > _MAX_REQUEST and b'\n' not in data[:_MAX_REQUEST]:
+                raise _BadRequest('larger than %d bytes' % _MAX_REQUEST)
+        return data.partition(b'\n')[0]
+
+    @staticmethod
+    def _parse(line):
+        """The instance asked for, or None for all."""
+        try:
+            request = guestdata.loads(line.decode('utf-8') or '{}',
+                                      _MAX_REQUEST, _MAX_REQUEST_DEPTH)
+        except UnicodeDecodeError:
+            raise _BadRequest('not UTF-8') from None
+        except guestdata.GuestDataError as e:
+            raise _BadRequest(str(e)) from None
+        if not isinstance(request, dict):
+            raise _BadRequest('not a JSON object')
+        instance = request.get('instance')
+        if instance is not None and not isinstance(instance, str):
+            raise _BadRequest('instance is not a string')
+        return instance
 
     def stop(self):
         if self._sock is None:
             return
+        self._stopping.set()
         try:
             # NOTE: wakes the accept() of the serving thread
             self._sock.shutdown(socket.SHUT_RDWR)

@@ -183,6 +183,98 @@ class StatusServerTestCase(StatusTestCase):
         # the server still answers
         self.assertEqual(SNAPSHOT, status.query(self.path))
 
+    def assert_refused_and_still_serving(self, line, *words):
+        answer = self.ask_raw(line)
+        self.assertEqual(['error'], list(answer), answer)
+        for word in words:
+            self.assertIn(word, answer['error'])
+        self.assertEqual(SNAPSHOT, status.query(self.path,
+                                                timeout=base.WAIT))
+        return answer['error']
+
+    def warnings(self):
+        return [line for line in self.logger.output.splitlines()
+                if 'Status request' in line]
+
+    def test_deeply_nested_request(self):
+        self.serve()
+        nested = b'{"instance": ' + b'[' * 1000 + b'\n'
+        self.assertLessEqual(len(nested), status._MAX_REQUEST)
+        self.assert_refused_and_still_serving(nested, 'bad request: ',
+                                              'too deep')
+        self.assertEqual([None], self.snapshot.asked)
+        self.assertEqual(1, len(self.warnings()), self.logger.output)
+
+    def test_huge_request(self):
+        self.serve()
+        error = self.assert_refused_and_still_serving(
+            b'{"instance": "%s"}\n' % (b'x' * 65536), 'bad request: ',
+            'larger than %d bytes' % status._MAX_REQUEST)
+        self.assertLess(len(error), 200)
+        self.assertEqual(1, len(self.warnings()), self.logger.output)
+
+    def test_huge_request_without_newline(self):
+        self.serve()
+        self.assert_refused_and_still_serving(b'[' * 65536, 'larger than')
+
+    def test_unexpected_error_is_answered_and_logged_escaped(self):
+        def snapshot(instance_uuid=None):
+            if instance_uuid == A:
+                raise ValueError('\x1b[2J\nboom')
+            if instance_uuid == B:
+                raise RecursionError('maximum recursion depth exceeded')
+            return SNAPSHOT
+
+        self.snapshot = snapshot
+        self.serve()
+        for uuid in (A, B):
+            error = self.assertRaises(status.StatusError, status.query,
+                                      self.path, uuid, base.WAIT)
+            self.assertIn('the monitor could not answer', str(error))
+        self.assertEqual(SNAPSHOT, status.query(self.path,
+                                                timeout=base.WAIT))
+        warnings = self.warnings()
+        self.assertEqual(2, len(warnings), self.logger.output)
+        self.assertIn('ValueError', warnings[0])
+        self.assertIn('\\x1b[2J\\nboom', warnings[0])
+        self.assertNotIn('\x1b', self.logger.output)
+        self.assertIn('RecursionError', warnings[1])
+
+    def test_unserializable_answer_is_an_error(self):
+        self.snapshot = FakeSnapshot([{'x': float('nan')}])
+        self.serve()
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path, None, base.WAIT)
+        self.assertIn('the monitor could not answer', str(error))
+        self.assertEqual(1, len(self.warnings()), self.logger.output)
+
+    def test_accept_errors_do_not_stop_the_server(self):
+        server = self.serve()
+        real = server._sock
+        calls = []
+
+        class Flaky:
+            def accept(self):
+                calls.append(1)
+                if len(calls) <= 3:
+                    raise OSError(24, 'Too many open files')
+                return real.accept()
+
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+        self.useFixture(fixtures.MockPatchObject(status, '_ACCEPT_PAUSE',
+                                                 0.01))
+        # NOTE: the thread is in accept() on the real socket: answer one
+        # request there first, so that the next accept is the flaky one.
+        server._sock = Flaky()
+        status.query(self.path, timeout=base.WAIT)
+        self.assertEqual(SNAPSHOT, status.query(self.path,
+                                                timeout=base.WAIT))
+        # three refused, then the one that answered
+        self.assertGreaterEqual(len(calls), 4)
+        self.assertEqual(1, self.logger.output.count('Too many open files'))
+
     def test_stop_removes_the_socket(self):
         server = self.serve()
         status.query(self.path)
