@@ -19,10 +19,12 @@ log, and own no state but the ``blocked`` set of an instance record.
 """
 
 import collections
+import shlex
 
 from oslo_log import log as logging
 
 from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 
 LOG = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ class Before(collections.namedtuple(
 def settings_text(check):
     """One check's settings, for the log line of a watched instance."""
     if check.kind == checks.EXEC:
-        what = 'exec check %s' % ' '.join(check.command)
+        what = 'exec check %s' % guestdata.escape(shlex.join(check.command),
+                                                  300)
     else:
         what = 'application heartbeat'
         if check.audits:

@@ -25,6 +25,7 @@ from oslo_log import log as logging
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
 LOG = logging.getLogger(__name__)
@@ -92,11 +93,12 @@ class MasakariNotifier(base.Notifier):
                 'check the [api] credentials' if e.status_code == 401
                 else '')
             return 'Masakari answered %s: %s%s' % (
-                e.status_code, e.details, '; ' + hint % {
+                e.status_code, guestdata.escape(e.details, 300),
+                '; ' + hint % {
                     'host': self.conf.hostname} if hint else '')
         except Exception as e:  # unreachable, or a bad [api] option
             self._conn = None
-            return '%s: %s' % (type(e).__name__, e)
+            return '%s: %s' % (type(e).__name__, guestdata.escape(e, 300))
         return None
 
     def notify(self, failure):
@@ -121,26 +123,27 @@ class MasakariNotifier(base.Notifier):
                 OSError) as e:
             self._conn = None
             raise exception.TransientNotificationError(
-                'Masakari API not reachable: %s' % e)
+                'Masakari API not reachable: %s' % guestdata.escape(e, 300))
         return 'accepted by Masakari as notification %s' % (
-            notification.notification_uuid)
+            guestdata.escape(notification.notification_uuid, 64))
 
     def _http_error(self, error, failure):
         status = error.status_code
+        details = guestdata.escape(error.details, 300)
         if status == 409:
             if 'maintenance' in str(error.details):
                 LOG.warning('Masakari ignores the failure of instance %s: '
                             'host %s is on maintenance (409: %s)',
                             failure.instance_uuid, failure.hostname,
-                            error.details)
+                            details)
                 return 'ignored, host on maintenance (409)'
-            return 'Masakari already has it (409: %s)' % error.details
+            return 'Masakari already has it (409: %s)' % details
         if status in _WHAT_TO_FIX:
             raise exception.PermanentNotificationError(
                 'Masakari refused the notification (%s: %s): %s' % (
-                    status, error.details,
+                    status, details,
                     _WHAT_TO_FIX[status] % {'host': failure.hostname}))
         # 5xx, 401 (token expired) and anything unexpected: try again
         self._conn = None
         raise exception.TransientNotificationError(
-            'Masakari answered %s: %s' % (status, error.details))
+            'Masakari answered %s: %s' % (status, details))

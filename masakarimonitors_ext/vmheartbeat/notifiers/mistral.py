@@ -17,7 +17,11 @@
 import json
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import rest
+
+#: the most of Mistral's answer read
+_MAX_ANSWER_BYTES = 65536
 
 
 class MistralNotifier(rest.RestNotifier):
@@ -66,12 +70,15 @@ class MistralNotifier(rest.RestNotifier):
         }
         response = self.post('/executions', body, 'execution of workflow %s'
                              % self.conf.mistral.workflow)
+        # NOTE: Mistral accepted: whatever its answer holds (a deep or
+        # huge body included), the delivery is done.
         try:
-            execution = response.json()
+            execution = guestdata.loads(response.text, _MAX_ANSWER_BYTES)
         except ValueError:
             execution = None
         if not isinstance(execution, dict):
             execution = {}
         return 'execution %s of workflow %s: %s' % (
-            execution.get('id', event.event_id), self.conf.mistral.workflow,
-            execution.get('state', 'started'))
+            guestdata.escape(execution.get('id', event.event_id), 64),
+            self.conf.mistral.workflow,
+            guestdata.escape(execution.get('state', 'started'), 32))

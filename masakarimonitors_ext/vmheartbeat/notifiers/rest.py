@@ -21,6 +21,7 @@ from keystoneauth1 import loading as ks_loading
 from requests import exceptions as requests_exc
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
 #: errors of the configuration, which no later try can change
@@ -87,20 +88,23 @@ class RestNotifier(base.Notifier):
         except _MISCONFIGURED as e:
             raise exception.PermanentNotificationError(
                 'cannot call %s: check the [%s] options: %s: %s' % (
-                    self.SERVICE, self.GROUP, type(e).__name__, e))
+                    self.SERVICE, self.GROUP, type(e).__name__,
+                    guestdata.escape(e, 300)))
         except ks_exc.ClientException as e:
             self._forget_adapter()
             raise exception.TransientNotificationError(
                 '%s not reachable: %s: %s' % (self.SERVICE,
-                                              type(e).__name__, e))
+                                              type(e).__name__,
+                                              guestdata.escape(e, 300)))
         except OSError as e:
             self._forget_adapter()
             raise exception.TransientNotificationError(
-                '%s not reachable: %s' % (self.SERVICE, e))
+                '%s not reachable: %s' % (self.SERVICE,
+                                          guestdata.escape(e, 300)))
         status = response.status_code
         if status < 300:
             return response
-        text = ' '.join(response.text[:300].split())
+        text = guestdata.escape(' '.join(response.text[:300].split()), 300)
         if status in PERMANENT:
             raise exception.PermanentNotificationError(
                 '%s refused the %s (%s: %s)%s' % (
@@ -120,7 +124,7 @@ class RestNotifier(base.Notifier):
             endpoint = self.adapter.get_endpoint()
         except Exception as e:
             self._forget_adapter()
-            return '%s: %s' % (type(e).__name__, e)
+            return '%s: %s' % (type(e).__name__, guestdata.escape(e, 300))
         if not endpoint:
             return ('no %s endpoint: set [%s] endpoint_override or '
                     'service_type' % (self.SERVICE, self.GROUP))

@@ -107,6 +107,21 @@ class MasakariNotifierTestCase(base.TestCase):
         self.assertIn('duplicate', answer)
         self.assertIs(self.connection, notifier._conn)
 
+    def test_receiver_text_is_escaped(self):
+        forged = 'x\n2026-01-01 00:00:00.000 1 ERROR forged\x1b[2J'
+        answer = self.notifier(sdk_exc.ConflictException(
+            message='Conflict', http_status=409,
+            details=forged)).notify(FAILURE)
+        self.assertTrue(answer.isprintable(), answer)
+        for status in (400, 503):
+            error = self.assertRaises(
+                exception.NotificationError,
+                self.notifier(http_error(status, forged)).notify, FAILURE)
+            self.assertTrue(str(error).isprintable(), error)
+        answer = self.notifier(types.SimpleNamespace(
+            notification_uuid=forged)).notify(FAILURE)
+        self.assertTrue(answer.isprintable(), answer)
+
     def test_host_on_maintenance_is_not_tried_again(self):
         notifier = self.notifier(sdk_exc.ConflictException(
             message='Conflict', http_status=409,

@@ -122,6 +122,18 @@ class MistralNotifierTestCase(base.TestCase):
         self.assertEqual('execution %s of workflow %s: started' % (
             failure().event_id, WORKFLOW), answer)
 
+    def test_a_hostile_answer_is_delivered_and_escaped(self):
+        # Mistral accepted: a deep, forged or huge answer is still a
+        # delivery (a RecursionError used to escape and be retried for
+        # ever), and what it says is escaped
+        for body in ('[' * 100000 + ']' * 100000,
+                     {'id': 'x\n2026 ERROR forged\x1b[2J', 'state': '\x07'},
+                     {'id': 'y' * 200000}):
+            answer = self.notify(failure(), (201, body))
+            self.assertTrue(answer.startswith('execution '), answer[:80])
+            self.assertTrue(answer.isprintable(), answer[:80])
+            self.assertLess(len(answer), 300)
+
     def test_kinds_from_the_configuration(self):
         self.assertEqual((events.FAILED, events.RECOVERED),
                          mistral.MistralNotifier(self.conf).kinds)
