@@ -31,6 +31,7 @@ from oslo_log import log as logging
 from masakarimonitors_ext import conf
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
 
@@ -48,7 +49,12 @@ STATUS_OPTS = [
 
 
 def status_main(argv):
-    """Print the running monitor's status (exit 1: unknown instance)."""
+    """Print the running monitor's status (exit 1: unknown instance).
+
+    Exit 2, with one line, when the monitor cannot be asked or its socket
+    is not to be trusted (``status.query``). What the monitor answered is
+    printed escaped, as text or as ASCII JSON.
+    """
     config = conf.CONF
     config.register_cli_opts(STATUS_OPTS)
     config(argv, project='masakarimonitors', prog=PROG + ' status')
@@ -60,11 +66,14 @@ def status_main(argv):
         return 2
     if config.instance and not instances:
         sys.stderr.write('%s status: the monitor does not know instance %s '
-                         'on this host\n' % (PROG, config.instance))
+                         'on this host\n' % (
+                             PROG, guestdata.escape(config.instance)))
         return 1
     if config.json:
+        # NOTE: ensure_ascii (the default): every control and non-ASCII
+        # character of the monitor's answer is printed as a \u escape.
         print(json.dumps({'instances': instances}, indent=2,
-                         sort_keys=True))
+                         sort_keys=True, ensure_ascii=True))
     else:
         print(status.format_text(instances) or 'No instances on this host.')
     return 0

@@ -25,6 +25,8 @@ status`` is that client.
 import json
 import os
 import socket
+import stat
+import struct
 import threading
 import time
 import traceback
@@ -212,15 +214,76 @@ class StatusServer:
             pass
 
 
+def _trusted_uids():
+    """Who may serve the status: root, or the user asking."""
+    return {0, os.geteuid()}
+
+
+def _who(uids):
+    return ' or '.join('root' if uid == 0 else 'uid %d' % uid
+                       for uid in sorted(uids))
+
+
+_KINDS = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISREG, 'a file'),
+          (stat.S_ISDIR, 'a directory'))
+
+
+def _check_socket(path, shown):
+    """Refuse a path that is not a socket of a trusted user."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise StatusError('no status socket at %s: is the monitor running '
+                          'with this configuration?' % shown) from None
+    except OSError as e:
+        raise StatusError('cannot ask the monitor at %s: %s' % (
+            shown, guestdata.escape(e))) from None
+    if not stat.S_ISSOCK(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)),
+                    'another kind of file')
+        raise StatusError('%s is not a socket but %s: refusing to ask it' %
+                          (shown, kind))
+    trusted = _trusted_uids()
+    if st.st_uid not in trusted:
+        raise StatusError('%s is owned by uid %d, not by %s: refusing to '
+                          'ask it' % (shown, st.st_uid, _who(trusted)))
+
+
+def _peer_uid(sock):
+    """The user the process at the other end of ``sock`` runs as.
+
+    None where the system does not tell (no ``SO_PEERCRED``).
+    """
+    option = getattr(socket, 'SO_PEERCRED', None)
+    if option is None:
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, option,
+                            struct.calcsize('3i'))
+    return struct.unpack('3i', creds)[1]
+
+
 def query(path, instance=None, timeout=10.0):
     """Ask the running monitor; returns its list of instances.
 
-    :raises: StatusError when it cannot be asked.
+    Only a socket (not a link to one) owned by root or by the user asking
+    is asked, and only when the process serving it runs as one of them:
+    anyone else could have put it there and would be believed.
+
+    :raises: StatusError when it cannot be asked, or its answer is not
+        one; its message is one escaped line.
     """
+    shown = guestdata.escape(path, 500)
+    _check_socket(path, shown)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(path)
+            # NOTE: the path may have been swapped since it was checked
+            peer, trusted = _peer_uid(sock), _trusted_uids()
+            if peer is not None and peer not in trusted:
+                raise StatusError('the process serving %s runs as uid %d, '
+                                  'not as %s: refusing to ask it' % (
+                                      shown, peer, _who(trusted)))
             sock.sendall(json.dumps({'instance': instance}).encode() + b'\n')
             data = b''
             while not data.endswith(b'\n'):
@@ -233,20 +296,24 @@ def query(path, instance=None, timeout=10.0):
                                       _MAX_ANSWER)
     except FileNotFoundError:
         raise StatusError('no status socket at %s: is the monitor running '
-                          'with this configuration?' % path)
+                          'with this configuration?' % shown)
     except OSError as e:
-        raise StatusError('cannot ask the monitor at %s: %s' % (path, e))
+        raise StatusError('cannot ask the monitor at %s: %s' % (
+            shown, guestdata.escape(e)))
     try:
-        answer = json.loads(data)
-    except ValueError as e:
+        answer = guestdata.loads(data.decode('utf-8'), _MAX_ANSWER)
+    except UnicodeDecodeError:
+        raise StatusError('unreadable answer from the monitor: not UTF-8')
+    except guestdata.GuestDataError as e:
         raise StatusError('unreadable answer from the monitor: %s' % e)
     if not isinstance(answer, dict):
         raise StatusError('unreadable answer from the monitor: not an '
                           'object')
     if 'error' in answer:
-        raise StatusError(str(answer['error']))
+        raise StatusError(guestdata.escape(answer['error'], 500))
     instances = answer.get('instances')
-    if not isinstance(instances, list):
+    if not isinstance(instances, list) or not all(
+            isinstance(item, dict) for item in instances):
         raise StatusError('unreadable answer from the monitor: no list of '
                           'instances')
     return instances
@@ -289,45 +356,85 @@ def describe(record, now, escalating):
     return item
 
 
+#: characters of one field of the answer the text shows
+_SHOWN = 2048
+
+
+def _text(value, limit=_SHOWN):
+    """A field of the answer as text: escaped, never raw on a terminal.
+
+    The answer carries what guests and libvirt said (details, names),
+    and whoever serves the socket chose all of it.
+    """
+    return '-' if value is None else guestdata.escape(value, limit)
+
+
+def _number(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _text(value, 40)
+
+
 def _age(seconds):
-    return '-' if seconds is None else '%.1fs ago' % seconds
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return '%.1fs ago' % seconds
+    return _text(seconds, 40)
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
 
 
 def format_text(instances):
-    """The instances as lines of text, one block each."""
+    """The instances as lines of text, one block each, every field escaped.
+
+    Never raises for an answer of an unexpected shape: what is missing is
+    shown as ``-``.
+    """
     lines = []
     for item in instances:
-        head = '%s %s: %s' % (
-            item['instance_uuid'], item.get('name') or '-',
-            'watched' if item['watched'] else 'not watched')
-        lines.append('%s (%s)' % (head, item['reason']))
-        if not item['watched']:
-            continue
-        state = 'state %s' % item['state']
-        if item.get('suppressed_because'):
-            state += ' (%s)' % item['suppressed_because']
-        if item.get('failure_class'):
-            state += ', failure %s of the %s check%s' % (
-                item['failure_class'], item['failed_check'],
-                ', escalating' if item.get('escalating') else '')
-        lines.append('  ' + state)
-        if item.get('app_status'):
-            lines.append('  application: %s%s' % (
-                item['app_status'], ': %s' % item['app_details']
-                if item.get('app_details') else ''))
-        if item.get('report_only'):
-            lines.append('  report only: %s' % ', '.join(item['report_only']))
-        for kind, check in sorted(item['checks'].items()):
-            last = check.get('last')
-            if last is None:
-                result = 'not run yet'
-            else:
-                result = '%s %s' % (last['outcome'], _age(last['age']))
-                if last.get('status'):
-                    result += ', status %s' % last['status']
-                if last.get('detail'):
-                    result += ': %s' % last['detail']
-            lines.append('  %s: %s (misses %d/%d, every %ss)' % (
-                kind, result, check['misses'], check['failure_threshold'],
-                check['interval']))
+        lines.extend(_block(_dict(item)))
     return '\n'.join(lines)
+
+
+def _block(item):
+    lines = ['%s %s: %s (%s)' % (
+        _text(item.get('instance_uuid')), _text(item.get('name') or None),
+        'watched' if item.get('watched') else 'not watched',
+        _text(item.get('reason')))]
+    if not item.get('watched'):
+        return lines
+    state = 'state %s' % _text(item.get('state'))
+    if item.get('suppressed_because'):
+        state += ' (%s)' % _text(item['suppressed_because'])
+    if item.get('failure_class'):
+        state += ', failure %s of the %s check%s' % (
+            _text(item['failure_class']), _text(item.get('failed_check')),
+            ', escalating' if item.get('escalating') else '')
+    lines.append('  ' + state)
+    if item.get('app_status'):
+        lines.append('  application: %s%s' % (
+            _text(item['app_status']), ': %s' % _text(item['app_details'])
+            if item.get('app_details') else ''))
+    report_only = item.get('report_only')
+    if report_only:
+        lines.append('  report only: %s' % (
+            ', '.join(_text(c) for c in report_only)
+            if isinstance(report_only, list) else _text(report_only)))
+    for kind, check in sorted(_dict(item.get('checks')).items()):
+        check = _dict(check)
+        last = check.get('last')
+        if not isinstance(last, dict):
+            result = 'not run yet'
+        else:
+            result = '%s %s' % (_text(last.get('outcome')),
+                                _age(last.get('age')))
+            if last.get('status'):
+                result += ', status %s' % _text(last['status'])
+            if last.get('detail'):
+                result += ': %s' % _text(last['detail'])
+        lines.append('  %s: %s (misses %s/%s, every %ss)' % (
+            _text(kind), result, _number(check.get('misses')),
+            _number(check.get('failure_threshold')),
+            _number(check.get('interval'))))
+    return lines

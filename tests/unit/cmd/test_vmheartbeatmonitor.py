@@ -199,3 +199,60 @@ class StatusMainTestCase(base.TestCase):
         self.assertEqual(2, self.status('--json', A))
         self.assertEqual('', self.stdout.getvalue())
         self.assertEqual(1, len(self.stderr.getvalue().splitlines()))
+
+    def test_socket_of_another_user_is_refused(self):
+        self.serve()
+        if os.geteuid() == 0:
+            os.chown(self.socket, 4343, -1)
+        self.useFixture(fixtures.MockPatch('os.geteuid', return_value=4242))
+        self.assertEqual(2, self.status())
+        self.assertEqual('', self.stdout.getvalue())
+        lines = self.stderr.getvalue().splitlines()
+        self.assertEqual(1, len(lines), lines)
+        self.assertTrue(lines[0].startswith(
+            'masakari-vmheartbeatmonitor status: %s is owned by uid ' %
+            self.socket), lines[0])
+        self.assertIn('refusing to ask it', lines[0])
+        self.assertEqual([], self.asked)
+
+    def test_not_a_socket_is_refused(self):
+        with open(self.socket, 'w') as f:
+            f.write('{"instances": []}\n')
+        self.assertEqual(2, self.status('--json'))
+        self.assertEqual('', self.stdout.getvalue())
+        self.assertEqual(
+            ['masakari-vmheartbeatmonitor status: %s is not a socket but '
+             'a file: refusing to ask it' % self.socket],
+            self.stderr.getvalue().splitlines())
+
+    HOSTILE = dict(SNAPSHOT[0], name='\x1b]0;x\x07\x1b[2J\r\nroot# ',
+                   app_status='healthy', app_details='caf\u00e9 \x1b[31m')
+
+    def test_text_never_prints_raw_control_characters(self):
+        self.serve([self.HOSTILE])
+        self.assertEqual(0, self.status())
+        out = self.stdout.getvalue()
+        self.assertEqual('', self.stderr.getvalue())
+        self.assertNotIn('\x1b', out)
+        self.assertNotIn('\r', out)
+        self.assertIn('%s \\x1b]0;x\\x07\\x1b[2J\\r\\nroot# : watched' % A,
+                      out)
+        self.assertIn('application: healthy: caf\u00e9 \\x1b[31m', out)
+
+    def test_json_is_ascii_with_escapes(self):
+        self.serve([self.HOSTILE])
+        self.assertEqual(0, self.status('--json'))
+        out = self.stdout.getvalue()
+        self.assertTrue(out.isascii())
+        self.assertNotIn('\x1b', out)
+        self.assertNotIn('\r', out)
+        self.assertIn('\\u001b[2J\\r\\nroot# ', out)
+        self.assertEqual({'instances': [self.HOSTILE]}, json.loads(out))
+
+    def test_unknown_instance_is_escaped(self):
+        self.serve()
+        self.assertEqual(1, self.status('\x1b[2J\nx'))
+        self.assertEqual(
+            ['masakari-vmheartbeatmonitor status: the monitor does not '
+             'know instance \\x1b[2J\\nx on this host'],
+            self.stderr.getvalue().splitlines())

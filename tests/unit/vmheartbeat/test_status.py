@@ -370,6 +370,94 @@ class QueryTestCase(StatusTestCase):
         self.assertIn('larger than 10 bytes', str(error))
 
 
+class TrustTestCase(StatusTestCase):
+    """The client asks only a socket of root's or its own user's."""
+
+    OTHER = 4242
+
+    def not_ours(self, path):
+        """Make ``path`` owned by neither root nor the (pretend) euid."""
+        if os.geteuid() == 0:
+            os.chown(path, self.OTHER + 1, -1, follow_symlinks=False)
+        self.useFixture(fixtures.MockPatch('os.geteuid',
+                                           return_value=self.OTHER))
+
+    def test_socket_of_another_user_is_refused(self):
+        self.serve()
+        self.not_ours(self.path)
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('%s is owned by uid' % self.path, str(error))
+        self.assertIn('refusing to ask it', str(error))
+        self.assertEqual([], self.snapshot.asked)
+
+    def test_socket_of_the_current_user_is_asked(self):
+        if os.geteuid() != 0:
+            self.skipTest('needs root to give the socket away')
+        self.serve()
+        os.chown(self.path, self.OTHER, -1)
+        self.useFixture(fixtures.MockPatch('os.geteuid',
+                                           return_value=self.OTHER))
+        self.assertEqual(SNAPSHOT, status.query(self.path))
+
+    def test_not_a_socket_is_refused(self):
+        with open(self.path, 'w') as f:
+            f.write('{"instances": []}\n')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('%s is not a socket' % self.path, str(error))
+
+    def test_a_symlink_is_refused(self):
+        real = os.path.join(self.tempdir, 'real.sock')
+        self.serve(real)
+        os.symlink(real, self.path)
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('%s is not a socket' % self.path, str(error))
+        self.assertEqual([], self.snapshot.asked)
+
+    def test_peer_of_another_user_is_refused(self):
+        # the socket was swapped between the check and the connect
+        self.serve()
+        self.useFixture(fixtures.MockPatchObject(
+            status, '_peer_uid', return_value=self.OTHER))
+        self.useFixture(fixtures.MockPatch('os.geteuid',
+                                           return_value=self.OTHER + 1))
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        self.assertIn('runs as uid %d' % self.OTHER, str(error))
+
+    def test_peer_uid_is_the_server_s(self):
+        self.serve()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(self.path)
+            self.assertEqual(os.geteuid(), status._peer_uid(sock))
+
+    def test_error_of_the_monitor_is_escaped(self):
+        listener = OneAnswer(self.path,
+                             b'{"error": "\\u001b[2Jgone\\nroot# "}\n')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertEqual('\\x1b[2Jgone\\nroot# ', str(error))
+
+    def test_deep_answer_is_refused(self):
+        listener = OneAnswer(self.path, b'{"instances": %s}\n' % (
+            b'[' * 100000 + b']' * 100000))
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertIn('unreadable answer', str(error))
+        self.assertIn('too deep', str(error))
+
+    def test_instances_that_are_not_objects_are_refused(self):
+        listener = OneAnswer(self.path, b'{"instances": ["x"]}\n')
+        error = self.assertRaises(status.StatusError, status.query,
+                                  self.path)
+        listener.join()
+        self.assertIn('unreadable answer', str(error))
+
+
 class FormatTextTestCase(base.TestCase):
 
     def test_watched_with_checks(self):
@@ -419,3 +507,32 @@ class FormatTextTestCase(base.TestCase):
 
     def test_nothing(self):
         self.assertEqual('', status.format_text([]))
+
+    def test_everything_shown_is_escaped(self):
+        hostile = '\x1b]0;owned\x07\x1b[2J\nroot# \u202e'
+        item = dict(WATCHED, name=hostile, reason=hostile,
+                    suppressed_because=hostile, failure_class=hostile,
+                    failed_check=hostile, escalating=True,
+                    app_status=hostile, app_details=hostile,
+                    report_only=[hostile], checks={hostile: dict(
+                        check(hostile, hostile, misses=hostile),
+                        last={'outcome': hostile, 'detail': hostile,
+                              'status': hostile, 'details': hostile,
+                              'age': hostile})})
+        text = status.format_text([item, dict(NOT_WATCHED, name=hostile,
+                                              instance_uuid=hostile)])
+        self.assertNotIn('\x1b', text)
+        lines = text.split('\n')
+        self.assertEqual(6, len(lines), lines)
+        for line in lines:
+            self.assertTrue(line.isprintable(), line)
+        self.assertIn('\\x1b]0;owned\\x07\\x1b[2J\\nroot# \\u202e',
+                      lines[0])
+
+    def test_unexpected_types_are_shown_not_raised(self):
+        item = {'instance_uuid': A, 'watched': True, 'state': 5,
+                'checks': {'app': {'last': 'x', 'misses': None}}}
+        lines = status.format_text([item, {'checks': None}]).splitlines()
+        self.assertEqual(['%s -: watched (-)' % A, '  state 5',
+                          '  app: not run yet (misses -/-, every -s)',
+                          '- -: not watched (-)'], lines)
