@@ -34,6 +34,7 @@ import traceback
 from oslo_log import log as logging
 
 from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat import health
 
 LOG = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ _REQUEST_TIMEOUT = 5.0
 _MAX_ANSWER = 16 * 1024 * 1024
 #: seconds the server waits after accept() failed (out of descriptors)
 _ACCEPT_PAUSE = 1.0
+
+#: the state shown for a reported failure of a class set to report only:
+#: every required notifier has it, but Masakari was not asked to recover
+REPORTED_ONLY = 'reported_only'
+_STATE_TEXT = {REPORTED_ONLY: 'reported (report only: not recovered)'}
 
 
 class StatusError(Exception):
@@ -322,6 +328,10 @@ def query(path, instance=None, timeout=10.0):
 def describe(record, now, escalating):
     """One ``instances.Instance`` record as the status shows it.
 
+    Its ``state`` is the health state, except that a reported failure of
+    a class the instance reports only (Masakari was not asked to recover
+    it) is :data:`REPORTED_ONLY`, not ``reported``.
+
     :param now: ``time.monotonic()`` the ages are counted from.
     :param escalating: an escalation of the instance runs.
     """
@@ -335,8 +345,11 @@ def describe(record, now, escalating):
             'watched': entry is not None, 'reason': reason}
     if entry is None:
         return item
+    state = entry.state
+    if state == health.REPORTED and not record.recovers(entry.failure_class):
+        state = REPORTED_ONLY
     item.update(
-        state=entry.state, suppressed_because=entry.suppress_reason,
+        state=state, suppressed_because=entry.suppress_reason,
         failure_class=entry.failure_class, failed_check=entry.failed_check,
         escalating=escalating, app_status=entry.app_status,
         app_details=entry.app_details,
@@ -404,7 +417,10 @@ def _block(item):
         _text(item.get('reason')))]
     if not item.get('watched'):
         return lines
-    state = 'state %s' % _text(item.get('state'))
+    state = item.get('state')
+    # NOTE: an unhashable state (a list) is no key of _STATE_TEXT
+    shown = _STATE_TEXT.get(state) if isinstance(state, str) else None
+    state = 'state %s' % (shown or _text(state))
     if item.get('suppressed_because'):
         state += ' (%s)' % _text(item['suppressed_because'])
     if item.get('failure_class'):

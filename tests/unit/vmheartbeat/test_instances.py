@@ -32,6 +32,7 @@ from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import status
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.test_manager import A
 from tests.unit.vmheartbeat.test_manager import B
@@ -547,6 +548,35 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual(health.FAILED, item['state'])
         self.assertEqual(checks.CLASS_APP_HEARTBEAT, item['failure_class'])
         self.assertEqual([], item['report_only'])
+
+    def test_snapshot_of_a_report_only_failure(self):
+        # app_failed is report only: Masakari received nothing
+        self.on_result(app(), APP_FAILED)
+        self.monitor.instances.episode_closed(
+            A, constants.OUTCOME_NOTIFIED,
+            (('masakari', 'not sent: app_failed is report only'),))
+        self.assertEqual(health.REPORTED, self.state(self.monitor))
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(status.REPORTED_ONLY, item['state'])
+        self.assertEqual(checks.CLASS_APP_FAILED, item['failure_class'])
+        self.assertIn('  state reported (report only: not recovered), '
+                      'failure app_failed of the app check',
+                      status.format_text([item]).splitlines())
+        # answering again: healthy, as any reported failure
+        self.on_result(app(), APP_HEALTHY)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.HEALTHY, item['state'])
+
+    def test_snapshot_of_a_recovered_failure_is_reported(self):
+        for _ in range(3):
+            self.on_result(hb(A), fakes.TIMED_OUT)
+        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.REPORTED, item['state'])
+        self.assertEqual(checks.CLASS_HEARTBEAT, item['failure_class'])
+        self.assertIn('  state reported, failure heartbeat_lost of the '
+                      'heartbeat check',
+                      status.format_text([item]).splitlines())
 
     # Events
 

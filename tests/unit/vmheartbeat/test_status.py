@@ -492,6 +492,13 @@ class FormatTextTestCase(base.TestCase):
             '  state failed, failure app_failed of the app check',
             status.format_text([item]).splitlines()[1])
 
+    def test_reported_only(self):
+        item = dict(FAILED, state=status.REPORTED_ONLY, escalating=False)
+        self.assertEqual(
+            '  state reported (report only: not recovered), failure '
+            'app_failed of the app check',
+            status.format_text([item]).splitlines()[1])
+
     def test_suppressed(self):
         item = dict(FAILED, state='suppressed', suppressed_because='paused',
                     failure_class=None, failed_check=None, app_status=None)
