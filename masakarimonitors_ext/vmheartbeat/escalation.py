@@ -50,6 +50,7 @@ from taskflow import states
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import stamps
 
 LOG = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ class Escalator:
             constants.HOSTNAME: self._conf.hostname,
             constants.GENERATED_TIME: timeutils.utcnow().replace(
                 microsecond=0).isoformat(),
-            constants.EPISODE_STARTED: time.time(),
+            constants.EPISODE_STARTED: stamps.stamp(),
             constants.EVIDENCE: evidence,
             constants.PROBE_TIMEOUT: probe_timeout,
         }

@@ -40,6 +40,7 @@ from oslo_log import log as logging
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import stamps
 
 LOG = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event_id TEXT NOT NULL,
     created REAL NOT NULL,
     event TEXT NOT NULL,
+    stamp TEXT,
     UNIQUE (notifier, event_id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_notifier ON deliveries (notifier, seq);
@@ -64,12 +66,14 @@ class Outbox:
 
     :param conf: the configuration (``[vmheartbeat]``).
     :param notifiers: a list of (name, ``notifiers.base.Notifier``).
-    :param clock: the wall clock (events are kept across restarts).
+    :param clock: the monotonic clock, for deadlines (``stamps``).
+    :param wall: the wall clock, kept with each event.
     """
 
     DATABASE = 'outbox.sqlite'
 
-    def __init__(self, conf, notifiers, clock=time.time):
+    def __init__(self, conf, notifiers, clock=time.monotonic,
+                 wall=time.time):
         self._conf = conf
         self._policies = delivery.policies(conf)
         self._configured = dict(notifiers)
@@ -77,6 +81,7 @@ class Outbox:
             (name, notifier) for name, notifier in notifiers
             if self._takes(name, notifier, set(notifier.kinds))]
         self._clock = clock
+        self._wall = wall
         self._db = None
         self._lock = threading.Lock()
         self._wake = {name: threading.Event() for name, _ in self._notifiers}
@@ -98,6 +103,13 @@ class Outbox:
             self._db.execute('PRAGMA journal_mode=WAL')
             self._db.execute('PRAGMA synchronous=NORMAL')
             self._db.executescript(_SCHEMA)
+            columns = [row[1] for row in self._db.execute(
+                'PRAGMA table_info(deliveries)')]
+            if 'stamp' not in columns:
+                # an outbox of an earlier release: deadlines by wall time
+                with self._db:
+                    self._db.execute('ALTER TABLE deliveries ADD COLUMN '
+                                     'stamp TEXT')
             # NOTE: a write proves the database is usable now, not at the
             # first event: a read-only or full disk fails here.
             with self._db:
@@ -179,12 +191,14 @@ class Outbox:
         if not names:
             return
         data = json.dumps(event.to_dict(), sort_keys=True)
-        now = self._clock()
+        now = stamps.stamp(self._clock, self._wall)
+        stamp = json.dumps(now)
         with self._lock, self._db:
             self._db.executemany(
                 'INSERT OR IGNORE INTO deliveries (notifier, event_id, '
-                'created, event) VALUES (?, ?, ?, ?)',
-                [(name, event.event_id, now, data) for name in names])
+                'created, event, stamp) VALUES (?, ?, ?, ?, ?)',
+                [(name, event.event_id, now['wall'], data, stamp)
+                 for name in names])
         for name in names:
             self._wake[name].set()
 
@@ -203,7 +217,7 @@ class Outbox:
     def _head(self, name):
         with self._lock:
             return self._db.execute(
-                'SELECT seq, created, event FROM deliveries WHERE '
+                'SELECT seq, created, event, stamp FROM deliveries WHERE '
                 'notifier = ? ORDER BY seq LIMIT 1', (name,)).fetchone()
 
     def _remove(self, seq):
@@ -232,10 +246,12 @@ class Outbox:
                               name, _DATABASE_RETRY)
                 self._stopping.wait(_DATABASE_RETRY)
 
-    def _deliver_one(self, name, notifier, policy, seq, created, data):
+    def _deliver_one(self, name, notifier, policy, seq, created, data,
+                     stamp):
         """Deliver one kept event, retrying until it is done with."""
         try:
             event = events.Event.from_dict(json.loads(data))
+            since = created if stamp is None else json.loads(stamp)
         except ValueError as e:
             LOG.error('Dropping a health event kept for notifier %s that '
                       'cannot be read: %s', name, e)
@@ -263,7 +279,7 @@ class Outbox:
                 LOG.info('Health event %s of instance %s delivered to %s: '
                          '%s', event.kind, event.instance_uuid, name, answer)
                 break
-            elapsed = self._clock() - created
+            elapsed = stamps.elapsed(since, self._clock, self._wall)
             wait = policy.next_try(tries, elapsed)
             if wait is None:
                 LOG.warning('Best-effort notifier %s gave up the %s event of '

@@ -14,8 +14,6 @@
 
 """Escalation tasks that deliver the failure."""
 
-import time
-
 from oslo_log import log as logging
 from taskflow import task
 
@@ -23,6 +21,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 
 LOG = logging.getLogger(__name__)
@@ -150,7 +149,7 @@ class NotifyTask(task.Task):
                 reprobe_result, domain_state, last_probe, episode_started,
                 probe_timeout, check=checks.HEARTBEAT, check_settings=None,
                 failure_class=checks.CLASS_HEARTBEAT, recover=True):
-        elapsed = time.time() - episode_started
+        elapsed = stamps.elapsed(episode_started)
         if self._policy.slow(elapsed):
             result = probe_tasks.probe_once(
                 self._prober, instance_uuid, probe_timeout, check,

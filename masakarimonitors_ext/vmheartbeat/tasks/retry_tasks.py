@@ -14,13 +14,12 @@
 
 """Retry controllers of the escalation."""
 
-import time
-
 from oslo_log import log as logging
 from taskflow import retry
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import stamps
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ class DeliveryRetry(retry.Retry):
             return retry.REVERT_ALL
         if self._stop.is_set():
             return retry.RETRY
-        elapsed = time.time() - episode_started
+        elapsed = stamps.elapsed(episode_started)
         backoff = self._policy.next_try(len(history), elapsed)
         if self._policy.slow(elapsed) and not self._slow:
             self._slow = True

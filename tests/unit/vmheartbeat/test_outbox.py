@@ -265,6 +265,26 @@ class DeliveryTestCase(OutboxTestCase):
         self.assertEqual(4, webhook.tries)
         self.assertNotIn('gave up', self.logger.output)
 
+    def test_a_wall_clock_step_cuts_no_deadline_short(self):
+        # the wall clock jumps a day ahead between two tries: the
+        # best-effort deadline counts on the monotonic clock
+        wall = [1000.0]
+        webhook = fakes.RecordingNotifier([fakes.transient_error()] * 2)
+        webhook.on_try = lambda n, e: wall.__setitem__(0, wall[0] + 86400.0)
+        self.flags(group='vmheartbeat', notifiers=['webhook'],
+                   best_effort_notifiers=['webhook'])
+        box = outbox.Outbox(self.conf, [('webhook', webhook)],
+                            clock=self.clock, wall=lambda: wall[0])
+        box.open()
+        self.addCleanup(box.close)
+        self.addCleanup(box.stop, test_base.WAIT)
+        box.start()
+        box.put(event(0))
+        webhook.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual(3, webhook.tries)
+        self.assertNotIn('gave up', self.logger.output)
+
     def test_required_keeps_retrying_after_its_deadline(self):
         log = fakes.RecordingNotifier([fakes.transient_error()] * 4)
         # past every deadline at its second try

@@ -22,6 +22,7 @@ from taskflow.types import failure as tf_failure
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
@@ -105,8 +106,9 @@ class DeliveryRetryTestCase(base.TestCase):
         super().setUp()
         self.now = 1000.0
         self.useFixture(fixtures.MockPatchObject(
-            retry_tasks, 'time',
-            mock.Mock(time=mock.Mock(side_effect=lambda: self.now))))
+            stamps, 'time', mock.Mock(
+                time=mock.Mock(side_effect=lambda: self.now),
+                monotonic=mock.Mock(side_effect=lambda: self.now - 500))))
         self.stop = mock.Mock(spec=threading.Event)
         self.stop.is_set.return_value = False
         self.retry = retry_tasks.DeliveryRetry(
