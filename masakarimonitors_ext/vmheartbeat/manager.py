@@ -40,6 +40,7 @@ from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat import outbox
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat import scheduler
+from masakarimonitors_ext.vmheartbeat import statefile
 from masakarimonitors_ext.vmheartbeat import status
 
 LOG = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class VMHeartbeatManager:
 
     def run(self):
         """Start everything and block until :meth:`stop` is called."""
+        statefile.prepare_state_path(self.conf.vmheartbeat.state_path)
         connections.start_event_loop()
         connections.check_uri(self.conf.libvirt.connection_uri)
         self.escalator.open()

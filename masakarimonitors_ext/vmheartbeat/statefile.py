@@ -137,3 +137,42 @@ def fsync_directory(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def prepare_state_path(path):
+    """Make ``path`` the monitor's private state directory, or refuse it.
+
+    Whoever can write it could forge the monitor's state (the opt-in
+    answers, the escalation logbook, the outbox, SQLite's ``-wal`` files),
+    so it must be a real directory (no symlink) owned by the monitor's
+    user, with no write bit for group or others. It is made with mode
+    0700 when missing.
+
+    :raises: ConfigurationError naming ``state_path``, saying what to fix.
+    """
+    try:
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        except FileExistsError:
+            pass
+        info = os.lstat(path)
+    except OSError as e:
+        raise exception.ConfigurationError(
+            'vmheartbeat.state_path', 'cannot make %s: %s' % (
+                path, e.strerror))
+    problem = None
+    if stat.S_ISLNK(info.st_mode):
+        problem = 'is a symlink'
+    elif not stat.S_ISDIR(info.st_mode):
+        problem = 'is not a directory'
+    elif info.st_uid != os.geteuid():
+        problem = 'belongs to uid %d, not to the monitor\'s user (uid %d)' % (
+            info.st_uid, os.geteuid())
+    elif info.st_mode & 0o022:
+        problem = 'is writable by its group or others (mode %04o)' % (
+            info.st_mode & 0o7777)
+    if problem:
+        raise exception.ConfigurationError(
+            'vmheartbeat.state_path', '%s %s: whoever can write it can '
+            'forge the monitor\'s state; give it to the monitor\'s user '
+            'with mode 0700' % (path, problem))
