@@ -220,6 +220,16 @@ class TestStateFaults(base.FunctionalTestCase):
         proc = self.run_monitor_to_exit(EXIT_AT_START, state_path=state)
         self._assert_refused_to_start(proc, r'\[vmheartbeat\] state_path')
 
+    def test_state_path_others_can_write(self):
+        # whoever can write it could forge notifications and commands
+        state = os.path.join(self.workdir, 'shared-state')
+        os.mkdir(state)
+        os.chmod(state, 0o1777)
+        proc = self.run_monitor_to_exit(EXIT_AT_START, state_path=state)
+        self._assert_refused_to_start(proc, r'\[vmheartbeat\] state_path.*'
+                                      r'writable by its group or others')
+        self.assertEqual([], os.listdir(state))
+
     def test_escalation_database_corrupt(self):
         state = os.path.join(self.workdir, 'state')
         os.makedirs(state)
