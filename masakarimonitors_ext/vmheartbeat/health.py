@@ -149,9 +149,12 @@ class InstanceHealth:
         #: the check and failure class of the episode, while failed
         self.failed_check = None
         self.failure_class = None
-        #: what the application last reported: (status, details)
+        #: what the application last reported: (status, details), and
+        #: ``time.monotonic()`` when; :meth:`app_status_now` says whether
+        #: it still stands
         self.app_status = None
         self.app_details = ''
+        self.app_status_at = None
         self._machine = _MACHINE.copy(shallow=True)
         self._machine.initialize()
         self._grace_ends = now + grace
@@ -236,6 +239,7 @@ class InstanceHealth:
             self.evidence.append('%s %s: %s' % (check, self.state, result))
         if result.status is not None:
             self.app_status, self.app_details = result.status, result.details
+            self.app_status_at = now
         outcome = result.outcome
         if outcome is base.Outcome.HELD:
             if state.held_since is None:
@@ -275,6 +279,34 @@ class InstanceHealth:
                 self.checks[checks.HEARTBEAT].misses)))
         return self._count_miss(state, check, failure_class, now, at_once,
                                 lost_with_agent)
+
+    def app_status_now(self, now):
+        """The application's status and details as of ``now``.
+
+        Only an answer of the application gives its status, and that
+        status stands only while the answer is the last verdict of the
+        application heartbeat, given since the guest last (re)started, and
+        not older than the check's failure window: ``failure_threshold``
+        runs of ``interval`` plus ``call_timeout``, in which a check that
+        runs gives as many verdicts. A verdict without a status (the
+        application killed or hung, the agent not answering or frozen,
+        libvirt unreachable), a restart, or no verdict for that long (the
+        check not run: suppressed, or removed) leaves it unknown, whatever
+        it said before.
+
+        :returns: (status, details); (None, '') when unknown.
+        """
+        state = self.checks.get(checks.APP)
+        at = self.app_status_at
+        if (state is None or at is None or at < self._started or
+                state.last is None or state.last.status is None):
+            return None, ''
+        settings = state.settings
+        window = settings.failure_threshold * (settings.interval +
+                                               settings.call_timeout)
+        if now - at > window:
+            return None, ''
+        return self.app_status, self.app_details
 
     def _answered(self, state, check):
         state.misses = 0

@@ -426,7 +426,7 @@ class Instances:
                     entry.state == health.HEALTHY):
                 self._emit(events.RECOVERED, instance_uuid, check,
                            failure_class=record.unrecovered[1],
-                           status=entry.app_status,
+                           status=entry.app_status_now(time.monotonic())[0],
                            details='answering again: %s' % result)
                 record.unrecovered = None
             if failed:
@@ -468,7 +468,8 @@ class Instances:
                 record.unrecovered = escalated
                 self._emit(events.REPORTED, instance_uuid, escalated[0],
                            failure_class=escalated[1],
-                           status=None if entry is None else entry.app_status,
+                           status=None if entry is None else
+                           entry.app_status_now(time.monotonic())[0],
                            details='every required notifier has it',
                            answers=tuple(answers))
             if entry is None:

@@ -18,8 +18,10 @@ The running monitor answers on a Unix socket under ``[vmheartbeat]
 state_path`` (mode 0600: root only; no network port). A client sends one
 line of JSON, ``{"instance": UUID or null}``, and reads one JSON answer:
 ``{"instances": [...]}``, each instance as :func:`describe` gives it (the
-instances table takes the snapshot). ``masakari-vmheartbeatmonitor
-status`` is that client.
+instances table takes the snapshot), or ``{"error": "..."}``.
+``masakari-vmheartbeatmonitor status`` is that client: it asks only a
+socket of root or of its own user, and prints the answer escaped, since
+it carries what guests said.
 """
 
 import json
@@ -33,6 +35,7 @@ import traceback
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import health
 
@@ -51,6 +54,9 @@ _ACCEPT_PAUSE = 1.0
 #: every required notifier has it, but Masakari was not asked to recover
 REPORTED_ONLY = 'reported_only'
 _STATE_TEXT = {REPORTED_ONLY: 'reported (report only: not recovered)'}
+#: the application's status when no answer of it stands (see
+#: ``health.InstanceHealth.app_status_now``)
+APP_UNKNOWN = 'unknown'
 
 
 class StatusError(Exception):
@@ -330,7 +336,11 @@ def describe(record, now, escalating):
 
     Its ``state`` is the health state, except that a reported failure of
     a class the instance reports only (Masakari was not asked to recover
-    it) is :data:`REPORTED_ONLY`, not ``reported``.
+    it) is :data:`REPORTED_ONLY`, not ``reported``. Its ``app_status`` is
+    the application's status only while its last answer stands, else
+    :data:`APP_UNKNOWN` (None without an application heartbeat), and
+    ``app_status_age`` the seconds since that last answer (None before
+    any).
 
     :param now: ``time.monotonic()`` the ages are counted from.
     :param escalating: an escalation of the instance runs.
@@ -345,14 +355,21 @@ def describe(record, now, escalating):
             'watched': entry is not None, 'reason': reason}
     if entry is None:
         return item
-    state = entry.state
-    if state == health.REPORTED and not record.recovers(entry.failure_class):
-        state = REPORTED_ONLY
+    app_status, app_details = entry.app_status_now(now)
+    answered_at = entry.app_status_at
+    if app_status is None and (checks.APP in entry.checks or
+                               answered_at is not None):
+        app_status = APP_UNKNOWN
+    shown = entry.state
+    if shown == health.REPORTED and not record.recovers(entry.failure_class):
+        shown = REPORTED_ONLY
     item.update(
-        state=state, suppressed_because=entry.suppress_reason,
+        state=shown, suppressed_because=entry.suppress_reason,
         failure_class=entry.failure_class, failed_check=entry.failed_check,
-        escalating=escalating, app_status=entry.app_status,
-        app_details=entry.app_details,
+        escalating=escalating, app_status=app_status,
+        app_details=app_details,
+        app_status_age=(None if answered_at is None
+                        else round(now - answered_at, 3)),
         report_only=sorted(getattr(decision, 'report_only', ())),
         checks={})
     for kind, state in entry.checks.items():
@@ -428,7 +445,12 @@ def _block(item):
             _text(item['failure_class']), _text(item.get('failed_check')),
             ', escalating' if item.get('escalating') else '')
     lines.append('  ' + state)
-    if item.get('app_status'):
+    if item.get('app_status') == APP_UNKNOWN:
+        age = item.get('app_status_age')
+        lines.append('  application: unknown (%s)' % (
+            'no answer yet' if age is None else 'last answer %s' % _age(
+                age)))
+    elif item.get('app_status'):
         lines.append('  application: %s%s' % (
             _text(item['app_status']), ': %s' % _text(item['app_details'])
             if item.get('app_details') else ''))

@@ -308,6 +308,71 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertEqual((checks.DEGRADED, 'slow'),
                          (self.health.app_status, self.health.app_details))
 
+    # The application's status as of now
+
+    #: APP_SETTINGS: 3 runs of interval 5 plus call timeout 5
+    WINDOW = 30.0
+
+    def test_app_status_is_its_last_answer(self):
+        self.assertEqual((None, ''), self.health.app_status_now(1.0))
+        self.assertIsNone(self.health.app_status_at)
+        degraded = app(status=checks.DEGRADED, details='slow')
+        self.record(degraded, LATER, APP)
+        self.record(fakes.ANSWERED, LATER + 1)
+        self.assertEqual((checks.DEGRADED, 'slow'),
+                         self.health.app_status_now(LATER + self.WINDOW))
+        self.assertEqual(LATER, self.health.app_status_at)
+        # the application's own failure is an answer too
+        self.record(APP_FAILED, LATER + 5, APP)
+        self.assertEqual((checks.FAILED, 'db down'),
+                         self.health.app_status_now(LATER + 6))
+
+    def test_app_status_unknown_once_the_application_does_not_answer(self):
+        # killed (no answer file, a stale answer) or hung (no answer in
+        # time): the next verdict of its check has no status
+        for lost in (APP_STALE, APP_TIMED_OUT,
+                     app(Outcome.NOT_CONNECTED, status=None), HELD,
+                     result(Outcome.INCONCLUSIVE), BLOCKED):
+            self.record(APP_ANSWERED, LATER, APP)
+            self.assertEqual((checks.HEALTHY, ''),
+                             self.health.app_status_now(LATER + 1))
+            self.record(lost, LATER + 5, APP)
+            self.assertEqual((None, ''),
+                             self.health.app_status_now(LATER + 5), lost)
+            # the last answer, as it was
+            self.assertEqual(checks.HEALTHY, self.health.app_status)
+            self.assertEqual(LATER, self.health.app_status_at)
+            self.health.restart(0.0)
+
+    def test_app_status_stands_while_its_answer_is_pending(self):
+        self.record(APP_ANSWERED, LATER, APP)
+        self.record(PENDING, LATER + 5, APP)
+        self.assertEqual((checks.HEALTHY, ''),
+                         self.health.app_status_now(LATER + 6))
+
+    def test_app_status_unknown_when_not_refreshed_in_time(self):
+        # the check no longer runs (suppressed, say): no verdict at all
+        self.record(APP_ANSWERED, LATER, APP)
+        self.assertEqual(
+            (checks.HEALTHY, ''),
+            self.health.app_status_now(LATER + self.WINDOW))
+        self.assertEqual(
+            (None, ''),
+            self.health.app_status_now(LATER + self.WINDOW + 0.1))
+
+    def test_app_status_unknown_after_a_restart(self):
+        self.record(APP_ANSWERED, LATER, APP)
+        self.health.restart(LATER + 1)
+        self.assertEqual((None, ''), self.health.app_status_now(LATER + 2))
+        self.record(APP_STARTING, LATER + 6, APP)
+        self.assertEqual((checks.STARTING, ''),
+                         self.health.app_status_now(LATER + 7))
+
+    def test_app_status_unknown_without_the_app_check(self):
+        self.record(APP_ANSWERED, LATER, APP)
+        self.health.set_checks([EXEC_SETTINGS])
+        self.assertEqual((None, ''), self.health.app_status_now(LATER + 1))
+
     def test_suspect_is_healthy_only_when_no_check_misses(self):
         self.healthy()
         self.record(APP_TIMED_OUT, LATER, APP)

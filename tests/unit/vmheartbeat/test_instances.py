@@ -578,6 +578,53 @@ class AppEventsTestCase(ManagerTestCase):
                       'heartbeat check',
                       status.format_text([item]).splitlines())
 
+    def test_snapshot_of_an_application_that_no_longer_answers(self):
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual((status.APP_UNKNOWN, '', None), (
+            item['app_status'], item['app_details'],
+            item['app_status_age']))
+        self.on_result(app(), APP_DEGRADED)
+        self.clock.advance(4.0)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual((checks.DEGRADED, 'cache cold', 4.0), (
+            item['app_status'], item['app_details'],
+            item['app_status_age']))
+        # killed: its answer is gone, or stale
+        stale = base.ProbeResult(base.Outcome.WRONG_ANSWER, 'stale answer',
+                                 started=0.0)
+        self.on_result(app(), stale)
+        self.clock.advance(1.0)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual((status.APP_UNKNOWN, '', 5.0), (
+            item['app_status'], item['app_details'],
+            item['app_status_age']))
+        self.assertEqual(
+            {'outcome': 'wrong_answer', 'detail': 'stale answer',
+             'status': None, 'details': '', 'age': 1.0},
+            item['checks'][checks.APP]['last'])
+        self.assertIn('  application: unknown (last answer 5.0s ago)',
+                      status.format_text([item]).splitlines())
+
+    def test_snapshot_of_an_application_whose_check_stopped(self):
+        self.on_result(app(), APP_HEALTHY)
+        # paused: the checks are not run; the answer ages out
+        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.clock.advance(30.0)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(checks.HEALTHY, item['app_status'])
+        self.clock.advance(0.5)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual((status.APP_UNKNOWN, 30.5),
+                         (item['app_status'], item['app_status_age']))
+
+    def test_snapshot_without_an_application_heartbeat(self):
+        self.compute.extra_specs[A] = {KEY: 'true'}
+        self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual((None, '', None), (
+            item['app_status'], item['app_details'],
+            item['app_status_age']))
+
     # Events
 
     def test_a_status_change_is_an_event(self):
@@ -665,6 +712,39 @@ class AppEventsTestCase(ManagerTestCase):
                          self.sink.events[0].failure_class)
         # closed without answers (an older caller): none in the report
         self.assertEqual((), self.sink.events[0].answers)
+
+    def test_report_of_a_dead_application_has_no_status(self):
+        self.on_result(app(), APP_HEALTHY)
+        stale = base.ProbeResult(base.Outcome.WRONG_ANSWER, 'stale answer',
+                                 started=0.0)
+        for _ in range(3):
+            self.on_result(app(), stale)
+        self.assertEqual(health.FAILED, self.state(self.monitor))
+        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
+                          (events.REPORTED, checks.APP)], self.sink.kinds())
+        reported = self.sink.events[1]
+        self.assertEqual(checks.CLASS_APP_HEARTBEAT, reported.failure_class)
+        self.assertIsNone(reported.status)
+
+    def test_recovery_after_a_reboot_has_no_status_of_before(self):
+        self.on_result(app(), APP_HEALTHY)
+        for _ in range(3):
+            self.on_result(hb(A), fakes.TIMED_OUT)
+        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.clock.advance(5.0)
+        self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
+        self.clock.advance(5.0)
+        self.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
+                          (events.REPORTED, checks.HEARTBEAT),
+                          (events.RECOVERED, checks.HEARTBEAT)],
+                         self.sink.kinds())
+        self.assertIsNone(self.sink.events[2].status)
+        # the application answers again: its status is known again
+        self.on_result(app(), APP_HEALTHY)
+        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(checks.HEALTHY, item['app_status'])
 
     def test_episodes_that_report_nothing_are_no_reported_event(self):
         for outcome in (constants.OUTCOME_ANSWERED,

@@ -492,6 +492,15 @@ class FormatTextTestCase(base.TestCase):
             '  state failed, failure app_failed of the app check',
             status.format_text([item]).splitlines()[1])
 
+    def test_application_unknown(self):
+        item = dict(WATCHED, app_status=status.APP_UNKNOWN, app_details='',
+                    app_status_age=42.04)
+        self.assertEqual('  application: unknown (last answer 42.0s ago)',
+                         status.format_text([item]).splitlines()[2])
+        item['app_status_age'] = None
+        self.assertEqual('  application: unknown (no answer yet)',
+                         status.format_text([item]).splitlines()[2])
+
     def test_reported_only(self):
         item = dict(FAILED, state=status.REPORTED_ONLY, escalating=False)
         self.assertEqual(
