@@ -41,6 +41,7 @@ from oslo_utils import uuidutils
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import statefile
 
@@ -291,8 +292,7 @@ def make_nova_connection(conf):
 
     Without an auth_type in [nova], the [api] credentials are used.
     """
-    auth = (ks_loading.load_auth_from_conf_options(conf, 'nova') or
-            ks_loading.load_auth_from_conf_options(conf, 'api'))
+    auth = credentials.load_auth(conf, 'nova')
     session = ks_loading.load_session_from_conf_options(conf, 'nova',
                                                         auth=auth)
     kwargs = {'compute_api_version': '2',

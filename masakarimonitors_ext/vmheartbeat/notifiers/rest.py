@@ -21,6 +21,7 @@ from keystoneauth1 import loading as ks_loading
 from requests import exceptions as requests_exc
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 
@@ -35,8 +36,7 @@ PERMANENT = frozenset([400, 403, 404, 405, 413, 415, 422])
 
 def make_adapter(conf, group):
     """A keystoneauth adapter from ``[group]``, with [api]'s auth if none."""
-    auth = (ks_loading.load_auth_from_conf_options(conf, group) or
-            ks_loading.load_auth_from_conf_options(conf, 'api'))
+    auth = credentials.load_auth(conf, group)
     session = ks_loading.load_session_from_conf_options(conf, group,
                                                         auth=auth)
     return ks_loading.load_adapter_from_conf_options(
