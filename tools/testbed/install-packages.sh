@@ -30,6 +30,7 @@ PACKAGES=(
     cpio
     e2fsprogs
     rabbitmq-server
+    systemd
     python3-venv
     python3-dev
     gcc
