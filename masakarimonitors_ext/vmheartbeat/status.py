@@ -158,20 +158,20 @@ class StatusServer:
             instance = self._parse(self._read(conn))
         except _BadRequest as e:
             LOG.warning('Status request refused: %s', e)
-            answer = {'error': 'bad request: %s' % e}
+            data = json.dumps({'error': 'bad request: %s' % e})
         else:
             try:
-                answer = {'instances': self._snapshot(instance)}
-                data = json.dumps(answer, allow_nan=False)
+                data = json.dumps({'instances': self._snapshot(instance)},
+                                  allow_nan=False)
             except Exception as e:
                 text = _error_text(e)
                 LOG.warning('Status request failed, answered as an error: '
                             '%s', text)
-                answer = {'error': 'the monitor could not answer: %s' % text}
-            else:
-                conn.sendall(data.encode() + b'\n')
-                return
-        conn.sendall(json.dumps(answer).encode() + b'\n')
+                data = json.dumps({'error': 'the monitor could not answer: '
+                                   '%s' % text})
+        # NOTE: sending has a time of its own, whatever reading took
+        conn.settimeout(_REQUEST_TIMEOUT)
+        conn.sendall(data.encode() + b'\n')
 
     @staticmethod
     def _read(conn):

@@ -19,6 +19,7 @@ import os
 import socket
 import stat
 import threading
+import time
 
 import fixtures
 
@@ -216,6 +217,27 @@ class StatusServerTestCase(StatusTestCase):
     def test_huge_request_without_newline(self):
         self.serve()
         self.assert_refused_and_still_serving(b'[' * 65536, 'larger than')
+
+    def test_a_trickling_request_is_cut_at_its_deadline(self):
+        self.useFixture(fixtures.MockPatchObject(status, '_REQUEST_TIMEOUT',
+                                                 0.3))
+        self.serve()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(base.WAIT)
+            sock.connect(self.path)
+            started = time.monotonic()
+            try:
+                for _ in range(100):
+                    sock.sendall(b' ')
+                    time.sleep(0.02)
+                answer = sock.recv(100)
+            except OSError:
+                answer = b''  # closed by the server: EPIPE, ECONNRESET
+            self.assertEqual(b'', answer)
+            self.assertLess(time.monotonic() - started, 1.5)
+        self.assertEqual(SNAPSHOT, status.query(self.path,
+                                                timeout=base.WAIT))
+        self.assertEqual([None], self.snapshot.asked)
 
     def test_unexpected_error_is_answered_and_logged_escaped(self):
         def snapshot(instance_uuid=None):
