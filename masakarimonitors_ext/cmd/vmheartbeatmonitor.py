@@ -22,6 +22,7 @@ monitor, through its local socket, what it knows of the instances.
 """
 
 import json
+import os
 import signal
 import sys
 
@@ -86,6 +87,8 @@ def main(argv=None):
     config = conf.CONF
     logging.register_options(config)
     config(argv, project='masakarimonitors', prog=PROG)
+    # the monitor's state, logs and socket are its user's alone
+    os.umask(0o077)
     logging.setup(config, PROG)
     try:
         vmhb_conf.check(config)

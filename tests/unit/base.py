@@ -14,6 +14,7 @@
 
 """Base class and helpers of the unit tests."""
 
+import os
 import threading
 
 import fixtures
@@ -57,6 +58,10 @@ class TestCase(testtools.TestCase):
         self.conf_fixture = self.useFixture(config_fixture.Config(conf.CONF))
         self.conf = self.conf_fixture.conf
         self.logger = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        # the monitor's main sets a private umask: no test keeps it
+        umask = os.umask(0o022)
+        os.umask(umask)
+        self.addCleanup(os.umask, umask)
 
     def flags(self, group=None, **kw):
         """Override options for this test only."""

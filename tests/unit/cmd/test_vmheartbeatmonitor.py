@@ -59,6 +59,11 @@ class MainTestCase(base.TestCase):
         for word in words:
             self.assertIn(word, lines[0])
 
+    def test_the_monitor_runs_with_a_private_umask(self):
+        os.umask(0o022)
+        self.main('[vmheartbeat]\ninterval = 5\ntimeout = 10\n')
+        self.assertEqual(0o077, os.umask(0o077))
+
     def test_notifier_named_twice(self):
         self.assert_refused(
             '[DEFAULT]\nhostname = compute-1\n'
