@@ -230,7 +230,10 @@ class TestExecCheck(ApplicationTestCase):
         self.assert_quiet(guest, 5)
         self.assertEqual('absent', self.guest_shell(
             guest, 'test -e /tmp/ran && echo ran || echo absent'))
-        self.assertEqual([], proc.lines(r'exec check'))
+        self.assertEqual([], proc.lines(r'Instance %s: exec check'
+                                        % guest.uuid))
+        self.assertNotIn('exec check', proc.lines(
+            r'Instance %s .*: watched' % guest.uuid)[0])
         self.assertEqual(1, len(proc.lines(
             r'Instance %s: bad heartbeat extra specs' % guest.uuid)))
 
