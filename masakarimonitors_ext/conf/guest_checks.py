@@ -90,6 +90,21 @@ opts = [
                help='Bytes of an exec check\'s output, and of an '
                     'application\'s answer, read from the guest. An '
                     'application answer larger than this is refused.'),
+    cfg.StrOpt('exec_output',
+               default='bounded', choices=[
+                   ('bounded', 'the command runs under the guest\'s /bin/sh '
+                               'with stdout and stderr merged and cut by '
+                               '"head -c" one byte past max_output_bytes; '
+                               'more output is a failed run'),
+                   ('none', 'the command runs as it is and no output is '
+                            'captured: for guests without a POSIX shell')],
+               help='How the output of an exec health check is captured. '
+                    'qemu-ga keeps up to 16 MiB of each output stream and '
+                    'returns it all at once; libvirt carries at most 4 MiB '
+                    'in one reply, and an agent reply over about 10 MiB '
+                    'breaks the domain\'s agent channel until the guest '
+                    'agent or the domain restarts, so the output is '
+                    'bounded inside the guest.'),
     cfg.FloatOpt('max_freeze_time',
                  default=600.0, min=1.0, max=86400.0,
                  help='Seconds the guest\'s filesystems may stay frozen '

@@ -95,6 +95,64 @@ class _PooledConnection:
         self.domains = {}
 
 
+class Lease:
+    """A call's hold on a pooled connection, which it may let go a while.
+
+    ``domain`` is the instance's ``virDomain`` on the connection held now;
+    ``longest_hold`` is the longest time, in seconds, the call held one
+    connection without letting it go: how long the guest kept it.
+    """
+
+    def __init__(self, pool, instance_uuid, wait, tier, sleep):
+        self._pool = pool
+        self._instance_uuid = instance_uuid
+        self._wait = wait
+        self._tier = tier
+        self._sleep = sleep
+        self._since = None
+        self.slot = None
+        self.domain = None
+        self.longest_hold = 0.0
+
+    def take(self):
+        """Reserve a connection; the domain on it.
+
+        :raises: LibvirtUnavailable, libvirt.libvirtError as
+            :meth:`ConnectionPool.domain` does.
+        """
+        self.slot = self._pool._acquire(self._wait, self._tier)
+        self._since = time.monotonic()
+        try:
+            self.domain = self._pool._lookup(self.slot, self._instance_uuid)
+        except libvirt.libvirtError as e:
+            self._pool._after_error(self.slot, self._instance_uuid, e)
+            self.let_go()
+            raise
+        except Exception:
+            self.let_go()
+            raise
+        return self.domain
+
+    def let_go(self):
+        """Release the connection held, if any."""
+        if self.slot is None:
+            return
+        slot, self.slot, self.domain = self.slot, None, None
+        self.longest_hold = max(self.longest_hold,
+                                time.monotonic() - self._since)
+        self._pool._release(slot, self._tier)
+
+    def idle(self, seconds):
+        """Wait ``seconds`` without a connection, then take one again.
+
+        :returns: the domain on the connection now held.
+        :raises: LibvirtUnavailable when none frees within the call's wait.
+        """
+        self.let_go()
+        self._sleep(seconds)
+        return self.take()
+
+
 class ConnectionPool:
     """Connections for heartbeat calls, each carrying one call at a time.
 
@@ -145,13 +203,38 @@ class ConnectionPool:
             dom = self._lookup(slot, instance_uuid)
             yield dom
         except libvirt.libvirtError as e:
-            if not self._is_alive(slot):
-                self._reset(slot)
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                slot.domains.pop(instance_uuid, None)
+            self._after_error(slot, instance_uuid, e)
             raise
         finally:
             self._release(slot, tier)
+
+    @contextlib.contextmanager
+    def lease(self, instance_uuid, wait, tier=TIER_ANSWERING,
+              sleep=time.sleep):
+        """Like :meth:`domain`, for a call that waits between agent calls.
+
+        Yields a :class:`Lease`, whose ``idle()`` lets the connection go
+        while the call waits (an exec check between two status polls), so
+        a call holds a connection only while an agent call is on the wire.
+
+        :param sleep: how the lease waits while idle.
+        """
+        lease = Lease(self, instance_uuid, wait, tier, sleep)
+        lease.take()
+        try:
+            yield lease
+        except libvirt.libvirtError as e:
+            if lease.slot is not None:
+                self._after_error(lease.slot, instance_uuid, e)
+            raise
+        finally:
+            lease.let_go()
+
+    def _after_error(self, slot, instance_uuid, error):
+        if not self._is_alive(slot):
+            self._reset(slot)
+        if error.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            slot.domains.pop(instance_uuid, None)
 
     def _allowed(self, tier):
         holding = self._calls[TIER_HOLDING] + self._calls[TIER_HUNG]

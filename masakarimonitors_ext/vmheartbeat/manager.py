@@ -70,7 +70,8 @@ def load_check_drivers(conf):
     """{check kind: ProbeDriver} for the application-level checks."""
     limit = conf.guest_checks.max_output_bytes
     kwargs = {checks.APP: {'max_answer_bytes': limit},
-              checks.EXEC: {'max_output_bytes': limit}}
+              checks.EXEC: {'max_output_bytes': limit,
+                            'output': conf.guest_checks.exec_output}}
     return {kind: stevedore.DriverManager(
         PROBES_NAMESPACE, name, invoke_on_load=True,
         invoke_kwds=kwargs[kind]).driver

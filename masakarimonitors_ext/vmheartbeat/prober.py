@@ -23,11 +23,13 @@ stuck one.
 
 A call's time starts when it has a libvirt connection, not when it is
 submitted: waiting for a connection (or a worker) is not evidence against
-a guest. A guest whose calls are held past their timeout (a hung guest
-holds a call for 5 s or more in libvirt) has the calls of all its checks
-carried in a tier of the connection pool that never takes every connection
-from the guests that answer; one that has held several calls in a row waits
-behind one that has just begun to.
+a guest. A check's call lets its connection go while it waits between two
+agent calls, so it holds one only while a call is on the wire. A guest
+that keeps a connection past half its call's timeout, answering or not (a
+hung guest holds a call for 5 s or more in libvirt), has the calls of all
+its checks carried in a tier of the connection pool that never takes every
+connection from the guests that answer quickly; one that has held several
+calls in a row waits behind one that has just begun to.
 """
 
 import collections
@@ -55,6 +57,12 @@ LIBVIRT_AGENT_HOLD = 5.0
 #: calls held in a row after which a guest counts as hung for long
 HUNG_AFTER = 3
 
+#: share of its timeout past which holding a connection makes a call
+#: slow: a healthy guest answers in milliseconds (guest-sync p99 2.8 ms
+#: under TCG), and one that answers just in time holds a connection as
+#: long as one that does not answer
+SLOW_SHARE = 0.5
+
 Counts = collections.namedtuple('Counts', 'total answered missed other')
 
 
@@ -72,7 +80,8 @@ class Call:
     connection: until then it is waiting, not unanswered.
     """
 
-    __slots__ = ('future', 'submitted', 'timeout', 'started', 'deadline')
+    __slots__ = ('future', 'submitted', 'timeout', 'started', 'deadline',
+                 'held')
 
     def __init__(self, future, submitted, timeout):
         self.future = future
@@ -80,6 +89,9 @@ class Call:
         self.timeout = timeout
         self.started = None
         self.deadline = None
+        #: the longest time the call held one connection, once it ended
+        #: (None: all of its time since it started)
+        self.held = None
 
     def begin(self, now):
         # NOTE: deadline first: a reader that sees started sees deadline.
@@ -233,18 +245,18 @@ class Prober:
     def _account(self, instance_uuid, call, result, kind):
         """Count a completed call and track held calls (under the lock)."""
         if result is not None and result.answered:
-            self._held.pop(instance_uuid, None)
             self._counts[kind, 'answered'] += 1
-            return
-        if result is not None and result.missed:
+        elif result is not None and result.missed:
             self._counts[kind, 'missed'] += 1
         else:
             self._counts[kind, 'other'] += 1
         if call.started is None:
             return
+        held = (self._clock() - call.started if call.held is None
+                else call.held)
         if (result is not None and
                 result.outcome is base.Outcome.TIMED_OUT or
-                self._clock() - call.started > call.timeout):
+                held > SLOW_SHARE * call.timeout):
             self._held[instance_uuid] = self._held.get(instance_uuid, 0) + 1
         else:
             self._held.pop(instance_uuid, None)
@@ -263,14 +275,14 @@ class Prober:
             return base.ProbeResult(
                 base.Outcome.INCONCLUSIVE, 'no probe driver for %s '
                 'checks' % kind, call.submitted, 0.0)
-        memo = None if kind == checks.HEARTBEAT else self._memo(key)
         try:
-            with self._pool.domain(_instance_of(key), wait, tier) as dom:
-                call.begin(self._clock())
-                if memo is None:
+            if kind == checks.HEARTBEAT:
+                with self._pool.domain(_instance_of(key), wait, tier) as dom:
+                    call.begin(self._clock())
                     result = driver.probe(dom, call.timeout)
-                else:
-                    result = driver.probe(dom, call.timeout, check, memo)
+            else:
+                result = self._probe_check(key, call, wait, tier, check,
+                                           driver)
         except exception.LibvirtUnavailable as e:
             now = self._clock()
             return base.ProbeResult(base.Outcome.INCONCLUSIVE, str(e),
@@ -285,6 +297,18 @@ class Prober:
         if result.outcome is base.Outcome.INCONCLUSIVE:
             self._pool.reset_broken()
         return result
+
+    def _probe_check(self, key, call, wait, tier, check, driver):
+        """A check's call, its connection let go between agent calls."""
+        memo = self._memo(key)
+        with self._pool.lease(_instance_of(key), wait, tier) as lease:
+            try:
+                call.begin(self._clock())
+                return driver.probe(lease.domain, call.timeout, check, memo,
+                                    idle=lease.idle)
+            finally:
+                lease.let_go()
+                call.held = lease.longest_hold
 
     def shutdown(self):
         self._executor.shutdown(wait=False)

@@ -245,13 +245,35 @@ class TestExecCheck(ApplicationTestCase):
         self.wait_watched(proc, guest)
         proc.wait_for_log(r'the command started \d+s ago is still running; '
                           r'not started again', timeout=15, count=2)
-        # one command at a time: never a second sleep in the guest
+        # one command at a time: never a second sleep in the guest (the
+        # bounded mode's shells carry its words too: count the sleeps)
         self.assertEqual('1', self.guest_shell(
-            guest, 'ps | grep -c "[s]leep 600"'))
+            guest, 'for p in /proc/[0-9]*; do '
+                   '[ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = '
+                   '"/bin/sleep 600 " ] && echo $p; done | wc -l'))
         self.assert_failed_once(proc, guest, 'exec_check_failed', 'exec')
         # the heartbeat of the same guest never missed meanwhile
         self.assertEqual([], proc.lines(r'Instance %s: missed heartbeat'
                                         % guest.uuid))
+
+    def test_chatty_command_fails_its_run_and_the_agent_keeps_working(self):
+        # 8 MiB of output: qemu-ga would return it all at once, and an
+        # agent reply over about 10 MiB breaks libvirt's agent channel
+        specs = dict(self.EXEC)
+        specs[SPEC + '_exec'] = base.CHATTY_COMMAND
+        guest = self.make_guest(extra_specs=specs, metadata={})
+        proc = self.monitor()
+        self.wait_watched(proc, guest)
+        self.assert_failed_once(proc, guest, 'exec_check_failed', 'exec')
+        self.assertTrue(proc.lines(r'Instance %s: exec check missed 1/2: '
+                                   r'failed .*the command wrote more than '
+                                   r'4096 bytes of output' % guest.uuid))
+        # the agent channel still works, and the heartbeat never missed
+        self.assertTrue(guest.agent_ping(timeout=5))
+        self.assertEqual([], proc.lines(r'Instance %s: missed heartbeat'
+                                        % guest.uuid))
+        self.assertEqual('answered', self.status_of(
+            proc, guest)['checks']['heartbeat']['last']['outcome'])
 
     def test_agent_blocking_guest_exec_is_told_not_failed(self):
         guest = self.make_guest(

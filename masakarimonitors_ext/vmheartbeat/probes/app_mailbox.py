@@ -103,7 +103,7 @@ class AppMailboxProbe(base.ProbeDriver):
         self.max_answer_bytes = max_answer_bytes
         self._clock = clock
 
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         memo = {} if memo is None else memo
         started = self._clock()
         sent = memo.get('sent')

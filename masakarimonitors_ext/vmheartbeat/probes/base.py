@@ -118,7 +118,7 @@ class ProbeDriver(metaclass=abc.ABCMeta):
     """
 
     @abc.abstractmethod
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         """Run the check once and classify what the guest answered.
 
         Must return within about ``timeout`` seconds plus what libvirt
@@ -133,5 +133,10 @@ class ProbeDriver(metaclass=abc.ABCMeta):
         :param memo: a dict kept for this check of this instance from one
             call to the next (a challenge written, a command still
             running); the driver owns its content.
+        :param idle: for a driver that waits between agent calls:
+            ``idle(seconds)`` waits without holding the libvirt connection
+            and returns the ``virDomain`` to use next (on the connection it
+            holds again), or raises ``LibvirtUnavailable`` when none frees
+            in time; None when the caller cannot let the connection go.
         :returns: a :class:`ProbeResult`.
         """

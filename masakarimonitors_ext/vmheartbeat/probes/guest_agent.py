@@ -57,7 +57,7 @@ class GuestAgentSyncProbe(base.ProbeDriver):
     def __init__(self, max_answer_bytes=4096):
         self.max_answer_bytes = max_answer_bytes
 
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         nonce = secrets.randbits(_NONCE_BITS)
         command = '{"execute":"guest-sync","arguments":{"id":%d}}' % nonce
         # NOTE: libvirt takes whole seconds; the caller enforces the exact

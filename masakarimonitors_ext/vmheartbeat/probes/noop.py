@@ -25,6 +25,6 @@ class NoopProbe(base.ProbeDriver):
     def __init__(self, max_answer_bytes=None):
         pass
 
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         return base.ProbeResult(base.Outcome.ANSWERED, 'noop probe',
                                 time.monotonic(), 0.0)

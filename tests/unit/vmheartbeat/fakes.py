@@ -69,8 +69,29 @@ class FakePool:
             raise error
         yield instance_uuid
 
+    @contextlib.contextmanager
+    def lease(self, instance_uuid, wait, tier=0):
+        with self.domain(instance_uuid, wait, tier) as dom:
+            yield FakeLease(dom)
+
     def reset_broken(self):
         self.resets += 1
+
+
+class FakeLease:
+    """A ``connections.Lease`` that never lets its connection go."""
+
+    def __init__(self, domain):
+        self.domain = domain
+        self.longest_hold = 0.0
+        self.idles = []
+
+    def idle(self, seconds):
+        self.idles.append(seconds)
+        return self.domain
+
+    def let_go(self):
+        pass
 
 
 class ScriptedDriver(base.ProbeDriver):
@@ -102,7 +123,7 @@ class ScriptedDriver(base.ProbeDriver):
         for instance_uuid in list(self._gates):
             self.release(instance_uuid)
 
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         with self._lock:
             self.calls[domain] += 1
         self.entered[domain].set()

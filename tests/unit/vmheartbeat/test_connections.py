@@ -109,6 +109,57 @@ class ConnectionPoolTestCase(base.TestCase):
         with pool.domain('h4', 0, connections.TIER_HUNG):
             pass
 
+    def test_a_lease_lets_its_connection_go_while_idle(self):
+        pool = connections.ConnectionPool(URI, 1)
+        seen = []
+
+        def sleep(seconds):
+            # another call has the only connection meanwhile
+            with pool.domain(B, 0) as dom:
+                seen.append((seconds, dom.UUIDString()))
+
+        with pool.lease(A, 0, sleep=sleep) as lease:
+            self.assertEqual(A, lease.domain.UUIDString())
+            domain = lease.idle(0.25)
+            self.assertEqual([(0.25, B)], seen)
+            self.assertEqual(A, domain.UUIDString())
+            self.assertIs(domain, lease.domain)
+            # held again: no other call gets it
+            self.assertRaises(exception.LibvirtUnavailable,
+                              pool.domain(B, 0).__enter__)
+        with pool.domain(B, 0):
+            pass
+
+    def test_a_lease_that_cannot_take_a_connection_again_holds_none(self):
+        pool = connections.ConnectionPool(URI, 1)
+        others = []
+
+        def sleep(seconds):
+            context = pool.domain(B, 0)
+            context.__enter__()
+            others.append(context)
+
+        with pool.lease(A, 0, sleep=sleep) as lease:
+            self.assertRaises(exception.LibvirtUnavailable, lease.idle, 0.1)
+            self.assertIsNone(lease.domain)
+        others[0].__exit__(None, None, None)
+        with pool.domain(A, 0), self.assertRaises(
+                exception.LibvirtUnavailable):
+            pool.domain(B, 0).__enter__()
+
+    def test_a_lease_counts_its_longest_hold_not_its_idle_time(self):
+        pool = connections.ConnectionPool(URI, 1)
+        clock = base.FakeClock(100.0)
+        self.useFixture(fixtures.MockPatchObject(
+            connections.time, 'monotonic', clock))
+        with pool.lease(A, 0, sleep=clock.advance) as lease:
+            clock.advance(0.5)
+            lease.idle(30.0)
+            clock.advance(1.5)
+            lease.idle(30.0)
+            clock.advance(0.25)
+        self.assertEqual(1.5, lease.longest_hold)
+
     def test_shares_by_pool_size(self):
         for size, limits in ((1, (1, 1)), (2, (1, 1)), (3, (2, 1)),
                              (4, (3, 1)), (8, (6, 3)), (16, (12, 6))):

@@ -39,7 +39,7 @@ class RecordingCheckDriver(base.ProbeDriver):
         self.checks = []
         self.memos = []
 
-    def probe(self, domain, timeout, check=None, memo=None):
+    def probe(self, domain, timeout, check=None, memo=None, idle=None):
         self.checks.append(check)
         self.memos.append(memo)
         memo['calls'] = memo.get('calls', 0) + 1
@@ -190,6 +190,48 @@ class ProberTestCase(test_base.TestCase):
         self.assertEqual((A, connections.TIER_HOLDING), self.pool.tiers[-1])
         self.prober.forget(A)
         self.prober.probe(A, 2.0)
+        self.assertEqual((A, connections.TIER_ANSWERING),
+                         self.pool.tiers[-1])
+
+    def test_a_guest_answering_late_but_in_time_counts_as_holding(self):
+        # answers at 0.9 x its timeout hold a connection nearly as long as
+        # a hung guest does; answers in a fraction of it hold none
+        for share, tier in ((0.9, connections.TIER_HOLDING),
+                            (0.6, connections.TIER_HOLDING),
+                            (0.4, connections.TIER_ANSWERING)):
+            self.prober.forget(A)
+            self.driver.entered[A].clear()
+            self.driver.hold(A)
+            call, _ = self.prober.submit(A, 2.0)
+            self.wait_for(self.driver.entered[A], 'the call of A')
+            self.clock.advance(share * 2.0)
+            self.driver.release(A, fakes.ANSWERED)
+            self.assertTrue(call.future.result(timeout=test_base.WAIT)
+                            .answered)
+            self.prober.probe(A, 2.0)
+            self.assertEqual((A, tier), self.pool.tiers[-1], share)
+
+    def test_a_check_idle_between_agent_calls_holds_nothing_meanwhile(self):
+        clock = self.clock
+
+        class Waiting(base.ProbeDriver):
+            def probe(self, domain, timeout, check=None, memo=None,
+                      idle=None):
+                # an exec check: a command runs for 1.9 s of its 2 s
+                for _ in range(19):
+                    clock.advance(0.1)
+                    idle(0.1)
+                return base.ProbeResult(base.Outcome.ANSWERED)
+
+        probe = prober.Prober(self.driver, self.pool, workers=2,
+                              clock=self.clock,
+                              drivers={checks.EXEC: Waiting()})
+        self.addCleanup(probe.shutdown)
+        settings = checks.CheckSettings(checks.EXEC, 30.0, 2.0, 2,
+                                        command=('/bin/true',))
+        key = checks.CheckKey(A, checks.EXEC)
+        self.assertTrue(probe.probe(key, 2.0, settings).answered)
+        probe.probe(key, 2.0, settings)
         self.assertEqual((A, connections.TIER_ANSWERING),
                          self.pool.tiers[-1])
 

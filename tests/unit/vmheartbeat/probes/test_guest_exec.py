@@ -14,6 +14,7 @@
 
 import base64
 import json
+import subprocess
 
 import fixtures
 
@@ -374,7 +375,7 @@ class GuestExecProbeTestCase(test_base.TestCase):
         self.assertIs(base.Outcome.WRONG_ANSWER, result.outcome)
         self.assertEqual('status is not text', result.detail)
 
-    def test_argv_is_path_and_args_never_a_shell(self):
+    def test_bounded_mode_runs_the_words_as_the_shells_parameters(self):
         self.check = checks.CheckSettings(
             checks.EXEC, 30.0, 5.0, 2,
             command=('/usr/bin/check', '--url', 'http://x/?a=1&b=2', '; rm',
@@ -383,20 +384,36 @@ class GuestExecProbeTestCase(test_base.TestCase):
         self.run_probe()
         request, timeout, flags = self.agent.calls[0]
         self.assertEqual({'execute': 'guest-exec', 'arguments': {
-            'path': '/usr/bin/check',
-            'arg': ['--url', 'http://x/?a=1&b=2', '; rm', '$(reboot)'],
+            'path': '/bin/sh',
+            'arg': ['-c', guest_exec._BOUNDED_SCRIPT % 4097,
+                    'vmheartbeat-exec', '/usr/bin/check', '--url',
+                    'http://x/?a=1&b=2', '; rm', '$(reboot)'],
             'capture-output': True}}, request)
+        self.assertIn('head -c 4097', request['arguments']['arg'][1])
         self.assertEqual(5, timeout)
         self.assertEqual(0, flags)
 
-    def test_argv_without_args(self):
-        self.check = checks.CheckSettings(checks.EXEC, 30.0, 5.0, 2,
-                                          command=('/bin/true',))
-        self.play(guest_exec=[started()], guest_exec_status=[exited(0)])
-        self.run_probe()
-        self.assertEqual({'path': '/bin/true', 'arg': [],
-                          'capture-output': True},
-                         self.agent.calls[0][0]['arguments'])
+    def test_no_output_mode_runs_the_command_itself_uncaptured(self):
+        self.probe = guest_exec.GuestExecProbe(
+            max_output_bytes=4096, output=guest_exec.NO_OUTPUT,
+            sleep=self.sleep, clock=self.clock)
+        for command in (('/usr/bin/check', '; rm', '$(reboot)'),
+                        ('/bin/true',)):
+            self.check = checks.CheckSettings(checks.EXEC, 30.0, 5.0, 2,
+                                              command=command)
+            self.play(guest_exec=[started()],
+                      guest_exec_status=['{"return":{"exitcode":0,'
+                                         '"exited":true}}'])
+            result = self.run_probe()
+            self.assertIs(base.Outcome.ANSWERED, result.outcome)
+            self.assertEqual('', result.details)
+            self.assertEqual({'path': command[0], 'arg': list(command[1:]),
+                              'capture-output': False},
+                             self.agent.calls[0][0]['arguments'])
+
+    def test_an_unknown_output_mode_is_refused(self):
+        self.assertRaises(ValueError, guest_exec.GuestExecProbe,
+                          output='raw')
 
     def test_agent_timeout_is_whole_seconds_within_the_check(self):
         self.play(guest_exec=[started()], guest_exec_status=[exited(0)])
@@ -423,23 +440,63 @@ class GuestExecProbeTestCase(test_base.TestCase):
         return ('{"return":{"exitcode":0,"out-data":"%s",'
                 '"out-truncated":false,"exited":true}}' % encoded)
 
-    def test_huge_output_is_bounded_and_escaped(self):
-        self.play(guest_exec=[started()],
-                  guest_exec_status=[self.huge_output(exited_first=True)])
-        result = self.run_probe()
-        self.assertIs(base.Outcome.ANSWERED, result.outcome)
-        self.assert_safe(result.details, 4096 + 3)
-        self.assertTrue(result.details.endswith('...'))
-        self.assertIn('ERROR forged\\x1b[2J\\u2028', result.details)
+    def test_a_status_answer_larger_than_a_bounded_one_is_not_read(self):
+        # what a guest whose agent is not the real qemu-ga may send, or a
+        # command run with its output unbounded
+        searched = []
+        real_search = guest_exec.re.search
 
-    def test_huge_output_in_the_agents_field_order(self):
-        # qemu-ga 7.2 through libvirt 9.0 puts "exited" after "out-data".
+        def search(pattern, text, *args):
+            searched.append(len(text))
+            return real_search(pattern, text, *args)
+
+        self.useFixture(fixtures.MockPatchObject(
+            guest_exec.re, 'search', search))
+        for exited_first in (True, False):
+            self.play(guest_exec=[started()],
+                      guest_exec_status=[self.huge_output(exited_first)])
+            result = self.run_probe()
+            self.assertIs(base.Outcome.FAILED, result.outcome)
+            self.assertEqual(
+                "the agent's status answer is %d characters, more than the "
+                "%d a bounded output takes: not read" % (
+                    (1 << 20) + len(self.huge_output(True)) - (1 << 20),
+                    2 * 5464 + 4096), result.detail)
+            self.assertEqual('', result.details)
+            self.assertEqual([], searched)
+            self.assertEqual({}, self.memo)
+            # the bound is the probe's: two outputs at the bound pass
+            self.assertEqual(2 * 5464 + 4096, self.probe.max_status_chars)
+
+    def test_a_reply_larger_than_libvirt_carries_is_a_failed_run(self):
+        # libvirt 9.0 refuses to carry an agent reply over 4 MiB
+        too_large = fake_libvirt.libvirtError(
+            'Unable to encode message payload',
+            code=fake_libvirt.VIR_ERR_RPC, domain=fake_libvirt.VIR_FROM_RPC)
+        self.play(guest_exec=[started()], guest_exec_status=[too_large])
+        result = self.run_probe()
+        self.assertIs(base.Outcome.FAILED, result.outcome)
+        self.assertEqual("the agent's status answer is more than libvirt "
+                         "carries in one reply (4 MiB): not read",
+                         result.detail)
+
+    def test_output_over_the_bound_is_a_failed_run(self):
+        # the bounded script lets one byte past the bound through
+        for code in (0, 3):
+            self.play(guest_exec=[started()],
+                      guest_exec_status=[exited(code, b'x' * 4097)])
+            result = self.run_probe()
+            self.assertIs(base.Outcome.FAILED, result.outcome)
+            self.assertEqual('the command wrote more than 4096 bytes of '
+                             'output', result.detail)
+            self.assertEqual('x' * 4096 + '...', result.details)
+
+    def test_output_at_the_bound_is_the_commands_verdict(self):
         self.play(guest_exec=[started()],
-                  guest_exec_status=[self.huge_output(exited_first=False)])
+                  guest_exec_status=[exited(0, b'x' * 4096)])
         result = self.run_probe()
         self.assertIs(base.Outcome.ANSWERED, result.outcome, result.detail)
-        self.assert_safe(result.details, 4096 + 3)
-        self.assertEqual({}, self.memo)
+        self.assertEqual('x' * 4096, result.details)
 
     def test_only_a_head_of_the_output_is_decoded(self):
         real = base64.b64decode
@@ -451,9 +508,12 @@ class GuestExecProbeTestCase(test_base.TestCase):
 
         self.useFixture(fixtures.MockPatchObject(
             guest_exec.base64, 'b64decode', b64decode))
+        self.probe = guest_exec.GuestExecProbe(
+            max_output_bytes=4096, output=guest_exec.NO_OUTPUT,
+            sleep=self.sleep, clock=self.clock)
         self.play(guest_exec=[started()],
-                  guest_exec_status=[exited(0, b'x' * 300000,
-                                            b'y' * 300000)])
+                  guest_exec_status=[exited(0, b'x' * 5000,
+                                            b'y' * 5000)])
         result = self.run_probe()
         self.assertIs(base.Outcome.ANSWERED, result.outcome)
         self.assertEqual(2, len(decoded))
@@ -488,7 +548,8 @@ class GuestExecProbeTestCase(test_base.TestCase):
                       guest_exec_status=[exited(0, out)])
             result = probe.probe(self.domain, 5.0, check=self.check,
                                  memo=self.memo)
-            self.assertIs(base.Outcome.ANSWERED, result.outcome)
+            self.assertIs(base.Outcome.ANSWERED if len(out) <= 4
+                          else base.Outcome.FAILED, result.outcome, out)
             self.assertEqual(expected, result.details, out)
 
     def test_control_characters_from_the_guest_are_escaped(self):
@@ -515,3 +576,46 @@ class GuestExecProbeTestCase(test_base.TestCase):
         self.play(guest_exec=[started()], guest_exec_status=[RUNNING])
         result = self.probe.probe(self.domain, 5.0, check=self.check)
         self.assertIs(base.Outcome.FAILED, result.outcome)
+
+
+class BoundedScriptTestCase(test_base.TestCase):
+    """The bounded mode's script, run by this machine's real /bin/sh."""
+
+    def run_script(self, *argv, bound=16):
+        done = subprocess.run(
+            [guest_exec.SHELL, '-c', guest_exec._BOUNDED_SCRIPT % (bound + 1),
+             'vmheartbeat-exec'] + list(argv),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return done.returncode, done.stdout, done.stderr
+
+    def test_exit_status_and_output_kept(self):
+        self.assertEqual(
+            (3, b'out\nerr\n', b''),
+            self.run_script('/bin/sh', '-c', 'echo out; echo err >&2; '
+                            'exit 3'))
+
+    def test_output_cut_one_byte_past_the_bound(self):
+        code, out, _ = self.run_script(
+            '/bin/sh', '-c', 'yes | head -c 50000000; exit 0')
+        self.assertEqual(b'y\n' * 8 + b'y', out)
+        self.assertEqual(0, code)
+
+    def test_a_command_writing_for_ever_is_cut(self):
+        code, out, _ = self.run_script('/bin/sh', '-c', 'exec yes')
+        self.assertEqual(17, len(out))
+        # killed by SIGPIPE once head has its bytes
+        self.assertEqual(128 + 13, code)
+
+    def test_words_are_never_parsed_by_the_shell(self):
+        code, out, _ = self.run_script(
+            '/bin/echo', '$(id)', '; exit 7', '`id`', '"a b"', bound=100)
+        self.assertEqual((0, b'$(id) ; exit 7 `id` "a b"\n'), (code, out))
+
+    def test_a_command_not_found_fails(self):
+        code, out, _ = self.run_script('/nonexistent/check', bound=200)
+        self.assertEqual(127, code)
+        self.assertIn(b'/nonexistent/check', out)
+
+    def test_a_command_killed_by_a_signal_fails(self):
+        code, _, _ = self.run_script('/bin/sh', '-c', 'kill -9 $$')
+        self.assertEqual(128 + 9, code)
