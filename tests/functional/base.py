@@ -40,8 +40,10 @@ EXTRA_SPEC = 'masakari:vm_heartbeat'
 #: an exec check's command that writes 8 MiB and exits 0
 CHATTY_COMMAND = ("/bin/sh -c 'head -c 8388608 /dev/zero | tr \"\\\\0\" a; "
                   "exit 0'")
+#: an exec check's command that takes its time and exits 0
+SLOW_COMMAND = '/bin/sleep 3'
 EXEC_ALLOWED = ["/bin/sh -c 'test -e /tmp/ok'", '/bin/sleep 600',
-                CHATTY_COMMAND]
+                CHATTY_COMMAND, SLOW_COMMAND]
 
 # With interval 1 s, timeout 1 s and threshold 3 a failure is reported in
 # about 5 s; a notification is awaited for up to DETECTION_WINDOW, and an

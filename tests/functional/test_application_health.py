@@ -345,6 +345,43 @@ class TestLifecycleAndIsolation(ApplicationTestCase):
         self.assert_notifications(neighbour, 1, posts=False)
         self.assert_posts((202,) * 4)
 
+    def test_long_exec_checks_on_more_guests_than_connections(self):
+        """Checks that take their time hold a connection only on the wire.
+
+        Two guests' exec commands each run 3 s of every 4, on a pool of
+        two libvirt connections: if their calls kept a connection while
+        the command runs, every heartbeat would wait for one, and count
+        neither as answered nor as missed.
+        """
+        specs = dict(TestExecCheck.EXEC)
+        specs.update({SPEC + '_exec': base.SLOW_COMMAND,
+                      SPEC + '_exec_interval': '1',
+                      SPEC + '_exec_timeout': '5'})
+        slow = [self.make_guest(extra_specs=specs, metadata={})
+                for _ in range(2)]
+        neighbour = self.make_guest(metadata={})
+        proc = self.monitor(libvirt_connections=2, resync_interval=2)
+        for guest in slow + [neighbour]:
+            self.wait_watched(proc, guest)
+        for guest in slow:
+            proc.wait_for_log(r'Instance %s: exec check answering'
+                              % guest.uuid, timeout=15)
+        pattern = r'Heartbeat calls so far'
+        seen = len(proc.lines(pattern))
+        proc.wait_for_log(pattern, timeout=30, count=seen + 6)
+        counts = re.compile(r'Heartbeat calls so far: \d+ \(answered '
+                            r'(\d+), missed (\d+), other (\d+)\)')
+        first, last = ([int(n) for n in counts.search(line).groups()]
+                       for line in (proc.lines(pattern)[seen - 1],
+                                    proc.lines(pattern)[-1]))
+        answered, missed, other = (b - a for a, b in zip(first, last))
+        # three guests beating every second for at least 10 s
+        self.assertGreaterEqual(answered, 25)
+        self.assertEqual((0, 0), (missed, other),
+                         'heartbeats missed or waited for a connection')
+        self.assertEqual([], proc.lines(r'missed heartbeat|exec check '
+                                        r'missed'))
+
 
 class TestFrozenFilesystems(ApplicationTestCase):
     """Nova's quiesced snapshot freezes the guest's filesystems."""
