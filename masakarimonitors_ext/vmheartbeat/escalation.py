@@ -43,13 +43,13 @@ from oslo_utils import uuidutils
 import sqlalchemy
 import taskflow.engines
 from taskflow import exceptions as tf_exc
-from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence import models
 from taskflow import states
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import logbooks
 from masakarimonitors_ext.vmheartbeat import stamps
 
 LOG = logging.getLogger(__name__)
@@ -74,58 +74,6 @@ Resumed = collections.namedtuple('Resumed',
                                  'instance_uuid check failure_class')
 _PROBE_BOOK = 'vmhb-start-check'
 _STORE = 'store'
-
-
-def _cause(error):
-    """The innermost reason of a (wrapped) database error, on one line."""
-    while getattr(error, 'cause', None) is not None:
-        error = error.cause
-    orig = getattr(error, 'orig', None)
-    return ' '.join(str(orig or error).split())
-
-
-class _SharedConnectionBackend(impl_sqlalchemy.SQLAlchemyBackend):
-    """TaskFlow's SQLAlchemy backend, with one connection for every caller.
-
-    TaskFlow's backend builds new MetaData and Table objects for each
-    connection it hands out, and its engines ask for one at every step;
-    SQLAlchemy then keeps the statements compiled against each new table.
-    Measured: about 40,000 objects kept per escalation and garbage
-    collector pauses growing past 1 s within 30 escalations. That
-    connection keeps no state beyond its tables and its close() does
-    nothing, so a single one serves every thread.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._shared = None
-        self._shared_lock = threading.Lock()
-
-    def get_connection(self):
-        with self._shared_lock:
-            if self._shared is None:
-                self._shared = super().get_connection()
-            return self._shared
-
-
-def _sqlite_engine(path):
-    """An SQLite engine in WAL mode, shared by the escalation threads.
-
-    WAL with synchronous=NORMAL keeps every committed step across a crash
-    of the monitor, at a fraction of the default journal's fsync cost.
-    """
-    engine = sqlalchemy.create_engine(
-        'sqlite:///%s' % path,
-        connect_args={'check_same_thread': False, 'timeout': 30})
-
-    @sqlalchemy.event.listens_for(engine, 'connect')
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute('PRAGMA journal_mode=WAL')
-        cursor.execute('PRAGMA synchronous=NORMAL')
-        cursor.close()
-
-    return engine
 
 
 def _outcome_of(error):
@@ -214,8 +162,8 @@ class Escalator:
         db = os.path.join(path, self.DATABASE)
         try:
             os.makedirs(path, mode=0o700, exist_ok=True)
-            self._backend = _SharedConnectionBackend(
-                {}, engine=_sqlite_engine(db))
+            self._backend = logbooks.SharedConnectionBackend(
+                {}, engine=logbooks.sqlite_engine(db))
             with contextlib.closing(self._backend.get_connection()) as conn:
                 conn.upgrade()
                 # NOTE: a write proves the database is usable now, not at
@@ -229,7 +177,7 @@ class Escalator:
                 tf_exc.TaskFlowException) as e:
             raise exception.ConfigurationError(
                 'vmheartbeat.state_path', 'cannot use the escalation '
-                'database %s: %s' % (db, _cause(e)))
+                'database %s: %s' % (db, logbooks.cause(e)))
 
     def escalating(self, instance_uuid):
         with self._lock:
