@@ -15,13 +15,20 @@
 """The SQLite database that keeps the escalation flows: TaskFlow's logbooks.
 
 An SQLite engine in WAL mode, and TaskFlow's SQLAlchemy backend on one
-connection for every thread.
+connection for every thread, and how to tell from an error that the
+logbook cannot be written.
 """
 
+import sqlite3
 import threading
 
 import sqlalchemy
+from taskflow import exceptions as tf_exc
 from taskflow.persistence.backends import impl_sqlalchemy
+
+#: what a database that cannot be written raises, wrapped or not
+_STORAGE_ERRORS = (tf_exc.StorageFailure, sqlalchemy.exc.SQLAlchemyError,
+                   sqlite3.Error, OSError)
 
 
 def cause(error):
@@ -74,3 +81,20 @@ def sqlite_engine(path):
         cursor.close()
 
     return engine
+
+
+def cannot_write(error):
+    """True when an error says the logbook cannot be kept.
+
+    A full disk, a read-only one or an I/O error reaches us as TaskFlow's
+    StorageFailure (wrapping SQLAlchemy's OperationalError, wrapping
+    sqlite3's), possibly inside an engine's WrappedFailure, or as the
+    database error itself.
+    """
+    if isinstance(error, tf_exc.WrappedFailure):
+        return error.check(tf_exc.StorageFailure) is not None
+    while error is not None:
+        if isinstance(error, _STORAGE_ERRORS):
+            return True
+        error = getattr(error, 'cause', None) or error.__cause__
+    return False
