@@ -99,7 +99,7 @@ class QueueFailureTask(task.Task):
     instance's next one: it is reported as soon as every required notifier that
     recovers has it. The outbox keeps an event once per notifier, so a flow
     resumed after a crash does not queue it twice. A disk that cannot keep it
-    loses it for these notifiers only, with an ERROR line.
+    has the outbox keep it in memory (lost if the monitor restarts first).
 
     :param names: the notifiers that take failures through the outbox.
     :param outbox: the ``outbox.Outbox``.

@@ -24,6 +24,7 @@ to write a readonly database', as a disk remounted read-only does.
 
 import contextlib
 import itertools
+import sqlite3
 
 import fixtures
 import sqlalchemy
@@ -100,3 +101,27 @@ class NoStorageRetryWait(fixtures.Fixture):
                      storage.Storage._save_atom_detail):
             self.useFixture(fixtures.MockPatchObject(
                 save.retry, 'wait', tenacity.wait_none()))
+
+
+def fill(db):
+    """Make an sqlite3 database full: no page more, every page filled.
+
+    :param db: an ``sqlite3.Connection``.
+    :returns: the error SQLite gave, 'database or disk is full'.
+    """
+    with db:
+        db.execute('CREATE TABLE IF NOT EXISTS filler (b BLOB)')
+    db.execute('PRAGMA max_page_count=1')
+    while True:
+        try:
+            with db:
+                db.execute('INSERT INTO filler VALUES (randomblob(512))')
+        except sqlite3.OperationalError as e:
+            return e
+
+
+def unfill(db):
+    """Room again in a database :func:`fill` made full."""
+    db.execute('PRAGMA max_page_count=%d' % _UNLIMITED)
+    with db:
+        db.execute('DELETE FROM filler')
