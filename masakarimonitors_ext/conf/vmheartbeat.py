@@ -121,6 +121,20 @@ opts = [
                     'database) that lets an escalation interrupted by a '
                     'restart resume without losing or repeating its '
                     'notification.'),
+    cfg.IntOpt('outbox_max_events_per_notifier',
+               default=1000, min=10, max=1000000,
+               help='Health events the outbox keeps for one notifier, '
+                    'under "state_path". When a notifier holds that many '
+                    '(its receiver down while a guest flaps, say), its '
+                    'oldest event is dropped for each new one, counted and '
+                    'logged once per burst: at WARNING for a best-effort '
+                    'notifier, at ERROR for a required one. An event is '
+                    'about 1 KiB: the default keeps a disk from filling, '
+                    'and about 16 hours of a guest failing and recovering '
+                    'every two minutes. When the disk is full, best-effort '
+                    'events are dropped first to make room for required '
+                    'ones, and what cannot be written is kept in memory '
+                    '(lost at a restart) within the same bound.'),
     cfg.ListOpt('notifiers',
                 default=['masakari'],
                 help='Where health events are sent: stevedore entry points '

@@ -43,14 +43,17 @@ from oslo_utils import uuidutils
 import sqlalchemy
 import taskflow.engines
 from taskflow import exceptions as tf_exc
-from taskflow.persistence.backends import impl_sqlalchemy
+from taskflow.persistence.backends import impl_memory
 from taskflow.persistence import models
 from taskflow import states
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat import logbooks
 from masakarimonitors_ext.vmheartbeat import stamps
+from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -74,58 +77,6 @@ Resumed = collections.namedtuple('Resumed',
                                  'instance_uuid check failure_class')
 _PROBE_BOOK = 'vmhb-start-check'
 _STORE = 'store'
-
-
-def _cause(error):
-    """The innermost reason of a (wrapped) database error, on one line."""
-    while getattr(error, 'cause', None) is not None:
-        error = error.cause
-    orig = getattr(error, 'orig', None)
-    return ' '.join(str(orig or error).split())
-
-
-class _SharedConnectionBackend(impl_sqlalchemy.SQLAlchemyBackend):
-    """TaskFlow's SQLAlchemy backend, with one connection for every caller.
-
-    TaskFlow's backend builds new MetaData and Table objects for each
-    connection it hands out, and its engines ask for one at every step;
-    SQLAlchemy then keeps the statements compiled against each new table.
-    Measured: about 40,000 objects kept per escalation and garbage
-    collector pauses growing past 1 s within 30 escalations. That
-    connection keeps no state beyond its tables and its close() does
-    nothing, so a single one serves every thread.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._shared = None
-        self._shared_lock = threading.Lock()
-
-    def get_connection(self):
-        with self._shared_lock:
-            if self._shared is None:
-                self._shared = super().get_connection()
-            return self._shared
-
-
-def _sqlite_engine(path):
-    """An SQLite engine in WAL mode, shared by the escalation threads.
-
-    WAL with synchronous=NORMAL keeps every committed step across a crash
-    of the monitor, at a fraction of the default journal's fsync cost.
-    """
-    engine = sqlalchemy.create_engine(
-        'sqlite:///%s' % path,
-        connect_args={'check_same_thread': False, 'timeout': 30})
-
-    @sqlalchemy.event.listens_for(engine, 'connect')
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute('PRAGMA journal_mode=WAL')
-        cursor.execute('PRAGMA synchronous=NORMAL')
-        cursor.close()
-
-    return engine
 
 
 def _outcome_of(error):
@@ -178,8 +129,30 @@ def _notify_started(flow_detail):
                for ad in flow_detail)
 
 
+class _Episode:
+    """What the escalator knows, in memory, of one running escalation.
+
+    :ivar engine: its TaskFlow engine, None until loaded.
+    :ivar deliveries: what each notify task gave, recorded before
+        TaskFlow saves it (``notification_tasks.Deliveries``).
+    :ivar persisted: its flow is kept in the logbook; False once it runs
+        in memory only.
+    """
+
+    def __init__(self):
+        self.engine = None
+        self.deliveries = notification_tasks.Deliveries()
+        self.persisted = True
+
+
 class Escalator:
     """Starts, persists and resumes escalation flows.
+
+    A flow whose logbook cannot be written (a full or read-only disk, an
+    I/O error) runs in TaskFlow's memory backend instead: the failure is
+    still reported, with a CRITICAL line, and only a restart of the
+    monitor during that episode loses it. The next episode tries the
+    logbook again.
 
     :param flows: an ``EscalationFlows`` factory.
     :param conf: the configuration.
@@ -200,9 +173,11 @@ class Escalator:
         self._runner = futurist.ThreadPoolExecutor(max_workers=workers)
         self._task_executor = futurist.ThreadPoolExecutor(
             max_workers=workers * 2)
-        self._engines = {}
+        #: {instance_uuid: its running escalation's _Episode}
+        self._episodes = {}
         self._lock = threading.Lock()
         self._backend = None
+        self._memory = impl_memory.MemoryBackend()
 
     def open(self):
         """Open (or create) the escalation database.
@@ -214,8 +189,8 @@ class Escalator:
         db = os.path.join(path, self.DATABASE)
         try:
             os.makedirs(path, mode=0o700, exist_ok=True)
-            self._backend = _SharedConnectionBackend(
-                {}, engine=_sqlite_engine(db))
+            self._backend = logbooks.SharedConnectionBackend(
+                {}, engine=logbooks.sqlite_engine(db))
             with contextlib.closing(self._backend.get_connection()) as conn:
                 conn.upgrade()
                 # NOTE: a write proves the database is usable now, not at
@@ -229,11 +204,11 @@ class Escalator:
                 tf_exc.TaskFlowException) as e:
             raise exception.ConfigurationError(
                 'vmheartbeat.state_path', 'cannot use the escalation '
-                'database %s: %s' % (db, _cause(e)))
+                'database %s: %s' % (db, logbooks.cause(e)))
 
     def escalating(self, instance_uuid):
         with self._lock:
-            return instance_uuid in self._engines
+            return instance_uuid in self._episodes
 
     def start(self, instance_uuid, evidence, probe_timeout,
               failure_class=checks.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
@@ -251,9 +226,9 @@ class Escalator:
         :returns: False when an escalation of this instance already runs.
         """
         with self._lock:
-            if instance_uuid in self._engines:
+            if instance_uuid in self._episodes:
                 return False
-            self._engines[instance_uuid] = None
+            self._episodes[instance_uuid] = _Episode()
         self._runner.submit(self._guarded, instance_uuid, self._begin,
                             list(evidence), probe_timeout, {
                                 constants.FAILURE_CLASS: failure_class,
@@ -268,9 +243,16 @@ class Escalator:
         except Exception:
             LOG.exception('Instance %s: the escalation could not run; '
                           'nothing was reported', instance_uuid)
-            with self._lock:
-                self._engines.pop(instance_uuid, None)
-            self._on_closed(instance_uuid, constants.OUTCOME_ERROR, ())
+            self._close(instance_uuid, constants.OUTCOME_ERROR, ())
+
+    def _close(self, instance_uuid, outcome, answers):
+        with self._lock:
+            self._episodes.pop(instance_uuid, None)
+        self._on_closed(instance_uuid, outcome, answers)
+
+    def _episode(self, instance_uuid):
+        with self._lock:
+            return self._episodes[instance_uuid]
 
     @staticmethod
     def _new_book(instance_uuid, store):
@@ -284,6 +266,38 @@ class Escalator:
         book.add(flow_detail)
         return book, flow_detail
 
+    def _keep(self, instance_uuid, store):
+        """Save a new logbook for an episode, in memory if it must be.
+
+        :returns: (book, flow_detail, backend).
+        """
+        book, flow_detail = self._new_book(instance_uuid, store)
+        try:
+            with contextlib.closing(self._backend.get_connection()) as conn:
+                conn.save_logbook(book)
+            return book, flow_detail, self._backend
+        except Exception as e:
+            if not logbooks.cannot_write(e):
+                raise
+            return self._keep_in_memory(instance_uuid, store, e)
+
+    def _keep_in_memory(self, instance_uuid, store, error):
+        """Save a new logbook for an episode in TaskFlow's memory backend.
+
+        :param error: why the logbook cannot be written.
+        :returns: (book, flow_detail, backend).
+        """
+        self._episode(instance_uuid).persisted = False
+        LOG.critical('Instance %s: the escalation cannot be persisted '
+                     '(%s): it runs in memory, not persisted; a monitor '
+                     'restart now would lose it',
+                     guestdata.escape(instance_uuid, 64),
+                     guestdata.escape(logbooks.cause(error), 200))
+        book, flow_detail = self._new_book(instance_uuid, store)
+        with contextlib.closing(self._memory.get_connection()) as conn:
+            conn.save_logbook(book)
+        return book, flow_detail, self._memory
+
     def _begin(self, instance_uuid, evidence, probe_timeout, failure):
         store = {
             constants.INSTANCE_UUID: instance_uuid,
@@ -295,11 +309,6 @@ class Escalator:
             constants.PROBE_TIMEOUT: probe_timeout,
         }
         store.update(failure)
-        # NOTE: the inputs are saved with the logbook, before the engine
-        # runs, so a crash at any point resumes with the same notification.
-        book, flow_detail = self._new_book(instance_uuid, store)
-        with contextlib.closing(self._backend.get_connection()) as conn:
-            conn.save_logbook(book)
         if failure[constants.CHECK] == checks.HEARTBEAT:
             what = 'its heartbeats'
         else:
@@ -308,8 +317,12 @@ class Escalator:
                     'evidence: %s', instance_uuid, what,
                     failure[constants.FAILURE_CLASS],
                     '' if failure[constants.RECOVER] else ', report only',
-                    flow_detail.name, ' | '.join(evidence))
-        self._load_and_run(instance_uuid, book, flow_detail)
+                    constants.name_for(constants.ESCALATION_FLOW,
+                                       instance_uuid),
+                    ' | '.join(evidence))
+        # NOTE: the inputs are saved with the logbook, before the engine
+        # runs, so a crash at any point resumes with the same notification.
+        self._load_and_run(instance_uuid, *self._keep(instance_uuid, store))
 
     def resume_pending(self):
         """Resume the flows a previous run left unfinished.
@@ -330,9 +343,10 @@ class Escalator:
             flow_detail = pending[0]
             instance_uuid = flow_detail.meta[constants.INSTANCE_UUID]
             with self._lock:
-                if instance_uuid in self._engines:
+                if instance_uuid in self._episodes:
                     continue
-                self._engines[instance_uuid] = None
+                self._episodes[instance_uuid] = _Episode()
+            backend = self._backend
             if _notify_started(flow_detail):
                 LOG.warning('Instance %s: resuming the escalation a previous '
                             'run left while notifying', instance_uuid)
@@ -340,9 +354,10 @@ class Escalator:
                 LOG.warning('Instance %s: resuming the escalation a previous '
                             'run left before notifying; looking at the guest '
                             'again first', instance_uuid)
-                book, flow_detail = self._rewind(book, flow_detail)
+                book, flow_detail, backend = self._rewind(book, flow_detail)
             self._runner.submit(self._guarded, instance_uuid,
-                                self._load_and_run, book, flow_detail)
+                                self._load_and_run, book, flow_detail,
+                                backend)
             store = dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE])
             resumed.append(Resumed(instance_uuid, store[constants.CHECK],
                                    store[constants.FAILURE_CLASS]))
@@ -351,33 +366,39 @@ class Escalator:
     def _rewind(self, book, flow_detail):
         """The same escalation, to run again from its first step.
 
-        :returns: (book, flow_detail) holding only the episode's inputs.
+        :returns: (book, flow_detail, backend) holding only the episode's
+            inputs.
         """
-        fresh_book, fresh = self._new_book(instance_uuid=flow_detail.meta[
-            constants.INSTANCE_UUID], store=flow_detail.meta[_STORE])
-        with contextlib.closing(self._backend.get_connection()) as conn:
-            conn.save_logbook(fresh_book)
-        self._forget(book)
-        return fresh_book, fresh
+        kept = self._keep(flow_detail.meta[constants.INSTANCE_UUID],
+                          flow_detail.meta[_STORE])
+        self._forget_quietly(book)
+        return kept
 
-    def _load_and_run(self, instance_uuid, book, flow_detail):
-        flow = self._flows.get_escalation_flow(instance_uuid)
+    def _load_and_run(self, instance_uuid, book, flow_detail, backend=None):
+        episode = self._episode(instance_uuid)
+        flow = self._flows.get_escalation_flow(
+            instance_uuid, deliveries=episode.deliveries)
         engine = taskflow.engines.load(
             flow, store=dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE]),
             flow_detail=flow_detail,
             book=book,
-            backend=self._backend, engine='parallel',
+            backend=backend or self._backend, engine='parallel',
             executor=self._task_executor)
         with self._lock:
-            self._engines[instance_uuid] = engine
-        self._run(instance_uuid, engine, book)
+            episode.engine = engine
+        self._run(instance_uuid, engine, book, flow_detail)
 
-    def _run(self, instance_uuid, engine, book):
+    def _run(self, instance_uuid, engine, book, flow_detail):
+        episode = self._episode(instance_uuid)
         outcome = constants.OUTCOME_NOTIFIED
         answers = ()
         try:
             engine.run()
         except Exception as e:
+            if episode.persisted and logbooks.cannot_write(e):
+                self._logbook_lost(instance_uuid, episode, book,
+                                   flow_detail, e)
+                return
             outcome = _outcome_of(e)
             if outcome is None:
                 LOG.exception('Instance %s: the escalation failed; nothing '
@@ -394,9 +415,14 @@ class Escalator:
         elif engine.storage.get_flow_state() not in _DONE:
             if self._stop.is_set():
                 outcome = constants.OUTCOME_INTERRUPTED
-                LOG.warning('Instance %s: escalation interrupted by the '
-                            'stop; it resumes at the next start',
-                            instance_uuid)
+                if episode.persisted:
+                    LOG.warning('Instance %s: escalation interrupted by the '
+                                'stop; it resumes at the next start',
+                                instance_uuid)
+                else:
+                    LOG.error('Instance %s: escalation interrupted by the '
+                              'stop; it was not persisted: it is lost',
+                              instance_uuid)
             else:
                 outcome = constants.OUTCOME_ERROR
                 LOG.error('Instance %s: the escalation stopped in state %s; '
@@ -405,30 +431,68 @@ class Escalator:
                 self._forget_quietly(book)
         else:
             if outcome == constants.OUTCOME_NOTIFIED:
-                outcome, answers = _judge(engine.storage.fetch_all())
-                if outcome == constants.OUTCOME_NOTIFIED:
-                    LOG.warning('Instance %s: failure reported (%s)',
-                                instance_uuid, '; '.join(
-                                    '%s: %s' % a for a in answers))
-                else:
-                    LOG.error('Instance %s: not reported: a required '
-                              'notifier did not take it (%s)',
-                              instance_uuid, '; '.join(
-                                  '%s: %s' % a for a in answers))
-            self._forget(book)
-        with self._lock:
-            self._engines.pop(instance_uuid, None)
-        self._on_closed(instance_uuid, outcome, answers)
+                outcome, answers = self._judged(
+                    instance_uuid, engine.storage.fetch_all())
+            self._forget_quietly(book)
+        self._close(instance_uuid, outcome, answers)
+
+    def _judged(self, instance_uuid, stored):
+        """The outcome of a flow that ran to its end, logged."""
+        outcome, answers = _judge(stored)
+        if outcome == constants.OUTCOME_NOTIFIED:
+            LOG.warning('Instance %s: failure reported (%s)',
+                        instance_uuid, '; '.join(
+                            '%s: %s' % a for a in answers))
+        else:
+            LOG.error('Instance %s: not reported: a required '
+                      'notifier did not take it (%s)',
+                      instance_uuid, '; '.join(
+                          '%s: %s' % a for a in answers))
+        return outcome, answers
+
+    def _logbook_lost(self, instance_uuid, episode, book, flow_detail,
+                      error):
+        """The logbook of a running escalation could not be written.
+
+        When every notify task has ended, the episode is judged from what
+        they recorded in memory: a failure Masakari took is reported, never
+        sent again with a new time. Otherwise the same flow, with the same
+        inputs, runs again in memory; a delivery that ended is not made
+        again.
+        """
+        self._forget_quietly(book)
+        results = episode.deliveries.results()
+        if set(self._flows.notified_by_task()) <= set(results):
+            LOG.error('Instance %s: the escalation logbook cannot be '
+                      'written (%s); every notifier has answered, judged '
+                      'from what they answered', instance_uuid,
+                      guestdata.escape(logbooks.cause(error), 200))
+            outcome, answers = self._judged(instance_uuid, {
+                notification_tasks.delivery_name(name): result
+                for name, result in results.items()})
+            self._close(instance_uuid, outcome, answers)
+            return
+        store = flow_detail.meta[_STORE]
+        self._load_and_run(instance_uuid, *self._keep_in_memory(
+            instance_uuid, store, error))
 
     def _forget_quietly(self, book):
-        """Drop a flow that failed, if the database lets us."""
+        """Drop a flow that ended, if the database lets us."""
         try:
             self._forget(book)
         except Exception as e:
             LOG.warning('Cannot drop escalation %s (%s); it is looked at '
-                        'again at the next start', book.name, e)
+                        'again at the next start', book.name,
+                        logbooks.cause(e))
 
     def _forget(self, book):
+        """Drop a logbook, from memory or else from the database."""
+        with contextlib.closing(self._memory.get_connection()) as conn:
+            try:
+                conn.destroy_logbook(book.uuid)
+                return
+            except tf_exc.NotFound:
+                pass
         with contextlib.closing(self._backend.get_connection()) as conn:
             with contextlib.suppress(tf_exc.NotFound):
                 conn.destroy_logbook(book.uuid)
@@ -436,17 +500,18 @@ class Escalator:
     def stop(self, timeout):
         """Suspend running flows; wait up to ``timeout`` for them."""
         with self._lock:
-            engines = [e for e in self._engines.values() if e is not None]
+            engines = [e.engine for e in self._episodes.values()
+                       if e.engine is not None]
         for engine in engines:
             engine.suspend()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if not self._engines:
+                if not self._episodes:
                     break
             time.sleep(0.05)
         with self._lock:
-            left = list(self._engines)
+            left = list(self._episodes)
         if left:
             LOG.warning('Stopping with escalations still running for %s; '
                         'they resume at the next start', ', '.join(left))

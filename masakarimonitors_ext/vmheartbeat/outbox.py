@@ -26,8 +26,18 @@ receiver has it (or refused it for good, or a best-effort notifier gave it up):
 a monitor that stops or crashes sends at its next start only what was not
 delivered. A crash between a receiver's answer and the removal sends that one
 event again, with the same ``event_id``.
+
+Each notifier keeps at most ``outbox_max_events_per_notifier`` events: a new
+one past it drops that notifier's oldest, counted and logged once per burst
+(WARNING for a best-effort notifier, ERROR for a required one). When the
+database cannot be written (a full or read-only disk), the oldest best-effort
+deliveries are dropped to make room for a required one; what still cannot be
+written is kept in memory, in order, within the same bound, and delivered from
+there: it is lost only if the monitor stops first. Once a notifier's events in
+memory are delivered, its new ones are written to the database again.
 """
 
+import collections
 import contextlib
 import json
 import os
@@ -87,6 +97,15 @@ class Outbox:
         self._wake = {name: threading.Event() for name, _ in self._notifiers}
         self._stopping = threading.Event()
         self._threads = []
+        self._max = conf.vmheartbeat.outbox_max_events_per_notifier
+        #: {notifier: deliveries the database could not keep, oldest first}
+        self._memory = collections.defaultdict(collections.deque)
+        #: {notifier: the seq of the delivery its thread is making}
+        self._delivering = {}
+        #: {notifier: events dropped since the start}
+        self._dropped = collections.Counter()
+        #: {notifier: events dropped since it last had room}
+        self._burst = collections.Counter()
 
     def open(self):
         """Open (or create) the outbox database.
@@ -182,9 +201,8 @@ class Outbox:
         A failure is kept for every notifier that takes failures but the
         required ones that recover; another event for every notifier that
         takes its kind. An event already
-        kept for a notifier (same ``event_id``) is not kept again.
-
-        :raises: sqlite3.Error when the database cannot keep it.
+        kept for a notifier (same ``event_id``) is not kept again. Never
+        raises: what the database cannot keep is kept in memory.
         """
         names = [name for name, notifier in self._notifiers
                  if self._takes(name, notifier, {event.kind})]
@@ -193,36 +211,200 @@ class Outbox:
         data = json.dumps(event.to_dict(), sort_keys=True)
         now = stamps.stamp(self._clock, self._wall)
         stamp = json.dumps(now)
-        with self._lock, self._db:
-            self._db.executemany(
-                'INSERT OR IGNORE INTO deliveries (notifier, event_id, '
-                'created, event, stamp) VALUES (?, ?, ?, ?, ?)',
-                [(name, event.event_id, now['wall'], data, stamp)
-                 for name in names])
+        with self._lock:
+            # NOTE: a notifier with events in memory takes its new ones
+            # there too, so that it still gets them in order.
+            written = [name for name in names if not self._memory[name]]
+            unwritten, error = self._write(written, event.event_id,
+                                           now['wall'], data, stamp)
+            for name in names:
+                if name in unwritten or name not in written:
+                    self._keep_in_memory(name, event, now['wall'], data,
+                                         stamp, error)
         for name in names:
             self._wake[name].set()
 
+    def _write(self, names, event_id, created, data, stamp):
+        """Write one delivery per notifier, each bounded; lock held.
+
+        When the database cannot take them, the oldest best-effort
+        deliveries are dropped to make room for the required ones.
+
+        :returns: (the names not written, the error), ([], None) when all.
+        """
+        if not names:
+            return [], None
+        rows = [(name, event_id, created, data, stamp) for name in names]
+        try:
+            self._insert(rows)
+            return [], None
+        except sqlite3.Error as e:
+            error = e
+        required = [row for row in rows if self._policies[row[0]].required]
+        while required and self._drop_best_effort(len(required), error):
+            try:
+                self._insert(required)
+                return [row[0] for row in rows if row not in required], error
+            except sqlite3.Error as e:
+                error = e
+        return names, error
+
+    def _insert(self, rows):
+        with self._db:
+            self._db.executemany(
+                'INSERT OR IGNORE INTO deliveries (notifier, event_id, '
+                'created, event, stamp) VALUES (?, ?, ?, ?, ?)', rows)
+            for row in rows:
+                self._bound(row[0])
+
+    def _bound(self, name):
+        """Drop a notifier's oldest deliveries past the bound; lock held."""
+        count = self._db.execute(
+            'SELECT COUNT(*) FROM deliveries WHERE notifier = ?',
+            (name,)).fetchone()[0]
+        if count <= self._max:
+            return
+        dropped = self._db.execute(
+            'DELETE FROM deliveries WHERE seq IN (SELECT seq FROM '
+            'deliveries WHERE notifier = ? AND seq != ? ORDER BY seq '
+            'LIMIT ?)', (name, self._delivering.get(name, -1),
+                         count - self._max)).rowcount
+        self._note_dropped(name, dropped, 'it holds %d events ([vmheartbeat] '
+                           'outbox_max_events_per_notifier)' % self._max)
+
+    def _drop_best_effort(self, count, error):
+        """Drop the oldest best-effort deliveries to make room; lock held.
+
+        :returns: True when some were dropped.
+        """
+        best_effort = [name for name, _ in self._notifiers
+                       if not self._policies[name].required]
+        if not best_effort:
+            return False
+        marks = ', '.join('?' * len(best_effort))
+        try:
+            with self._db:
+                rows = self._db.execute(
+                    'SELECT seq, notifier FROM deliveries WHERE notifier IN '
+                    '(%s) ORDER BY seq LIMIT ?' % marks,
+                    best_effort + [count]).fetchall()
+                self._db.executemany('DELETE FROM deliveries WHERE seq = ?',
+                                     [(seq,) for seq, _ in rows])
+        except sqlite3.Error:
+            return False
+        for name, dropped in collections.Counter(
+                name for _, name in rows).items():
+            self._note_dropped(name, dropped, 'making room for a required '
+                               'notifier: the outbox cannot be written: %s'
+                               % error)
+        return bool(rows)
+
+    def _keep_in_memory(self, name, event, created, data, stamp, error):
+        """Keep a delivery the database could not; lock held."""
+        memory = self._memory[name]
+        if not memory and error is not None:
+            LOG.log(logging.ERROR if self._policies[name].required
+                    else logging.WARNING,
+                    'The outbox cannot be written (%s): the events for '
+                    'notifier %s are kept in memory from the %s event of '
+                    'instance %s on; a restart before they are delivered '
+                    'loses them', error, name, event.kind,
+                    event.instance_uuid)
+        try:
+            kept = self._pending_locked(name)
+        except sqlite3.Error:
+            kept = len(memory)
+        delivering = int(self._delivering.get(name, -1) is None)
+        if kept >= self._max and len(memory) > delivering:
+            # NOTE: not the one its thread is delivering (seq None)
+            del memory[delivering]
+            self._note_dropped(name, 1, 'it holds %d events in memory '
+                               '([vmheartbeat] outbox_max_events_per_'
+                               'notifier)' % self._max)
+        memory.append((None, created, data, stamp))
+
+    def _note_dropped(self, name, count, why):
+        """Count dropped deliveries; log the first of a burst; lock held."""
+        if count <= 0:
+            return
+        self._dropped[name] += count
+        first = not self._burst[name]
+        self._burst[name] += count
+        if first:
+            LOG.log(logging.ERROR if self._policies[name].required
+                    else logging.WARNING,
+                    'Outbox: dropping the oldest events of notifier %s (%s '
+                    'notifier): %s; counted, the count logged when it has '
+                    'room again', name, self._policies[name].name, why)
+
+    def _end_burst(self, name):
+        """The notifier has room again: log what its burst dropped."""
+        with self._lock:
+            burst, self._burst[name] = self._burst[name], 0
+            total = self._dropped[name]
+        if burst:
+            LOG.log(logging.ERROR if self._policies[name].required
+                    else logging.WARNING,
+                    'Outbox: %d event(s) of notifier %s dropped while it was '
+                    'full (%d since the start)', burst, name, total)
+
+    def dropped(self, name=None):
+        """Events dropped since the start, for one notifier or for all."""
+        with self._lock:
+            if name is None:
+                return sum(self._dropped.values())
+            return self._dropped[name]
+
     def pending(self, name=None):
-        """How many deliveries are kept, for one notifier or for all."""
+        """How many deliveries are kept, for one notifier or for all.
+
+        Those kept in memory, the database being full, are counted.
+        """
         with self._lock:
             if name is None:
                 row = self._db.execute(
                     'SELECT COUNT(*) FROM deliveries').fetchone()
+                memory = sum(len(m) for m in self._memory.values())
             else:
                 row = self._db.execute(
                     'SELECT COUNT(*) FROM deliveries WHERE notifier = ?',
                     (name,)).fetchone()
-        return row[0]
+                memory = len(self._memory[name])
+        return row[0] + memory
 
     def _head(self, name):
+        """The oldest delivery of a notifier: the database's, then memory's.
+
+        A delivery kept in memory has None for its seq.
+        """
         with self._lock:
-            return self._db.execute(
+            head = self._db.execute(
                 'SELECT seq, created, event, stamp FROM deliveries WHERE '
                 'notifier = ? ORDER BY seq LIMIT 1', (name,)).fetchone()
+            if head is None and self._memory[name]:
+                head = self._memory[name][0]
+            self._delivering[name] = -1 if head is None else head[0]
+            return head
 
-    def _remove(self, seq):
-        with self._lock, self._db:
-            self._db.execute('DELETE FROM deliveries WHERE seq = ?', (seq,))
+    def _remove(self, name, seq):
+        with self._lock:
+            self._delivering[name] = -1
+            if seq is None:
+                self._memory[name].popleft()
+            else:
+                with self._db:
+                    self._db.execute('DELETE FROM deliveries WHERE seq = ?',
+                                     (seq,))
+            room = self._burst[name] and (
+                self._pending_locked(name) < self._max)
+        if room:
+            self._end_burst(name)
+
+    def _pending_locked(self, name):
+        row = self._db.execute(
+            'SELECT COUNT(*) FROM deliveries WHERE notifier = ?',
+            (name,)).fetchone()
+        return row[0] + len(self._memory[name])
 
     def _deliver_all(self, name, notifier, policy):
         wake = self._wake[name]
@@ -255,7 +437,7 @@ class Outbox:
         except ValueError as e:
             LOG.error('Dropping a health event kept for notifier %s that '
                       'cannot be read: %s', name, e)
-            self._done(seq)
+            self._done(name, seq)
             return
         tries = 0
         while not self._stopping.is_set():
@@ -293,12 +475,12 @@ class Outbox:
             self._stopping.wait(wait)
         else:
             return
-        self._done(seq)
+        self._done(name, seq)
 
-    def _done(self, seq):
+    def _done(self, name, seq):
         while True:
             try:
-                self._remove(seq)
+                self._remove(name, seq)
                 return
             except sqlite3.Error as e:
                 LOG.error('Cannot remove a delivered health event from the '

@@ -239,6 +239,32 @@ class TestStateFaults(base.FunctionalTestCase):
         self._assert_refused_to_start(
             proc, r'escalations\.sqlite|\[vmheartbeat\] state_path')
 
+    def test_state_path_full_still_notifies_once(self):
+        state = os.path.join(self.workdir, 'full-state')
+        os.mkdir(state)
+        subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m,mode=0700',
+                        'none', state], check=True)
+        self.addCleanup(subprocess.run, ['umount', '-l', state],
+                        check=False)
+        proc = self.start_monitor(state_path=state)
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        # the disk fills while the monitor runs
+        filled = subprocess.run(
+            ['dd', 'if=/dev/zero', 'of=%s' % os.path.join(state, 'filler'),
+             'bs=64k'], capture_output=True, text=True)
+        self.assertIn('No space left on device', filled.stderr)
+        guest.kill_agent()
+        self.wait_notifications(guest)
+        proc.wait_for_log(r'CRITICAL .*Instance %s: the escalation cannot be '
+                          r'persisted \(.*full.*\): it runs in memory, not '
+                          r'persisted; a monitor restart now would lose it'
+                          % guest.uuid, timeout=30)
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=30)
+        self.assert_notifications(guest, 1)
+        self.assert_posts([202])
+
 
 class TestLibvirtFaults(base.FunctionalTestCase):
 

@@ -40,7 +40,17 @@ class EscalationFlows:
         self._conf = conf.vmheartbeat
         self._policies = delivery.policies(conf)
 
-    def get_escalation_flow(self, instance_uuid):
+    def _notified_by_task(self, name, notifier):
+        """A required notifier that recovers: the flow delivers to it."""
+        return (events.FAILED in notifier.kinds and notifier.recovers and
+                self._policies[name].required)
+
+    def notified_by_task(self):
+        """The notifiers the flow delivers to, each by a notify task."""
+        return [name for name, notifier in self._services.notifiers
+                if self._notified_by_task(name, notifier)]
+
+    def get_escalation_flow(self, instance_uuid, deliveries=None):
         """The flow that confirms a failure and reports it.
 
         Steps, in order:
@@ -64,6 +74,9 @@ class EscalationFlows:
         Requires in the store: ``instance_uuid``, ``hostname``,
         ``generated_time``, ``episode_started``, ``evidence`` and
         ``probe_timeout``.
+
+        :param deliveries: the episode's ``notification_tasks.Deliveries``,
+            where each notify task records what its delivery gave.
         """
         services = self._services
         flow = linear_flow.Flow(
@@ -90,7 +103,7 @@ class EscalationFlows:
             if events.FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
-            if not (notifier.recovers and policy.required):
+            if not self._notified_by_task(name, notifier):
                 queued.append(name)
                 continue
             one = linear_flow.Flow(
@@ -99,7 +112,8 @@ class EscalationFlows:
                 retry=retry_tasks.DeliveryRetry(instance_uuid, name, policy,
                                                 services.stop))
             one.add(notification_tasks.NotifyTask(
-                instance_uuid, name, notifier, services.prober, policy))
+                instance_uuid, name, notifier, services.prober, policy,
+                deliveries))
             notify.add(one)
         if queued:
             notify.add(notification_tasks.QueueFailureTask(

@@ -14,6 +14,8 @@
 
 """Escalation tasks that deliver the failure."""
 
+import threading
+
 from oslo_log import log as logging
 from taskflow import task
 
@@ -35,6 +37,34 @@ def delivery_name(notifier_name):
 def delivered(delivered, answer, required):
     """What a notify task provides: did it deliver, what was answered."""
     return {'delivered': delivered, 'answer': answer, 'required': required}
+
+
+class Deliveries:
+    """What each notify task of one episode gave, kept in memory.
+
+    A notify task records its result here as soon as the receiver has
+    answered, before TaskFlow saves it in the logbook. When the logbook
+    cannot be written, the escalator still knows who has the failure, and
+    a flow run again for the same episode does not deliver it twice.
+    """
+
+    def __init__(self):
+        self._results = {}
+        self._lock = threading.Lock()
+
+    def record(self, notifier_name, result):
+        with self._lock:
+            self._results[notifier_name] = result
+
+    def get(self, notifier_name):
+        """What the notifier's delivery gave, None if it has not ended."""
+        with self._lock:
+            return self._results.get(notifier_name)
+
+    def results(self):
+        """{notifier name: what its delivery gave}, a copy."""
+        with self._lock:
+            return dict(self._results)
 
 
 #: what the escalation requires to make the failure event
@@ -69,7 +99,7 @@ class QueueFailureTask(task.Task):
     instance's next one: it is reported as soon as every required notifier that
     recovers has it. The outbox keeps an event once per notifier, so a flow
     resumed after a crash does not queue it twice. A disk that cannot keep it
-    loses it for these notifiers only, with an ERROR line.
+    has the outbox keep it in memory (lost if the monitor restarts first).
 
     :param names: the notifiers that take failures through the outbox.
     :param outbox: the ``outbox.Outbox``.
@@ -122,11 +152,16 @@ class NotifyTask(task.Task):
     receiver down for long, or a flow resumed late) first probes the guest
     again: a guest that answers now is not reported.
 
+    A delivery already ended in this episode (its result is in
+    ``deliveries``) is not made again: the flow is run again in memory
+    when the logbook cannot be written.
+
     :param policy: the notifier's ``delivery.Policy``, a required one.
+    :param deliveries: the episode's :class:`Deliveries`, or None.
     """
 
     def __init__(self, instance_uuid, notifier_name, notifier, prober,
-                 policy, **kwargs):
+                 policy, deliveries=None, **kwargs):
         if not policy.required:
             raise ValueError('notifier %s is best effort: its failures go '
                              'through the outbox' % notifier_name)
@@ -144,11 +179,31 @@ class NotifyTask(task.Task):
         self._driver = notifier
         self._prober = prober
         self._policy = policy
+        self._deliveries = deliveries
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe, episode_started,
                 probe_timeout, check=checks.HEARTBEAT, check_settings=None,
                 failure_class=checks.CLASS_HEARTBEAT, recover=True):
+        if self._deliveries is not None:
+            done = self._deliveries.get(self._driver_name)
+            if done is not None:
+                LOG.info('Instance %s: notifier %s already answered in this '
+                         'episode (%s); not sent again', instance_uuid,
+                         self._driver_name, done['answer'])
+                return done
+        result = self._deliver(
+            instance_uuid, hostname, generated_time, evidence,
+            reprobe_result, domain_state, last_probe, episode_started,
+            probe_timeout, check, check_settings, failure_class, recover)
+        if self._deliveries is not None:
+            self._deliveries.record(self._driver_name, result)
+        return result
+
+    def _deliver(self, instance_uuid, hostname, generated_time, evidence,
+                 reprobe_result, domain_state, last_probe, episode_started,
+                 probe_timeout, check, check_settings, failure_class,
+                 recover):
         elapsed = stamps.elapsed(episode_started)
         if self._policy.slow(elapsed):
             result = probe_tasks.probe_once(

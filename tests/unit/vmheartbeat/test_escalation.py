@@ -37,6 +37,7 @@ from masakarimonitors_ext.vmheartbeat import outbox
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
 from tests.unit.vmheartbeat import fakes
+from tests.unit.vmheartbeat import full_disk
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -599,3 +600,109 @@ class OpenTestCase(EscalatorTestCase):
             pass
         self.flags(group='vmheartbeat', state_path=path)
         self.assert_names_the_state_path('not-a-dir')
+
+
+class FullDiskTestCase(EscalatorTestCase):
+    """The logbook cannot be written: the failure still reaches Masakari."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(full_disk.NoStorageRetryWait())
+        self.levels = self.useFixture(fixtures.FakeLogger(
+            name=escalation.__name__, format='%(levelname)s %(message)s'))
+
+    def make_full(self, notifier, prober=None):
+        escalator, services = self.make_escalator(
+            prober=prober, notifiers=[('masakari', notifier)])
+        return escalator, services, full_disk.LogbookDisk(escalator)
+
+    def critical_lines(self):
+        return [line for line in self.levels.output.splitlines()
+                if line.startswith('CRITICAL ')]
+
+    def test_full_disk_notifies_once_with_one_critical_line(self):
+        notifier = fakes.RecordingNotifier(
+            [fakes.transient_error(), fakes.transient_error()])
+        escalator, _, disk = self.make_full(notifier)
+        self.assertIn('database or disk is full', str(disk.fill().cause))
+
+        escalator.start(A, ['missed'], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((('masakari', 'delivered'),), self.answers[A])
+        self.assertEqual(3, notifier.tries)
+        self.assertEqual([A], [f.instance_uuid for f in notifier.delivered])
+        # one line for the episode, whatever its retries
+        [line] = self.critical_lines()
+        self.assertIn('Instance %s: the escalation cannot be persisted '
+                      '(database or disk is full)' % A, line)
+        self.assertIn('not persisted; a monitor restart now would lose it',
+                      line)
+        self.assertEqual([], disk.episode_books())
+
+    def test_next_episode_is_persisted_again_once_the_disk_allows(self):
+        gate = threading.Event()
+        notifier = fakes.RecordingNotifier()
+        escalator, _, disk = self.make_full(notifier)
+        disk.fill()
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+
+        disk.free()
+        notifier.gate = gate
+        escalator.start(A, [], 2.0)
+        self.wait_for(notifier.entered, 'the second notification')
+        # while it notifies, the episode is in the logbook
+        [book] = disk.episode_books()
+        self.assertEqual('vmhb-episode-' + A, book.name)
+        gate.set()
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(2, len(notifier.delivered))
+        self.assertEqual(1, len(self.critical_lines()))
+        self.assertEqual([], disk.episode_books())
+
+    def test_disk_read_only_during_the_escalation(self):
+        holder = {}
+
+        def read_only_at_last_probe(n):
+            if n == 3:
+                holder['disk'].read_only = True
+
+        notifier = fakes.RecordingNotifier()
+        escalator, services, disk = self.make_full(
+            notifier, EscalationProber(on_call=read_only_at_last_probe))
+        holder['disk'] = disk
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(notifier.delivered))
+        # run again in memory from its first step: the guest is looked at
+        # again before anything is sent
+        self.assertEqual(6, services.prober.calls)
+        [line] = self.critical_lines()
+        self.assertIn('attempt to write a readonly database', line)
+
+    def test_storage_error_after_masakari_accepted_notifies_once(self):
+        holder = {}
+
+        def accepted_then_read_only(n, event):
+            # Masakari takes it; TaskFlow's save of the answer fails
+            holder['disk'].read_only = n == 1
+
+        notifier = fakes.RecordingNotifier(on_try=accepted_then_read_only)
+        escalator, _, disk = self.make_full(notifier)
+        holder['disk'] = disk
+        escalator.start(A, ['missed'], 2.0)
+        instance_uuid, outcome = self.outcome()
+        for _ in range(2):
+            if outcome not in constants.OUTCOMES_DEFERRED:
+                break
+            # as the instance table does after the cool-off, the disk
+            # writable again: a failure not reported is escalated again
+            disk.free()
+            escalator.start(A, ['missed'], 2.0)
+            instance_uuid, outcome = self.outcome()
+        self.assertEqual(constants.OUTCOME_NOTIFIED, outcome)
+        self.assertEqual((('masakari', 'delivered'),), self.answers[A])
+        self.assertEqual(1, notifier.tries)
+        self.assertEqual(1, len(notifier.delivered))
+        self.assertEqual([], self.critical_lines())
+        self.assertIn('every notifier has answered', self.logger.output)

@@ -27,6 +27,7 @@ from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import outbox
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
+from tests.unit.vmheartbeat import full_disk
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -564,3 +565,112 @@ class OpenTestCase(OutboxTestCase):
         box.put(event(0))
         self.assertTrue(os.path.isfile(os.path.join(path, 'outbox.sqlite')))
         self.assertEqual(0o700, os.stat(path).st_mode & 0o777)
+
+
+def big(n, kind=events.STATUS_CHANGED):
+    """The n-th event, larger than a database page: it needs new pages."""
+    return dataclasses.replace(event(n, kind), evidence=('x' * 6000,))
+
+
+class BoundTestCase(OutboxTestCase):
+    """The outbox is bounded per notifier, and survives a full disk."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='vmheartbeat', outbox_max_events_per_notifier=10)
+        self.levels = self.useFixture(fixtures.FakeLogger(
+            name=outbox.__name__, format='%(levelname)s %(message)s'))
+
+    def lines(self, level, text):
+        return [line for line in self.levels.output.splitlines()
+                if line.startswith(level + ' ') and text in line]
+
+    def test_each_notifier_keeps_its_newest_events_up_to_the_bound(self):
+        log, rest = fakes.RecordingNotifier(), fakes.RecordingNotifier(
+            recovers=False)
+        box = self.make(('log', log), ('rest', rest), best_effort=['log'])
+        for n in range(15):
+            box.put(event(n))
+        self.assertEqual(10, box.pending('log'))
+        self.assertEqual(10, box.pending('rest'))
+        self.assertEqual(5, box.dropped('log'))
+        self.assertEqual(5, box.dropped('rest'))
+        # one line per burst, not one per event
+        self.assertEqual(1, len(self.lines(
+            'WARNING', 'dropping the oldest events of notifier log')))
+        self.assertEqual(1, len(self.lines(
+            'ERROR', 'dropping the oldest events of notifier rest')))
+
+        box.start()
+        log.wait_delivered(10)
+        rest.wait_delivered(10)
+        self.stop(box)
+        self.assertEqual(['event %d' % n for n in range(5, 15)],
+                         [e.details for e in log.delivered])
+        self.assertEqual(['event %d' % n for n in range(5, 15)],
+                         [e.details for e in rest.delivered])
+        # the burst is over: its count is logged, once
+        [line] = self.lines('WARNING', 'of notifier log dropped while it '
+                            'was full')
+        self.assertIn('5 event(s)', line)
+
+    def test_a_full_disk_drops_best_effort_events_first(self):
+        log, rest = fakes.RecordingNotifier(), fakes.RecordingNotifier(
+            recovers=False)
+        box = self.make(('log', log), ('rest', rest), best_effort=['log'])
+        box.put(big(0))
+        box.put(big(1))
+        self.assertIn('database or disk is full',
+                      str(full_disk.fill(box._db)))
+
+        box.put(big(2))
+        # room made for the required notifier from the best-effort one
+        self.assertEqual(1, box.dropped('log'))
+        self.assertEqual(0, box.dropped('rest'))
+        self.assertEqual(3, box.pending('rest'))
+        self.assertEqual(1, len(self.lines(
+            'WARNING', 'dropping the oldest events of notifier log')))
+        box.start()
+        rest.wait_delivered(3)
+        log.wait_delivered(2)
+        self.stop(box)
+        self.assertEqual(['event 0', 'event 1', 'event 2'],
+                         [e.details for e in rest.delivered])
+        # event 0 dropped; event 2 kept in memory, delivered from there
+        self.assertEqual(['event 1', 'event 2'],
+                         [e.details for e in log.delivered])
+        self.assertEqual(0, box.pending())
+
+    def test_a_database_that_cannot_be_written_keeps_events_in_memory(self):
+        log, rest = fakes.RecordingNotifier(), fakes.RecordingNotifier(
+            recovers=False)
+        box = self.make(('log', log), ('rest', rest), best_effort=['log'])
+        box.put(event(0))
+        box._db.execute('PRAGMA query_only=1')
+        # never raises to the caller
+        for n in range(1, 14):
+            box.put(event(n, events.FAILED if n == 1 else
+                          events.STATUS_CHANGED))
+        self.assertEqual(10, box.pending('log'))
+        self.assertEqual(10, box.pending('rest'))
+        self.assertEqual(4, box.dropped('log'))
+        self.assertEqual(1, len(self.lines(
+            'WARNING', 'notifier log are kept in memory')))
+        self.assertEqual(1, len(self.lines(
+            'ERROR', 'notifier rest are kept in memory')))
+        self.assertIn('attempt to write a readonly database',
+                      self.levels.output)
+
+        box._db.execute('PRAGMA query_only=0')
+        box.start()
+        rest.wait_delivered(10)
+        log.wait_delivered(10)
+        expected = ['event 0'] + ['event %d' % n for n in range(5, 14)]
+        self.assertEqual(expected, [e.details for e in rest.delivered])
+        self.assertEqual(expected, [e.details for e in log.delivered])
+        # memory drained: the next event is written to the database again
+        log.gate = rest.gate = threading.Event()
+        box.put(event(20))
+        self.assertEqual(2, box._db.execute(
+            'SELECT COUNT(*) FROM deliveries').fetchone()[0])
+        log.gate.set()

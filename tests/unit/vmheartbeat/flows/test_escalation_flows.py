@@ -39,7 +39,11 @@ NOTIFY_STORE = {constants.RECOVER}
 
 class EscalationFlowTestCase(base.TestCase):
 
-    def flow(self, *names, notifiers=None):
+    def flow(self, *names, notifiers=None, deliveries=None):
+        return self.factory(*names, notifiers=notifiers).get_escalation_flow(
+            A, deliveries=deliveries)
+
+    def factory(self, *names, notifiers=None):
         if notifiers is None:
             notifiers = [(name, fakes.RecordingNotifier()) for name in names]
         self.flags(group='vmheartbeat', retry_attempts=4, retry_backoff=0.5,
@@ -49,8 +53,7 @@ class EscalationFlowTestCase(base.TestCase):
             optin=fakes.FakeOptIn(),
             notifiers=notifiers, outbox=object(),
             stop=threading.Event())
-        factory = escalation_flows.EscalationFlows(services, self.conf)
-        return factory.get_escalation_flow(A)
+        return escalation_flows.EscalationFlows(services, self.conf)
 
     def test_name_carries_the_uuid(self):
         flow = self.flow('masakari')
@@ -119,6 +122,23 @@ class EscalationFlowTestCase(base.TestCase):
         self.assertIsInstance(queue, notification_tasks.QueueFailureTask)
         self.assertEqual('vmhb-queue-failure-' + A, queue.name)
         self.assertEqual({'delivery-log'}, set(queue.provides))
+
+    def test_notify_tasks_share_the_episode_deliveries(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['log'])
+        deliveries = notification_tasks.Deliveries()
+        required, _queue = list(self.flow('masakari', 'log',
+                                          deliveries=deliveries))[-1]
+        self.assertIs(deliveries, list(required)[0]._deliveries)
+
+    def test_notified_by_task(self):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['log'])
+        factory = self.factory(notifiers=[
+            ('masakari', fakes.RecordingNotifier()),
+            ('rest', fakes.RecordingNotifier(recovers=False)),
+            ('log', fakes.RecordingNotifier()),
+            ('webhook', fakes.RecordingNotifier(
+                kinds=(events.STATUS_CHANGED,)))])
+        self.assertEqual(['masakari'], factory.notified_by_task())
 
     def test_no_notifier(self):
         notify = list(self.flow())[-1]

@@ -55,6 +55,36 @@ class NotifyTaskTestCase(base.TestCase):
             'timed_out after 2.000s', 'running (reason 1)',
             'timed_out after 2.000s', time.time() - started_ago, 2.0)
 
+    def test_a_delivery_is_recorded_in_memory_and_not_made_again(self):
+        deliveries = notification_tasks.Deliveries()
+        task = notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+        first = self.execute(task=task)
+        self.assertEqual({'masakari': first}, deliveries.results())
+        # the same episode's flow run again: Masakari is not asked twice
+        again = notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+        self.assertEqual(first, self.execute(task=again))
+        self.assertEqual(1, self.notifier.tries)
+        self.assertIn('already answered in this episode', self.logger.output)
+
+    def test_a_refusal_is_recorded_too(self):
+        deliveries = notification_tasks.Deliveries()
+        self.notifier.errors = [fakes.permanent_error()]
+        task = notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+        self.execute(task=task)
+        self.assertFalse(deliveries.get('masakari')['delivered'])
+
+    def test_a_transient_error_is_not_recorded(self):
+        deliveries = notification_tasks.Deliveries()
+        self.notifier.errors = [fakes.transient_error()]
+        task = notification_tasks.NotifyTask(
+            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+        self.assertRaises(exception.TransientNotificationError,
+                          self.execute, task=task)
+        self.assertIsNone(deliveries.get('masakari'))
+
     def test_requires_and_provides(self):
         self.assertEqual('vmhb-notify-instance-masakari-' + A,
                          self.task.name)
