@@ -19,10 +19,10 @@ adapter against it: what the service receives is what the notifier sent.
 Such a test has a configuration of its own (:func:`private_conf`).
 
 Besides plain answers it can play a hostile or slow receiver: a redirect
-(:class:`Redirect`), an answer sent one byte at a time (:class:`Drip`), a
-huge or endless body (:class:`Huge`), over plain HTTP or TLS
-(``tls=True``). :class:`RawService` sends raw bytes, a TLS handshake that
-trickles say.
+(:class:`Redirect`), an answer sent one byte at a time (:class:`Drip`) or
+late (:class:`Late`), a huge or endless body (:class:`Huge`), over plain
+HTTP or TLS (``tls=True``). :class:`RawService` sends raw bytes, a TLS
+handshake that trickles say.
 """
 
 import collections
@@ -71,6 +71,10 @@ class Drip(collections.namedtuple('Drip', 'interval status body')):
 
     def __new__(cls, interval, status=200, body='x' * 1000):
         return super().__new__(cls, interval, status, body)
+
+
+class Late(collections.namedtuple('Late', 'delay answer')):
+    """``answer``, after ``delay`` seconds."""
 
 
 class Huge(collections.namedtuple('Huge', 'status size')):
@@ -127,14 +131,17 @@ class FakeService(fixtures.Fixture):
     """Records each request and answers the next queued answer.
 
     An answer is ``(status, body)``, the body a dict or list (sent as
-    JSON) or a str (sent as text), or :data:`HANG`. When none is queued,
-    ``default`` is answered.
+    JSON) or a str (sent as text), :data:`HANG`, or one of the hostile
+    answers above. When none is queued, ``default`` is answered.
+    ``fixed``: {path: answer} answered to a GET of that path every time
+    (a version document, say), never queued.
     """
 
-    def __init__(self, default=(200, {}), tls=False):
+    def __init__(self, default=(200, {}), tls=False, fixed=None):
         super().__init__()
         self.default = default
         self.tls = tls
+        self.fixed = dict(fixed or {})
         #: the certificate to trust, when tls
         self.cafile = None
 
@@ -164,9 +171,18 @@ class FakeService(fixtures.Fixture):
                         self.command, self.path,
                         {k.lower(): v for k, v in self.headers.items()},
                         body, self.client_address))
-                    answer = (service._answers.popleft()
-                              if service._answers else service.default)
+                    if (self.command == 'GET' and
+                            self.path in service.fixed):
+                        answer = service.fixed[self.path]
+                    elif service._answers:
+                        answer = service._answers.popleft()
+                    else:
+                        answer = service.default
                     service._changed.notify_all()
+                if isinstance(answer, Late):
+                    if service._release.wait(answer.delay):
+                        return
+                    answer = answer.answer
                 if answer is HANG:
                     service.hanging.set()
                     service._release.wait(test_base.WAIT)
