@@ -32,7 +32,6 @@ import time
 
 import futurist
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
 import openstack.connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
@@ -43,6 +42,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat import receivers
 from masakarimonitors_ext.vmheartbeat import statefile
 
 LOG = logging.getLogger(__name__)
@@ -290,11 +290,11 @@ class AllOptIn(OptInPolicy):
 def make_nova_connection(conf):
     """An openstacksdk connection to Nova from the [nova] options.
 
-    Without an auth_type in [nova], the [api] credentials are used.
+    Without an auth_type in [nova], the [api] credentials are used. Its
+    session is bounded (``receivers.load_session``).
     """
     auth = credentials.load_auth(conf, 'nova')
-    session = ks_loading.load_session_from_conf_options(conf, 'nova',
-                                                        auth=auth)
+    session = receivers.load_session(conf, 'nova', auth)
     kwargs = {'compute_api_version': '2',
               'compute_default_microversion': conf.nova.api_microversion}
     if conf.nova.endpoint_override:
@@ -370,12 +370,17 @@ class FlavorOptIn(OptInPolicy):
         # proxy is first used, so that too runs under the timeout.
         return self.connection.compute.get_server(instance_uuid)
 
+    def _bounded(self, func, *args):
+        # the worker too is freed at the deadline, not only its caller
+        with receivers.deadline(self._timeout):
+            return func(*args)
+
     def _nova(self, func, *args):
         """func(*args) against Nova, waited for at most [nova] timeout.
 
         :raises: NovaUnavailable
         """
-        future = self._calls.submit(func, *args)
+        future = self._calls.submit(self._bounded, func, *args)
         try:
             return future.result(timeout=self._timeout)
         except futurist.TimeoutError:

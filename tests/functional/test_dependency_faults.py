@@ -15,11 +15,12 @@
 """No notification lost, invented or repeated when a dependency fails.
 
 Nova, Masakari, libvirtd and the disk fail the way they really fail: Nova
-and Masakari behind a fault proxy that refuses, hangs or cuts an answer
-short, Masakari's API stopped, the state directory read-only or corrupt,
-libvirt calls held by hung guests. Each test judges from Masakari's own
-records: its stored notifications, their status, and the POSTs its API
-logged (a repeat within Masakari's window is a 409 that stores nothing).
+and Masakari behind a fault proxy that refuses, hangs, cuts an answer
+short, redirects, trickles its answer or floods, Masakari's API stopped,
+the state directory read-only or corrupt, libvirt calls held by hung
+guests. Each test judges from Masakari's own records: its stored
+notifications, their status, and the POSTs its API logged (a repeat
+within Masakari's window is a 409 that stores nothing).
 """
 
 import os
@@ -41,6 +42,23 @@ NOT_DELIVERED = r'Notification not delivered'
 NOVA_TIMEOUT = 2
 # A monitor that cannot start must say so within this many seconds.
 EXIT_AT_START = 10
+OPT_IN_UNKNOWN = r'cannot ask Nova about instance %s: '
+# [api] timeout of the test with a dripping Masakari.
+API_TIMEOUT = 2
+# Seconds between two bytes of a dripping answer.
+DRIP_INTERVAL = 0.5
+# How long after the client's deadline the proxy may see it gone: it
+# notices at its next byte.
+CUT_SEEN_WITHIN = 2 * DRIP_INTERVAL + 0.5
+# A body far longer than the monitor reads (4 MiB).
+HUGE_ANSWER = 64 * 1024 * 1024
+
+
+def cut_by_the_client(proxy, since=None):
+    """The proxy's dripped answers that the client gave up on."""
+    return [r for r in proxy.requests(since=since)
+            if r['mode'] == 'drip' and
+            r['error'] == 'client gone while dripping']
 
 
 class TestNovaFaults(base.FunctionalTestCase):
@@ -94,6 +112,42 @@ class TestNovaFaults(base.FunctionalTestCase):
         # the monitor did ask the hanging Nova, and got no answer
         self.assertIn('hang', [r['mode'] for r in nova.requests(
             since=hung_since)], nova.requests())
+
+    def test_nova_flooding_or_dripping_leaves_the_opt_in_unknown(self):
+        nova = self.nova_proxy()
+        nova.huge(HUGE_ANSWER)
+        proc = self.start_monitor(nova_proxy=nova, resync_interval=2,
+                                  sections={'nova': {'timeout':
+                                                     NOVA_TIMEOUT}})
+        guest = self.make_guest()
+        proc.wait_for_log(OPT_IN_UNKNOWN % guest.uuid + r'.*AnswerTooLarge',
+                          30)
+        flooded = [r for r in nova.requests() if r['mode'] == 'huge']
+        self.assertTrue(flooded)
+        # each answer cut after the first MiBs, not read whole
+        self.assertLess(max(r['sent'] for r in flooded), HUGE_ANSWER // 4,
+                        flooded)
+        dripping_since = time.time()
+        nova.drip(DRIP_INTERVAL)
+        self.wait_until(lambda: cut_by_the_client(nova, dripping_since),
+                        30, 'a dripping Nova cut by the monitor')
+        proc.wait_for_log(OPT_IN_UNKNOWN % guest.uuid +
+                          r'.*(timed out|no answer within)', 10)
+        for record in cut_by_the_client(nova, dripping_since):
+            self.assertLess(record['duration'],
+                            NOVA_TIMEOUT + CUT_SEEN_WITHIN, record)
+        # unknown: neither watched nor reported
+        self.assertEqual([], proc.lines(r'Instance %s \(.*\): watched'
+                                        % guest.uuid))
+        self.assertEqual([], self.masakari.notifications_for(guest.uuid))
+        # Nova answers again: no worker was left held, the guest is
+        # watched at the next resync, and its failure reported
+        nova.forward()
+        self.wait_watched(proc, guest, timeout=30)
+        guest.kill_agent()
+        self.assert_reported_once_and_recovered(proc, guest,
+                                                answered_before=1)
+        self.assertEqual([], proc.lines(r'Traceback'))
 
     def test_monitor_restarted_while_nova_is_down(self):
         nova = self.nova_proxy()
@@ -162,6 +216,57 @@ class TestMasakariFaults(base.FunctionalTestCase):
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 60)
         self.assert_reported_once_and_recovered(proc, guest, timeout=30,
                                                 answered_before=1)
+        self.assertEqual([], proc.lines(r'Traceback'))
+
+    def test_masakari_redirecting_is_not_followed(self):
+        masakari = self.masakari_proxy()
+        # the real Masakari again: a redirect followed would deliver there
+        elsewhere = self.fault_proxy(self.masakari.api_url,
+                                     'masakari-elsewhere')
+        proc = self.start_monitor(api_proxy=masakari)
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        masakari.redirect(elsewhere.url)
+        guest.kill_agent()
+        line = proc.wait_for_log(
+            r'Instance %s: notifier masakari refused the failure for good: '
+            r'.*answered 307, a redirect to %s.*redirects are not followed'
+            % (guest.uuid, re.escape(elsewhere.url)),
+            base.DETECTION_WINDOW)
+        self.assertIn('endpoint_override', line)
+        redirected = [r for r in masakari.requests()
+                      if r['mode'] == 'redirect']
+        self.assertEqual([307], [r['status'] for r in redirected])
+        self.assertEqual([], elsewhere.requests())
+        self.assert_posts(())
+        self.assertEqual([], self.masakari.notifications_for(guest.uuid))
+        self.assertEqual([], proc.lines(r'Traceback'))
+
+    def test_masakari_dripping_then_back(self):
+        masakari = self.masakari_proxy()
+        proc = self.start_monitor(api_proxy=masakari,
+                                  sections={'api': {'timeout': API_TIMEOUT}})
+        guest = self.make_guest()
+        self.wait_watched(proc, guest)
+        masakari.drip(DRIP_INTERVAL, relay=False)
+        guest.kill_agent()
+        # every try is cut at the deadline, and tried again
+        self.wait_until(lambda: len(cut_by_the_client(masakari)) >= 2,
+                        base.DETECTION_WINDOW + 20,
+                        'two notifications cut by the monitor')
+        for record in cut_by_the_client(masakari):
+            self.assertLess(record['duration'],
+                            API_TIMEOUT + CUT_SEEN_WITHIN, record)
+        proc.wait_for_log(NOT_DELIVERED + r' to masakari \(Masakari API not '
+                          r'reachable: .*timed out', 10)
+        self.assert_posts(())
+        masakari.forward()
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid, 60)
+        self.assert_reported_once_and_recovered(proc, guest, timeout=30,
+                                                answered_before=1)
+        relayed = [r['status'] for r in masakari.requests(
+            'POST', '/v1/notifications') if r['mode'] == 'forward']
+        self.assertEqual([202], relayed)
         self.assertEqual([], proc.lines(r'Traceback'))
 
     def test_monitor_killed_after_masakari_accepted(self):

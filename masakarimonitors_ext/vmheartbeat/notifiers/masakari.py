@@ -27,10 +27,11 @@ from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat import receivers
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = receivers.DEFAULT_TIMEOUT
 
 _WHAT_TO_FIX = {
     400: 'check that [DEFAULT] hostname (%(host)s) is a host of a Masakari '
@@ -42,12 +43,12 @@ _WHAT_TO_FIX = {
 
 
 def make_masakari_connection(conf):
-    """An openstacksdk connection to Masakari from the [api] options."""
+    """An openstacksdk connection to Masakari from the [api] options.
+
+    Its session is bounded (``receivers.load_session``).
+    """
     auth = ks_loading.load_auth_from_conf_options(conf, 'api')
-    session = ks_loading.load_session_from_conf_options(conf, 'api',
-                                                        auth=auth)
-    if session.timeout is None:
-        session.timeout = DEFAULT_TIMEOUT
+    session = receivers.load_session(conf, 'api', auth, DEFAULT_TIMEOUT)
     kwargs = {}
     if conf.api.endpoint_override:
         kwargs['instance_ha_endpoint_override'] = conf.api.endpoint_override
@@ -62,7 +63,8 @@ class MasakariNotifier(base.Notifier):
     The payload carries exactly what Masakari accepts: the instance UUID,
     ``QEMU_GUEST_AGENT_ERROR`` and ``STOPPED_FAILED``. A 409 means Masakari
     already has it (a repeat within its duplicate window) and counts as
-    delivered.
+    delivered. The whole call ends within ``[api] timeout`` (30 s when
+    unset); a redirect is refused for good, as a wrong endpoint is.
 
     :param conf: the configuration ([api] options).
     :param connection: an openstacksdk connection (made from [api] when
@@ -112,13 +114,23 @@ class MasakariNotifier(base.Notifier):
             'vir_domain_event': constants.VIR_DOMAIN_EVENT_STOPPED_FAILED,
         }
         try:
-            notification = self.connection.instance_ha.create_notification(
-                type=constants.NOTIFICATION_TYPE_VM,
-                hostname=failure.hostname,
-                generated_time=failure.generated_time,
-                payload=payload)
+            with receivers.deadline(self.conf.api.timeout or DEFAULT_TIMEOUT):
+                notification = self._create(failure.hostname,
+                                            failure.generated_time, payload)
         except sdk_exc.HttpException as e:
             return self._http_error(e, failure)
+        except receivers.RedirectRefused as e:
+            raise exception.PermanentNotificationError(
+                'Masakari did not take the notification: %s (see [api] '
+                'endpoint_override and auth_url)' % e)
+        except receivers.AnswerTooLarge as e:
+            if e.status_code < 300:
+                # NOTE: Masakari took it; only its answer is not read.
+                return 'accepted by Masakari (%d; an answer of more than ' \
+                    '%d bytes, not read)' % (e.status_code, e.limit)
+            self._conn = None
+            raise exception.TransientNotificationError(
+                'Masakari API answered: %s' % e)
         except (ks_exc.ClientException, sdk_exc.SDKException,
                 OSError) as e:
             self._conn = None
@@ -126,6 +138,11 @@ class MasakariNotifier(base.Notifier):
                 'Masakari API not reachable: %s' % guestdata.escape(e, 300))
         return 'accepted by Masakari as notification %s' % (
             guestdata.escape(notification.notification_uuid, 64))
+
+    def _create(self, hostname, generated_time, payload):
+        return self.connection.instance_ha.create_notification(
+            type=constants.NOTIFICATION_TYPE_VM, hostname=hostname,
+            generated_time=generated_time, payload=payload)
 
     def _http_error(self, error, failure):
         status = error.status_code

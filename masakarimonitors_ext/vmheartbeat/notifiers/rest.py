@@ -24,6 +24,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat import receivers
 
 #: errors of the configuration, which no later try can change
 _MISCONFIGURED = (ks_exc.OptionError, ks_exc.NoMatchingPlugin,
@@ -35,10 +36,12 @@ PERMANENT = frozenset([400, 403, 404, 405, 413, 415, 422])
 
 
 def make_adapter(conf, group):
-    """A keystoneauth adapter from ``[group]``, with [api]'s auth if none."""
+    """A keystoneauth adapter from ``[group]``, with [api]'s auth if none.
+
+    Its session is bounded (``receivers.load_session``).
+    """
     auth = credentials.load_auth(conf, group)
-    session = ks_loading.load_session_from_conf_options(conf, group,
-                                                        auth=auth)
+    session = receivers.load_session(conf, group, auth)
     return ks_loading.load_adapter_from_conf_options(
         conf, group, session=session, auth=auth)
 
@@ -48,8 +51,9 @@ class RestNotifier(base.Notifier):
 
     Unreachable, timed out, 5xx, 401 (an expired token), 408, 409 and 429
     are transient: trying again may succeed. The answers in
-    :data:`PERMANENT` are not. Every call is bounded by the group's
-    keystoneauth ``timeout``.
+    :data:`PERMANENT` are not, nor is a redirect, which is never followed.
+    Every call is bounded by the group's keystoneauth ``timeout`` in all,
+    and its answer's size by ``receivers.MAX_ANSWER_BYTES``.
 
     :param conf: the configuration.
     :param adapter: a keystoneauth adapter (made from :attr:`GROUP` when
@@ -80,16 +84,32 @@ class RestNotifier(base.Notifier):
     def post(self, path, body, what):
         """POST ``body`` (JSON) to ``path``; the response when 2xx.
 
+        The whole call, a token and version discovery included, ends
+        within the group's ``timeout``. A redirect is refused for good:
+        the endpoint is wrong. An answer longer than
+        ``receivers.MAX_ANSWER_BYTES`` is judged by its status alone, and
+        the response returned for a 2xx has only the body's beginning.
+
         :param what: what is posted, for messages.
         :raises: TransientNotificationError, PermanentNotificationError.
         """
         try:
-            response = self.adapter.post(path, json=body, raise_exc=False)
+            with receivers.deadline(self.timeout):
+                response = self.adapter.post(path, json=body,
+                                             raise_exc=False)
         except _MISCONFIGURED as e:
             raise exception.PermanentNotificationError(
                 'cannot call %s: check the [%s] options: %s: %s' % (
                     self.SERVICE, self.GROUP, type(e).__name__,
                     guestdata.escape(e, 300)))
+        except receivers.RedirectRefused as e:
+            raise exception.PermanentNotificationError(
+                'cannot post the %s to %s: %s (see the [%s] options)' % (
+                    what, self.SERVICE, e, self.GROUP))
+        except receivers.AnswerTooLarge as e:
+            # NOTE: a 2xx says the receiver took the request, and nothing
+            # in its body is needed to know that: the delivery is done.
+            response = e.response
         except ks_exc.ClientException as e:
             self._forget_adapter()
             raise exception.TransientNotificationError(
@@ -114,6 +134,12 @@ class RestNotifier(base.Notifier):
         raise exception.TransientNotificationError(
             '%s answered %s to the %s: %s' % (self.SERVICE, status, what,
                                               text))
+
+    @property
+    def timeout(self):
+        """Seconds one delivery may take in all: the group's ``timeout``."""
+        return (getattr(self.conf, self.GROUP).timeout or
+                receivers.DEFAULT_TIMEOUT)
 
     def hint(self, status):
         """What the operator should look at after this refusal."""

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import threading
+import time
 import types
 from unittest import mock
 
@@ -26,7 +27,9 @@ from oslo_utils import uuidutils
 
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
+from tests.unit.vmheartbeat.notifiers import fake_http
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -450,11 +453,12 @@ class MakeNovaConnectionTestCase(base.TestCase):
     def test_from_the_nova_options(self):
         auth = object()
         self.useFixture(fixtures.MockPatchObject(
-            optin.ks_loading, 'load_auth_from_conf_options',
+            optin.credentials.ks_loading, 'load_auth_from_conf_options',
             side_effect=lambda conf, group: auth if group == 'api' else None))
         self.flags(group='nova', api_microversion='2.90',
                    endpoint_override='http://nova:8774/v2.1',
-                   valid_interfaces=['internal'], region_name='r1')
+                   valid_interfaces=['internal'], region_name='r1',
+                   timeout=2.5)
         with mock.patch.object(optin.openstack.connection,
                                'Connection') as connection:
             optin.make_nova_connection(self.conf)
@@ -465,6 +469,78 @@ class MakeNovaConnectionTestCase(base.TestCase):
         self.assertEqual('internal', kwargs['interface'])
         self.assertEqual('r1', kwargs['region_name'])
         self.assertIs(auth, kwargs['session'].auth)
+        # bounded: no redirects, capped answers, [nova] timeout in all
+        self.assertIs(False, kwargs['session'].redirect)
+        self.assertEqual(2.5, kwargs['session'].timeout)
+        for scheme in ('http', 'https'):
+            self.assertIsInstance(
+                kwargs['session'].session.get_adapter(scheme + '://nova'),
+                receivers.BoundedAdapter)
+
+
+class BoundedNovaTestCase(base.TestCase):
+    """A real openstacksdk connection from [nova], against a local server.
+
+    A Nova that redirects, trickles or floods its answer leaves the
+    opt-in unknown (nothing decided, nothing reported) and frees the
+    worker that asked it at the [nova] timeout.
+    """
+
+    TIMEOUT = 1.0
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='vmheartbeat', interval=5.0, timeout=2.0,
+                   state_path=self.useFixture(fixtures.TempDir()).path)
+        self.service = self.useFixture(fake_http.FakeService(
+            (200, {'server': {'id': A, 'status': 'ACTIVE',
+                              'OS-EXT-STS:task_state': None,
+                              'flavor': {'original_name': 'm1',
+                                         'extra_specs': {KEY: 'true'}}}})))
+        version = (200, {'version': {
+            'id': 'v2.1', 'status': 'CURRENT', 'min_version': '2.1',
+            'version': '2.95', 'links': [
+                {'rel': 'self', 'href': self.service.url + '/v2.1/'}]}})
+        self.service.fixed.update({'/v2.1': version, '/v2.1/': version})
+        self.flags(group='nova', auth_type='none', timeout=self.TIMEOUT,
+                   endpoint_override=self.service.url + '/v2.1')
+        self.policy = optin.FlavorOptIn(self.conf)
+        self.policy.open()
+
+    def gets(self):
+        return [r for r in self.service.requests
+                if r.path == '/v2.1/servers/' + A]
+
+    def test_answered(self):
+        self.assertTrue(self.policy.decide(A).watched)
+        self.assertEqual(1, len(self.gets()))
+
+    def test_dripping_nova_is_unknown_and_frees_the_worker(self):
+        self.service.answer(fake_http.Drip(0.1), fake_http.Drip(0.1))
+        started = time.monotonic()
+        self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
+        self.assertLess(time.monotonic() - started, self.TIMEOUT + 0.5)
+        # the worker's own call was cut, not only waited for
+        self.wait_for(self.service.cut, 'the drip cut')
+        self.assertLess(self.service.cut_at - started, self.TIMEOUT + 0.5)
+        # the failure's confirmation does without Nova
+        self.assertRaises(optin.NovaUnavailable, self.policy.task_state, A)
+        self.assertEqual(2, len(self.gets()))
+
+    def test_huge_answer_is_unknown(self):
+        self.service.answer(fake_http.Huge(200, 64 * 1024 * 1024))
+        error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
+        self.assertIn('AnswerTooLarge', str(error))
+        self.wait_for(self.service.cut, 'the huge answer cut')
+        # and the next answer is read
+        self.assertTrue(self.policy.decide(A).watched)
+
+    def test_redirect_is_unknown_and_not_followed(self):
+        target = self.useFixture(fake_http.FakeService())
+        self.service.answer(fake_http.Redirect(302, target.url + '/x'))
+        error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
+        self.assertIn('redirects are not followed', str(error))
+        self.assertEqual([], target.requests)
 
 
 APP_DEFAULTS = checks.CheckSettings(checks.APP, 5.0, 2.0, 3, 300.0)

@@ -12,17 +12,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import time
 import types
 from unittest import mock
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
 from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import masakari
+from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
+from tests.unit.vmheartbeat.notifiers import fake_http
 
 A = '11111111-1111-1111-1111-111111111111'
 
@@ -288,6 +292,12 @@ class MakeMasakariConnectionTestCase(base.TestCase):
         self.assertEqual('http://127.0.0.1:15868/v1',
                          kwargs['instance_ha_endpoint_override'])
         self.assertEqual(masakari.DEFAULT_TIMEOUT, kwargs['session'].timeout)
+        # bounded: no redirects, capped answers, the timeout in all
+        self.assertIs(False, kwargs['session'].redirect)
+        for scheme in ('http', 'https'):
+            self.assertIsInstance(
+                kwargs['session'].session.get_adapter(scheme + '://m'),
+                receivers.BoundedAdapter)
 
     def test_without_endpoint_override(self):
         with mock.patch.object(masakari.openstack.connection,
@@ -295,3 +305,112 @@ class MakeMasakariConnectionTestCase(base.TestCase):
             masakari.make_masakari_connection(self.conf)
         self.assertNotIn('instance_ha_endpoint_override',
                          connection.call_args[1])
+
+
+class BoundedConnectionTestCase(base.TestCase):
+    """A real openstacksdk connection from [api], against a local server.
+
+    Version discovery (``GET /v1``) is answered with a version document,
+    the notification with what the test queued.
+    """
+
+    TIMEOUT = 1.0
+
+    def setUp(self):
+        super().setUp()
+        fake_http.private_conf(self)
+        self.service = self.useFixture(fake_http.FakeService(
+            (202, {'notification': {'notification_uuid': 'abc'}})))
+        self.service.fixed['/v1'] = (200, {'version': {
+            'id': 'v1.0', 'status': 'CURRENT', 'min_version': '1.0',
+            'version': '1.2', 'links': [
+                {'rel': 'self', 'href': self.service.url + '/v1/'}]}})
+        self.conf.register_opts(
+            ks_loading.get_auth_plugin_conf_options('admin_token'),
+            group='api')
+        url = self.service.url + '/v1'
+        self.flags(group='api', auth_type='admin_token', token='tok',
+                   endpoint=url, endpoint_override=url,
+                   timeout=self.TIMEOUT)
+
+    def notify(self):
+        return masakari.MasakariNotifier(self.conf).notify(FAILURE)
+
+    def posts(self):
+        return [r for r in self.service.requests if r.method == 'POST']
+
+    def assert_cut(self, started):
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, self.TIMEOUT)
+        self.assertLess(elapsed, self.TIMEOUT + 0.5)
+
+    def test_accepted(self):
+        self.assertEqual('accepted by Masakari as notification abc',
+                         self.notify())
+        [post] = self.posts()
+        self.assertEqual('/v1/notifications', post.path)
+        self.assertEqual('tok', post.headers['x-auth-token'])
+
+    def test_redirect_is_refused_for_good(self):
+        target = self.useFixture(fake_http.FakeService())
+        self.service.answer(fake_http.Redirect(
+            307, target.url + '/v1/notifications'))
+        error = self.assertRaises(exception.PermanentNotificationError,
+                                  self.notify)
+        self.assertIn('answered 307, a redirect to %s/v1/notifications'
+                      % target.url, str(error))
+        self.assertIn('redirects are not followed', str(error))
+        self.assertIn('[api] endpoint_override', str(error))
+        self.assertEqual(1, len(self.posts()))
+        self.assertEqual([], target.requests)
+
+    def test_redirected_discovery_is_refused_for_good(self):
+        target = self.useFixture(fake_http.FakeService())
+        self.service.fixed['/v1'] = fake_http.Redirect(
+            301, target.url + '/v1')
+        self.assertRaises(exception.PermanentNotificationError, self.notify)
+        self.assertEqual([], self.posts())
+        self.assertEqual([], target.requests)
+
+    def test_dripping_masakari_is_cut_at_the_timeout(self):
+        self.service.answer(fake_http.Drip(0.1))
+        notifier = masakari.MasakariNotifier(self.conf)
+        started = time.monotonic()
+        error = self.assertRaises(exception.TransientNotificationError,
+                                  notifier.notify, FAILURE)
+        self.assert_cut(started)
+        self.assertIn('timed out', str(error))
+        self.wait_for(self.service.cut, 'the drip cut')
+        # the next try is answered
+        self.assertIn('accepted', notifier.notify(FAILURE))
+        self.assertEqual(2, len(self.posts()))
+
+    def test_dripping_discovery_is_cut_at_the_timeout(self):
+        self.service.fixed['/v1'] = fake_http.Drip(0.1)
+        started = time.monotonic()
+        self.assertRaises(exception.TransientNotificationError, self.notify)
+        self.assert_cut(started)
+        self.assertEqual([], self.posts())
+
+    def test_one_deadline_for_discovery_and_the_post(self):
+        # each within the timeout, both together not
+        self.service.fixed['/v1'] = fake_http.Late(
+            0.8, self.service.fixed['/v1'])
+        self.service.answer(fake_http.Drip(0.1))
+        started = time.monotonic()
+        self.assertRaises(exception.TransientNotificationError, self.notify)
+        self.assert_cut(started)
+        self.assertEqual(1, len(self.posts()))
+
+    def test_huge_answer_to_the_notification_is_a_delivery(self):
+        self.service.answer(fake_http.Huge(202, 64 * 1024 * 1024))
+        self.assertEqual(
+            'accepted by Masakari (202; an answer of more than %d bytes, '
+            'not read)' % receivers.MAX_ANSWER_BYTES, self.notify())
+        self.assertEqual(1, len(self.posts()))
+
+    def test_huge_error_is_transient(self):
+        self.service.answer(fake_http.Huge(500, 64 * 1024 * 1024))
+        error = self.assertRaises(exception.TransientNotificationError,
+                                  self.notify)
+        self.assertIn('answered 500 with more than', str(error))

@@ -18,6 +18,7 @@ Through a real keystoneauth adapter (auth_type none, endpoint_override)
 against a local HTTP server, for Mistral and for Vitrage.
 """
 
+import time
 from unittest import mock
 
 from keystoneauth1 import loading as ks_loading
@@ -46,6 +47,8 @@ def failure():
 PERMANENT = (400, 403, 404, 405, 413, 415, 422)
 #: answers a later try may not get
 TRANSIENT = (401, 408, 409, 429, 500, 502, 503, 504)
+#: a body far longer than any answer read
+HUGE = 64 * 1024 * 1024
 
 
 class RestErrorsMixin:
@@ -162,10 +165,64 @@ class RestErrorsMixin:
         self.assertTrue(self.service.hanging.is_set())
         self.assertIsInstance(error, exception.TransientNotificationError)
         self.assertIn('%s not reachable' % self.SERVICE, str(error))
-        self.assertIn('Timeout', str(error))
+        # requests' read timeout or the whole call's deadline, whichever
+        # comes first: they are the same here
+        self.assertIn('timed out', str(error))
         # and the next try is answered
         notifier.notify(failure())
         self.assertEqual(2, len(self.service.wait_requests(2)))
+
+    def test_redirect_is_permanent_and_not_followed(self):
+        target = self.useFixture(fake_http.FakeService())
+        for status in (301, 302, 307, 308):
+            self.service.answer(fake_http.Redirect(
+                status, target.url + self.ROOT + self.PATH))
+            error = self.assertRaises(exception.NotificationError,
+                                      self.make().notify, failure())
+            self.assertIsInstance(error, exception.PermanentNotificationError)
+            self.assertIn('answered %d, a redirect to %s' % (
+                status, target.url), str(error))
+            self.assertIn('redirects are not followed: set '
+                          'endpoint_override', str(error))
+            self.assertIn('[%s]' % self.GROUP, str(error))
+        self.assertEqual(4, len(self.service.requests))
+        self.assertEqual([], target.requests)
+
+    def test_dripping_service_is_cut_at_the_timeout(self):
+        self.flags(group=self.GROUP, timeout=1.0)
+        # all of it would take about 100 s
+        self.service.answer(fake_http.Drip(0.1))
+        notifier = self.make()
+        started = time.monotonic()
+        error = self.assertRaises(exception.NotificationError,
+                                  notifier.notify, failure())
+        elapsed = time.monotonic() - started
+        self.assertIsInstance(error, exception.TransientNotificationError)
+        self.assertIn('DeadlineExceeded', str(error))
+        self.assertGreaterEqual(elapsed, 1.0)
+        self.assertLess(elapsed, 1.5)
+        self.wait_for(self.service.cut, 'the drip cut')
+        # and the next try is answered
+        notifier.notify(failure())
+
+    def test_huge_answers_are_judged_by_their_status(self):
+        self.service.answer(fake_http.Huge(500, HUGE))
+        error = self.assertRaises(exception.NotificationError,
+                                  self.make().notify, failure())
+        self.assertIsInstance(error, exception.TransientNotificationError)
+        self.assertIn('answered 500', str(error))
+        self.assertLess(len(str(error)), 500)
+        self.service.answer(fake_http.Huge(400, HUGE))
+        error = self.assertRaises(exception.NotificationError,
+                                  self.make().notify, failure())
+        self.assertIsInstance(error, exception.PermanentNotificationError)
+        self.assertLess(self.service.sent_bytes, HUGE // 2)
+
+    def test_huge_answer_to_an_accepted_post_is_a_delivery(self):
+        self.service.answer(fake_http.Huge(self.ACCEPTED[0], HUGE))
+        self.assertIsInstance(self.make().notify(failure()), str)
+        self.wait_for(self.service.cut, 'the huge answer cut')
+        self.assertLess(self.service.sent_bytes, HUGE // 4)
 
     def test_a_try_after_a_transient_answer_sends_the_same_body(self):
         self.service.answer((503, 'Service Unavailable'))
