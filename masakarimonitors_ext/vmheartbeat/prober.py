@@ -98,16 +98,28 @@ class Call:
         self.deadline = now + self.timeout
         self.started = now
 
+    def idle(self):
+        """The call let its connection go: waiting, not unanswered.
+
+        :meth:`begin` starts it again, with a deadline of its own, once it
+        has a connection again.
+        """
+        self.started = None
+
     def overdue(self, now):
         """True once the call started and is past its deadline."""
         return self.started is not None and now >= self.deadline
 
     def overdue_result(self, now):
         """The miss a caller records for this call once past its deadline."""
+        started = self.started
+        if started is None:
+            # it went idle since it was found overdue
+            started = self.deadline - self.timeout
         return base.ProbeResult(
             base.Outcome.TIMED_OUT,
-            'no answer %.3fs after the call started' % (now - self.started),
-            self.started, now - self.started)
+            'no answer %.3fs after the call started' % (now - started),
+            started, now - started)
 
     def waiting_result(self, now):
         """No verdict: the call is still waiting for a connection."""
@@ -301,11 +313,20 @@ class Prober:
     def _probe_check(self, key, call, wait, tier, check, driver):
         """A check's call, its connection let go between agent calls."""
         memo = self._memo(key)
+
+        def idle(seconds):
+            # NOTE: the time without a connection, and waiting for one
+            # again, is not the guest's: the call's deadline starts anew.
+            call.idle()
+            domain = lease.idle(seconds)
+            call.begin(self._clock())
+            return domain
+
         with self._pool.lease(_instance_of(key), wait, tier) as lease:
             try:
                 call.begin(self._clock())
                 return driver.probe(lease.domain, call.timeout, check, memo,
-                                    idle=lease.idle)
+                                    idle=idle)
             finally:
                 lease.let_go()
                 call.held = lease.longest_hold

@@ -235,6 +235,43 @@ class ProberTestCase(test_base.TestCase):
         self.assertEqual((A, connections.TIER_ANSWERING),
                          self.pool.tiers[-1])
 
+    def test_a_check_idle_or_waiting_for_a_connection_is_not_overdue(self):
+        clock = self.clock
+        seen = []
+        key = checks.CheckKey(A, checks.EXEC)
+
+        class Waiting(base.ProbeDriver):
+            def probe(self, domain, timeout, check=None, memo=None,
+                      idle=None):
+                call = probe.in_flight(key)
+                # a long wait for a connection again, past the deadline
+                clock.advance(1.5)
+                idle(1.5)
+                seen.append(call.overdue(clock()))
+                clock.advance(1.5)
+                seen.append(call.overdue(clock()))
+                clock.advance(1.0)
+                seen.append(call.overdue(clock()))
+                return base.ProbeResult(base.Outcome.ANSWERED)
+
+        probe = prober.Prober(self.driver, self.pool, workers=2,
+                              clock=self.clock,
+                              drivers={checks.EXEC: Waiting()})
+        self.addCleanup(probe.shutdown)
+        settings = checks.CheckSettings(checks.EXEC, 30.0, 2.0, 2,
+                                        command=('/bin/true',))
+        self.assertTrue(probe.probe(key, 2.0, settings).answered)
+        # its time runs again only once it has a connection again
+        self.assertEqual([False, False, True], seen)
+
+    def test_overdue_result_of_a_call_gone_idle(self):
+        call = prober.Call(None, 10.0, 2.0)
+        call.begin(11.0)
+        call.idle()
+        result = call.overdue_result(14.0)
+        self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
+        self.assertEqual((11.0, 3.0), (result.started, result.duration))
+
     def test_counts_completed_calls(self):
         self.driver.results[B] = fakes.TIMED_OUT
         self.pool.errors['C'] = exception.LibvirtUnavailable('down')
