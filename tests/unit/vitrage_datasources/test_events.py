@@ -212,3 +212,10 @@ class OptionsTestCase(base.TestCase):
                          'vmheartbeat.transformer.VmHeartbeatTransformer',
                          opts['transformer'])
         self.assertEqual('vmheartbeat', vmheartbeat.VMHEARTBEAT_DATASOURCE)
+
+    def test_signing_and_bounds(self):
+        opts = {opt.name: opt for opt in vmheartbeat.OPTS}
+        self.assertTrue(opts['event_signing_key'].secret)
+        self.assertIsNone(opts['event_signing_key'].default)
+        self.assertEqual(300, opts['max_event_age'].default)
+        self.assertEqual(10000, opts['max_alarms'].default)
