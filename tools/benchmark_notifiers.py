@@ -163,7 +163,8 @@ class Bench:
                         'endpoint_override': self.mistral.api_url,
                         'workflow': mistral_service.WORKFLOW_NAME},
             'vitrage': {'auth_type': 'none',
-                        'endpoint_override': self.vitrage.api_url},
+                        'endpoint_override': self.vitrage.api_url,
+                        'event_signing_key': vitrage_service.SIGNING_KEY},
         }
         sections.update(self.masakari.monitor_config())
         self.proc = monitor.MonitorProcess(self.workdir, sections).start()

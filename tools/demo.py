@@ -242,7 +242,8 @@ def main():
                         'endpoint_override': mistral.api_url,
                         'workflow': mistral_service.WORKFLOW_NAME},
             'vitrage': {'auth_type': 'none',
-                        'endpoint_override': vitrage.api_url},
+                        'endpoint_override': vitrage.api_url,
+                        'event_signing_key': vitrage_service.SIGNING_KEY},
         }
         sections.update(masakari.monitor_config())
         print('== starting masakari-vmheartbeatmonitor (log: %s/monitor.log)'

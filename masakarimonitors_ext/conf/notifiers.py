@@ -79,8 +79,10 @@ VITRAGE = cfg.OptGroup(
     'vitrage',
     title='Vitrage notifier options',
     help="""
-How the "vitrage" notifier reaches Vitrage's event API (service type rca).
-The [api] credentials are used when auth_type is not set here.
+How the "vitrage" notifier reaches Vitrage's event API (service type rca)
+and signs its events. The [api] credentials are used when auth_type is not
+set here. Vitrage is deprecated upstream: the notifier is optional, and
+off unless [vmheartbeat] notifiers names it.
 """)
 
 vitrage_opts = [
@@ -91,6 +93,13 @@ vitrage_opts = [
                      'raises the instance\'s alarm, a recovery clears it; '
                      'an application status failed or degraded raises its '
                      'application alarm, healthy clears it.'),
+    cfg.StrOpt('event_signing_key',
+               secret=True,
+               help='The key each event is signed with (HMAC-SHA256), at '
+                    'least 16 characters: the [vmheartbeat] '
+                    'event_signing_key of vitrage.conf, whose vmheartbeat '
+                    'datasource refuses the events not signed with it. '
+                    'Required by the "vitrage" notifier.'),
 ]
 
 #: seconds each of these services may take to answer one request

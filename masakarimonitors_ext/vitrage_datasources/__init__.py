@@ -25,6 +25,13 @@ nothing but Vitrage) and set in vitrage.conf::
     path = vitrage.datasources,masakarimonitors_ext.vitrage_datasources
     types = nova.host,nova.instance,...,vmheartbeat
 
+    [vmheartbeat]
+    event_signing_key = <the monitors' [vitrage] event_signing_key>
+
+Without the key, the datasource refuses every event. Vitrage is
+deprecated upstream: the datasource, like the monitor's ``vitrage``
+notifier, is optional and off unless configured.
+
 Nothing here is imported by the monitor itself but ``vmheartbeat.events``,
 the event format it shares with the monitor's ``vitrage`` notifier.
 """

@@ -32,8 +32,11 @@ import atexit
 import json
 import os
 import signal
+import subprocess
 import threading
 
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
+    as vitrage_events
 from tests.functional import base
 from tests.functional.fixtures import mistral_service
 from tests.functional.fixtures import notification_listener
@@ -59,6 +62,7 @@ VITRAGE_TEMPLATE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
         __file__)))), 'etc', 'masakarimonitors_ext', 'vitrage',
     'vm-health-template.yaml')
+POLICY_FILE = os.path.join(os.path.dirname(VITRAGE_TEMPLATE), 'policy.yaml')
 
 
 def rabbit_url(port):
@@ -286,7 +290,8 @@ class BackendsTestCase(MessagingTestCase):
                         'workflow': mistral_service.WORKFLOW_NAME},
             'vitrage': {'auth_type': 'none', 'timeout': 3,
                         'endpoint_override': (
-                            vitrage_url or self.vitrage.api_url)},
+                            vitrage_url or self.vitrage.api_url),
+                        'event_signing_key': vitrage_service.SIGNING_KEY},
         }, notifiers=notifiers, **vmheartbeat)
 
     def executions_of(self, guest):
@@ -522,6 +527,7 @@ class TestVitrageDatasource(base.FunctionalTestCase):
     """
 
     INSTANCE = '31111111-2222-3333-4444-555555555555'
+    OTHER = '61111111-2222-3333-4444-555555555555'
 
     def setUp(self):
         super().setUp()
@@ -581,7 +587,9 @@ class TestVitrageDatasource(base.FunctionalTestCase):
                self.details(name='vmheartbeat.instance.%s' % self.INSTANCE),
                self.details(severity='fatal'),
                self.details(evidence=['a', 'list']),
-               self.details(evidence='\x1b[2J' + 'x' * 9000))
+               self.details(evidence='\x1b[2J' + 'x' * 9000),
+               self.details(vitrage_is_deleted=True),
+               self.details(project_id='another tenant'))
         for details in bad:
             self.assertEqual(200, self.vitrage.post_event(RAISE, details))
         # then a good one, after them in the same queue
@@ -591,16 +599,125 @@ class TestVitrageDatasource(base.FunctionalTestCase):
             a.get('instance_id') == good['instance_id'] for a in alarms))
         self.assertEqual([], self.alarms())
         log = self.graph_log()
-        self.assertEqual(5, log.count('vmheartbeat event dropped ('), log)
+        self.assertEqual(7, log.count('vmheartbeat event dropped ('), log)
         for reason in ('instance_id is not a uuid', 'name is not one of',
                        'severity is not one of',
                        "detail 'evidence' is not a plain value",
-                       "detail 'evidence' is over 8192 characters"):
+                       "detail 'evidence' is over 8192 characters",
+                       "detail 'vitrage_is_deleted' is reserved to Vitrage",
+                       "detail 'project_id' is reserved to Vitrage"):
             self.assertIn(reason, log)
         self.assertNotIn('\x1b', log)
         self.assertEqual(200, self.vitrage.post_event(CLEAR, good))
         self.vitrage.wait_alarms(lambda alarms: not any(
             a.get('instance_id') == good['instance_id'] for a in alarms))
+
+    def test_events_not_signed_with_the_key_raise_no_alarm(self):
+        # anyone allowed to post events may post one: unsigned, signed
+        # with another key, or signed and changed on the way
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, self.details(), signing_key=None))
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, self.details(), signing_key='not the key of the graph'))
+        signed = vitrage_events.sign(
+            {'type': RAISE, 'time': vitrage_events.utc_time(),
+             'details': self.details(instance_id=self.OTHER)},
+            vitrage_service.SIGNING_KEY)
+        signed['details']['instance_id'] = self.INSTANCE
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, signed['details'], event_time=signed['time'],
+            signing_key=None))
+        # the same, as signed, is taken: after them in the same queue
+        signed['details']['instance_id'] = self.OTHER
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, signed['details'], event_time=signed['time'],
+            signing_key=None))
+        self.vitrage.wait_alarms(lambda alarms: any(
+            a.get('instance_id') == self.OTHER for a in alarms))
+        self.assertEqual([], self.alarms())
+        self.assertEqual(['[]', '[]', '[]'], self.vitrage.enqueued(
+            RAISE, self.graph_mark)[:3])
+        log = self.graph_log()
+        self.assertIn('vmheartbeat event refused (not signed)', log)
+        self.assertIn('vmheartbeat event refused (bad signature)', log)
+        # and a replay of what was taken is not
+        self.assertEqual(200, self.vitrage.post_event(
+            CLEAR, self.details(instance_id=self.OTHER)))
+        self.vitrage.wait_alarms(lambda alarms: not any(
+            a.get('instance_id') == self.OTHER for a in alarms))
+        self.assertEqual(200, self.vitrage.post_event(
+            RAISE, signed['details'], event_time=signed['time'],
+            signing_key=None))
+        self.wait_until(lambda: 'replay of an event already taken' in
+                        self.graph_log(), 10, 'the replay refused')
+        self.assertEqual([], [a for a in self.vitrage.alarms()
+                              if a.get('instance_id') == self.OTHER])
+
+    def test_one_alarm_whatever_the_spelling_of_the_uuid(self):
+        instance = 'aaaaaaaa-2222-3333-4444-bbbbbbbbbbbb'
+        for spelling in (instance.upper(), instance.replace('-', '')):
+            self.assertEqual(200, self.vitrage.post_event(
+                RAISE, self.details(instance_id=spelling)))
+        alarms = self.vitrage.wait_alarms(lambda alarms: any(
+            a.get('instance_id') == instance for a in alarms))
+        self.assertEqual(1, len([a for a in alarms if a.get('name') ==
+                                 INSTANCE_ALARM and a.get(
+                                     'instance_id', '').lower().replace(
+                                     '-', '') == instance.replace('-', '')]))
+        self.assertEqual(200, self.vitrage.post_event(
+            CLEAR, self.details(instance_id=instance.upper())))
+        self.vitrage.wait_alarms(lambda alarms: not any(
+            a.get('instance_id') == instance for a in alarms))
+        self.assertEqual(1, len([a for a in self.vitrage.alarm_history()
+                                 if a.get('instance_id') == instance]))
+
+    def test_reserved_keys_are_vitrages_own(self):
+        # every property name of Vitrage's graph is refused in details,
+        # but the two the datasource checks the values of
+        script = ('import json; from vitrage.common import constants as c; '
+                  'print(json.dumps(sorted({getattr(k, n) for k in '
+                  '(c.VertexProperties, c.EdgeProperties) for n in dir(k) '
+                  'if n.isupper()})))')
+        names = json.loads(subprocess.run(
+            [self.vitrage._bin('python'), '-c', script], check=True,
+            stdout=subprocess.PIPE, universal_newlines=True).stdout)
+        self.assertIn('vitrage_is_deleted', names)
+        self.assertEqual(['name', 'severity'], [
+            n for n in names if not vitrage_events.is_reserved(n)])
+
+    def test_the_shipped_policy_restricts_event_post(self):
+        # Vitrage's own rules and oslo.policy, with our policy file: only
+        # the admin and service roles may post (the testbed's Vitrage runs
+        # noauth without it: the monitor there sends no roles)
+        script = '''if True:
+            import json, sys
+            from oslo_config import cfg
+            from oslo_policy import policy
+            from vitrage.common import policies
+            conf = cfg.ConfigOpts()
+            conf([], project='vitrage', default_config_files=[])
+            allowed = {}
+            for path in (None, sys.argv[1]):
+                enforcer = policy.Enforcer(conf, policy_file=path)
+                enforcer.register_defaults(policies.list_rules())
+                allowed[str(path)] = {
+                    role: enforcer.enforce('event post', {}, {
+                        'roles': [role], 'user_id': 'u',
+                        'project_id': 'p'})
+                    for role in ('member', 'reader', '', 'admin',
+                                 'service')}
+            print(json.dumps(allowed))
+        '''
+        allowed = json.loads(subprocess.run(
+            [self.vitrage._bin('python'), '-c', script, POLICY_FILE],
+            check=True, stdout=subprocess.PIPE,
+            universal_newlines=True).stdout)
+        # Vitrage's default: anyone
+        self.assertEqual({'member': True, 'reader': True, '': True,
+                          'admin': True, 'service': True}, allowed['None'])
+        self.assertEqual({'member': False, 'reader': False, '': False,
+                          'admin': True, 'service': True},
+                         allowed[POLICY_FILE])
 
     def test_a_clear_of_no_alarm_changes_nothing(self):
         self.assertEqual(200, self.vitrage.post_event(CLEAR, self.details()))

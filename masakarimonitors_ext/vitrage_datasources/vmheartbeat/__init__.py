@@ -20,6 +20,10 @@ The monitor's ``vitrage`` notifier posts its events to Vitrage's event API
 ``nova.instance`` the event names, or clears it. Vitrage's own ``doctor``
 datasource can only put an alarm on a host.
 
+The options below are Vitrage's, in the datasource's group
+(``[vmheartbeat]`` of vitrage.conf). Without ``event_signing_key`` every
+event is refused.
+
 This module imports oslo.config only, so that Vitrage can register the
 options below without loading the driver.
 """
@@ -46,4 +50,24 @@ OPTS = [
                help='push: the alarms come only from events posted to '
                     'Vitrage\'s event API; there is nothing to poll.',
                required=True),
+    cfg.StrOpt('event_signing_key',
+               secret=True,
+               help='The key the monitors sign their events with: their '
+                    '[vitrage] event_signing_key, at least %d characters. '
+                    'Vitrage lets anyone allowed to post events post any; '
+                    'an event not signed with this key is refused. Not '
+                    'set: every event is refused.' % events.MIN_KEY_LENGTH),
+    cfg.IntOpt('max_event_age',
+               default=300, min=10, max=86400,
+               help='Seconds an event\'s signed_at (the time the monitor '
+                    'posted it) may be before or after the time the graph '
+                    'takes it: an older event, a replay of an old one, or '
+                    'one that waited longer in Vitrage\'s queue, is '
+                    'refused. The clocks of the computes and of Vitrage '
+                    'must agree within it.'),
+    cfg.IntOpt('max_alarms',
+               default=10000, min=1,
+               help='The most vmheartbeat alarms kept raised: a raise of '
+                    'a new alarm past it is refused (and logged) until '
+                    'others are cleared.'),
 ]

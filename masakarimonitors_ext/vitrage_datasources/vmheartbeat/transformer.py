@@ -29,8 +29,8 @@ from vitrage.datasources import transformer_base as tbase
 import vitrage.graph.utils as graph_utils
 from vitrage.utils.datetime import change_time_str_format
 
-from masakarimonitors_ext.vitrage_datasources.vmheartbeat import driver
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import intake
 
 
 def _graph_time(value):
@@ -63,13 +63,13 @@ class VmHeartbeatTransformer(AlarmTransformerBase):
             vitrage_type=entity_event[DSProps.ENTITY_TYPE],
             vitrage_sample_timestamp=entity_event[DSProps.SAMPLE_DATE],
             entity_state=self._get_alarm_state(entity_event),
-            update_timestamp=_graph_time(entity_event[driver.UPDATE_TIME]),
+            update_timestamp=_graph_time(entity_event[intake.UPDATE_TIME]),
             metadata=metadata)
 
     def _create_update_neighbors(self, entity_event):
         return [self._create_neighbor(
             entity_event,
-            driver.detail(entity_event, events.INSTANCE_ID),
+            intake.detail(entity_event, events.INSTANCE_ID),
             NOVA_INSTANCE_DATASOURCE,
             EdgeLabel.ON,
             neighbor_category=EntityCategory.RESOURCE)]
@@ -78,8 +78,8 @@ class VmHeartbeatTransformer(AlarmTransformerBase):
         return tbase.build_key((
             EntityCategory.ALARM,
             entity_event[DSProps.ENTITY_TYPE],
-            driver.detail(entity_event, events.NAME),
-            driver.detail(entity_event, events.INSTANCE_ID)))
+            intake.detail(entity_event, events.NAME),
+            intake.detail(entity_event, events.INSTANCE_ID)))
 
     def get_vitrage_type(self):
         return events.DATASOURCE

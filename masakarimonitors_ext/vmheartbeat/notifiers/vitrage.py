@@ -16,6 +16,7 @@
 
 import datetime
 
+from masakarimonitors_ext import exception
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
     as vitrage_events
 from masakarimonitors_ext.vmheartbeat import checks
@@ -42,6 +43,12 @@ def _vitrage_time(generated_time):
     return when.strftime(vitrage_events.TIME_FORMAT)
 
 
+def _bounded(value):
+    if isinstance(value, str) and len(value) > vitrage_events.MAX_VALUE:
+        return value[:vitrage_events.MAX_VALUE]
+    return value
+
+
 def vitrage_event(event):
     """The body of ``POST /v1/event`` for a health event.
 
@@ -54,7 +61,12 @@ def vitrage_event(event):
     event's own ``status`` is ``app_status`` (a ``status`` of up or down
     would send the event to Vitrage's doctor datasource), its
     ``severity`` is ``event_severity``, and the evidence is one bounded
-    string.
+    string. Every string is cut to the datasource's
+    ``vitrage_events.MAX_VALUE`` characters (the answers of the other
+    notifiers, and the evidence, are unbounded lists): the datasource
+    drops no event for its size. The instance uuid is spelled as Nova
+    does. Unsigned: ``VitrageNotifier`` signs each try
+    (``vitrage_events.sign``).
 
     :returns: the body, or None for a status that changes no alarm
         (``starting``).
@@ -68,7 +80,9 @@ def vitrage_event(event):
         name = vitrage_events.INSTANCE_ALARM
         raised = event.kind != events.RECOVERED
     details = {
-        vitrage_events.INSTANCE_ID: event.instance_uuid,
+        vitrage_events.INSTANCE_ID: (
+            vitrage_events.instance_uuid(event.instance_uuid) or
+            event.instance_uuid),
         vitrage_events.NAME: name,
         vitrage_events.SEVERITY: _SEVERITIES[event.severity],
         vitrage_events.HOSTNAME: event.hostname,
@@ -86,6 +100,7 @@ def vitrage_event(event):
         'answers': '; '.join('%s: %s' % a for a in event.answers),
         'generated_time': event.generated_time,
     }
+    details = {key: _bounded(value) for key, value in details.items()}
     return {'time': _vitrage_time(event.generated_time),
             'type': vitrage_events.RAISE if raised else vitrage_events.CLEAR,
             'details': details}
@@ -100,6 +115,13 @@ class VitrageNotifier(rest.RestNotifier):
     does with it, even when no datasource takes it: a 200 is all this
     notifier can know. A repeated event changes nothing in Vitrage (the
     alarm is already raised with those details, or already cleared).
+
+    Each try is signed with ``[vitrage] event_signing_key``
+    (``vitrage_events.sign``): the datasource, with the same key,
+    refuses every event that is not, or was signed too long ago.
+
+    :raises: ConfigurationError when ``[vitrage] event_signing_key`` is
+        not set or too short.
     """
 
     GROUP = 'vitrage'
@@ -107,6 +129,15 @@ class VitrageNotifier(rest.RestNotifier):
 
     def __init__(self, conf, adapter=None):
         super().__init__(conf, adapter)
+        self.key = conf.vitrage.event_signing_key
+        if not self.key or len(self.key) < vitrage_events.MIN_KEY_LENGTH:
+            raise exception.ConfigurationError(
+                'vitrage.event_signing_key',
+                'the vitrage notifier signs its events with it, and the '
+                'vmheartbeat datasource refuses those that are not: set it '
+                '(at least %d characters) to the [vmheartbeat] '
+                'event_signing_key of vitrage.conf'
+                % vitrage_events.MIN_KEY_LENGTH)
         self.kinds = tuple(conf.vitrage.event_kinds)
 
     def hint(self, status):
@@ -122,6 +153,7 @@ class VitrageNotifier(rest.RestNotifier):
         body = vitrage_event(event)
         if body is None:
             return 'not sent: %s changes no alarm' % event.status
-        self.post('/v1/event', body, 'event %s' % body['type'])
+        self.post('/v1/event', vitrage_events.sign(body, self.key),
+                  'event %s' % body['type'])
         return 'posted %s %s' % (body['type'], body['details'][
             vitrage_events.NAME])

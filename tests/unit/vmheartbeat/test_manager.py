@@ -152,6 +152,7 @@ class LoadDriversTestCase(ManagerTestCase):
         self.flags(group='vmheartbeat',
                    notifiers=['vitrage', 'noop', 'mistral', 'messaging'])
         self.flags(group='mistral', workflow='vmhb_recover')
+        self.flags(group='vitrage', event_signing_key='k' * 16)
         loaded = manager.load_notifiers(self.conf)
         self.assertEqual(['vitrage', 'noop', 'mistral', 'messaging'],
                          [name for name, _ in loaded])
@@ -182,6 +183,23 @@ class LoadDriversTestCase(ManagerTestCase):
                                   self.optin)
         self.assertEqual('mistral.workflow', error.option)
 
+    def test_vitrage_without_a_signing_key_is_refused(self):
+        # the monitor does not start: the datasource would refuse every
+        # event it posted
+        self.flags(group='vmheartbeat', notifiers=['noop', 'vitrage'])
+        for key in (None, '', 'k' * 15):
+            self.flags(group='vitrage', event_signing_key=key)
+            error = self.assertRaises(exception.ConfigurationError,
+                                      manager.VMHeartbeatManager, self.conf,
+                                      self.optin)
+            self.assertEqual('vitrage.event_signing_key', error.option)
+            self.assertIn('[vitrage] event_signing_key', str(error))
+            self.assertIn('at least 16 characters', str(error))
+        # not needed while the vitrage notifier is off
+        self.flags(group='vmheartbeat', notifiers=['noop'])
+        self.assertEqual(['noop'], [name for name, _ in
+                                    manager.load_notifiers(self.conf)])
+
     def test_other_error_of_a_notifier_names_the_option(self):
         self.flags(group='vmheartbeat', notifiers=['noop', 'vitrage'])
         with mock.patch.object(vitrage.VitrageNotifier, '__init__',
@@ -196,7 +214,8 @@ class LoadDriversTestCase(ManagerTestCase):
     def test_notifiers_none_of_which_takes_failures_are_refused(self):
         self.flags(group='vmheartbeat', notifiers=['vitrage', 'mistral'])
         self.flags(group='vitrage', event_kinds=['recovered',
-                                                 'status_changed'])
+                                                 'status_changed'],
+                   event_signing_key='k' * 16)
         self.flags(group='mistral', workflow='vmhb_recover',
                    event_kinds=['reported'])
         error = self.assertRaises(exception.ConfigurationError,

@@ -309,7 +309,21 @@ class VitrageErrorsTestCase(RestErrorsMixin, base.TestCase):
     PATH = '/v1/event'
 
     def make(self):
+        self.flags(group='vitrage', event_signing_key='k' * 16)
         return vitrage.VitrageNotifier(self.conf)
+
+    def test_a_try_after_a_transient_answer_sends_the_same_body(self):
+        # the same event; each try signed when it is made
+        self.service.answer((503, 'Service Unavailable'))
+        notifier = self.make()
+        self.assertRaises(exception.TransientNotificationError,
+                          notifier.notify, failure())
+        notifier.notify(failure())
+        first, second = [r.json() for r in self.service.wait_requests(2)]
+        for body in (first, second):
+            body['details'].pop('signed_at')
+            body['details'].pop('signature')
+        self.assertEqual(first, second)
 
     def test_hints(self):
         self.assertIn('check the [vitrage] credentials',

@@ -20,6 +20,7 @@ How its errors are mapped: test_rest.
 import datetime
 import re
 
+from masakarimonitors_ext import exception
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
     as vitrage_events
 from masakarimonitors_ext.vmheartbeat import checks
@@ -30,6 +31,7 @@ from tests.unit.vmheartbeat.notifiers import fake_http
 
 A = '11111111-1111-1111-1111-111111111111'
 GENERATED = '2026-11-24T19:15:00'
+KEY = 'a signing key of the testbed'
 #: the only time format Vitrage's event datasources read
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
@@ -117,6 +119,36 @@ class VitrageEventTestCase(base.TestCase):
         self.assertEqual(4096, len(evidence))
         self.assertTrue(evidence.startswith('x' * 3000 + ' | y'))
 
+    def test_every_string_is_bounded_as_the_datasource_wants(self):
+        # the answers of the other notifiers are unbounded: the datasource
+        # would drop the event the monitor counted as delivered
+        one = events.Event(
+            events.FAILED, A, 'compute-1', 'heartbeat',
+            details='d' * 20000,
+            answers=tuple(('notifier%d' % i, 'x' * 1000) for i in range(20)))
+        body = vitrage.vitrage_event(one)
+        self.assertEqual(vitrage_events.MAX_VALUE,
+                         len(body['details']['answers']))
+        self.assertEqual(vitrage_events.MAX_VALUE,
+                         len(body['details']['description']))
+        self.assertTrue(body['details']['answers'].startswith(
+            'notifier0: xxx'))
+        self.assertEqual([], vitrage_events.problems(body['type'],
+                                                     body['details']))
+
+    def test_no_detail_is_reserved_to_vitrage(self):
+        for one in (event(events.FAILED), event(events.RECOVERED),
+                    event(events.STATUS_CHANGED, checks.FAILED)):
+            details = vitrage.vitrage_event(one)['details']
+            self.assertEqual([], [k for k in details
+                                  if vitrage_events.is_reserved(k)])
+
+    def test_the_instance_uuid_as_nova_spells_it(self):
+        one = events.Event(events.FAILED, A.upper(), 'compute-1',
+                           'heartbeat')
+        self.assertEqual(A, vitrage.vitrage_event(one)['details'][
+            'instance_id'])
+
     def test_an_application_status_is_kept_beside_the_alarm_status(self):
         one = event(events.STATUS_CHANGED, status=checks.DEGRADED)
         details = vitrage.vitrage_event(one)['details']
@@ -164,7 +196,8 @@ class VitrageNotifierTestCase(base.TestCase):
         fake_http.private_conf(self)
         self.service = self.useFixture(fake_http.FakeService((200, {})))
         self.flags(group='vitrage', auth_type='none',
-                   endpoint_override=self.service.url)
+                   endpoint_override=self.service.url,
+                   event_signing_key=KEY)
 
     def test_posts_the_event(self):
         one = event(events.FAILED)
@@ -176,7 +209,27 @@ class VitrageNotifierTestCase(base.TestCase):
         self.assertEqual('/v1/event', request.path)
         self.assertEqual('application/json', request.headers['content-type'])
         body = request.json()
-        self.assertEqual(vitrage.vitrage_event(one), body)
+        # the event, signed for this try
+        details = dict(body['details'])
+        signature = details.pop('signature')
+        signed_at = details.pop('signed_at')
+        self.assertEqual(vitrage.vitrage_event(one),
+                         dict(body, details=details))
+        self.assertEqual(vitrage_events.signature(
+            KEY, body['type'], body['time'], dict(details,
+                                                  signed_at=signed_at)),
+                         signature)
+        self.assertIsNone(vitrage_events.verify(
+            KEY, body['type'], body['time'], body['details']))
+        self.assertEqual('bad signature', vitrage_events.verify(
+            'another key of the testbed', body['type'], body['time'],
+            body['details']))
+        # signed now, not when the event was generated: an event that
+        # waited in the outbox is still fresh
+        when = datetime.datetime.strptime(signed_at, TIME_FORMAT)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None)
+        self.assertLess(abs(now - when), datetime.timedelta(seconds=60))
         self.assertEqual('2026-11-24T19:15:00.000000', body['time'])
         self.assertEqual('vmheartbeat.alarm.raise', body['type'])
         self.assertEqual('compute-1', body['details']['hostname'])
@@ -194,12 +247,32 @@ class VitrageNotifierTestCase(base.TestCase):
         self.assertEqual('vmheartbeat.alarm.clear', request.json()['type'])
         self.assertEqual('vmheartbeat.app', request.json()['details']['name'])
 
-    def test_a_repeated_event_posts_the_same_body(self):
+    def test_a_repeated_event_posts_the_same_event_signed_again(self):
         notifier = vitrage.VitrageNotifier(self.conf)
         notifier.notify(event(events.RECOVERED))
         notifier.notify(event(events.RECOVERED))
-        first, second = self.service.wait_requests(2)
-        self.assertEqual(first.json(), second.json())
+        first, second = [r.json() for r in self.service.wait_requests(2)]
+        self.assertNotEqual(first['details']['signature'],
+                            second['details']['signature'])
+        for body in (first, second):
+            body['details'].pop('signed_at')
+            body['details'].pop('signature')
+        self.assertEqual(first, second)
+
+    def test_no_signing_key_no_notifier(self):
+        for key in (None, '', 'x' * (vitrage_events.MIN_KEY_LENGTH - 1)):
+            self.flags(group='vitrage', event_signing_key=key)
+            error = self.assertRaises(exception.ConfigurationError,
+                                      vitrage.VitrageNotifier, self.conf)
+            self.assertEqual('vitrage.event_signing_key', error.option)
+            self.assertIn('at least 16 characters', str(error))
+        self.assertEqual([], self.service.requests)
+
+    def test_the_signing_key_is_secret(self):
+        opt = self.conf._get_opt_info('event_signing_key', 'vitrage')['opt']
+        self.assertTrue(opt.secret)
+        self.assertIn('at least %d characters'
+                      % vitrage_events.MIN_KEY_LENGTH, opt.help)
 
     def test_kinds_from_the_configuration(self):
         self.assertEqual(
