@@ -211,6 +211,15 @@ class ProberTestCase(test_base.TestCase):
             self.prober.probe(A, 2.0)
             self.assertEqual((A, tier), self.pool.tiers[-1], share)
 
+    def exec_prober(self, driver):
+        """A prober whose exec checks ``driver`` runs; a 2 s exec check."""
+        probe = prober.Prober(self.driver, self.pool, workers=2,
+                              clock=self.clock,
+                              drivers={checks.EXEC: driver})
+        self.addCleanup(probe.shutdown)
+        return probe, checks.CheckSettings(checks.EXEC, 30.0, 2.0, 2,
+                                           command=('/bin/true',))
+
     def test_a_check_idle_between_agent_calls_holds_nothing_meanwhile(self):
         clock = self.clock
 
@@ -223,12 +232,7 @@ class ProberTestCase(test_base.TestCase):
                     idle(0.1)
                 return base.ProbeResult(base.Outcome.ANSWERED)
 
-        probe = prober.Prober(self.driver, self.pool, workers=2,
-                              clock=self.clock,
-                              drivers={checks.EXEC: Waiting()})
-        self.addCleanup(probe.shutdown)
-        settings = checks.CheckSettings(checks.EXEC, 30.0, 2.0, 2,
-                                        command=('/bin/true',))
+        probe, settings = self.exec_prober(Waiting())
         key = checks.CheckKey(A, checks.EXEC)
         self.assertTrue(probe.probe(key, 2.0, settings).answered)
         probe.probe(key, 2.0, settings)
@@ -254,12 +258,7 @@ class ProberTestCase(test_base.TestCase):
                 seen.append(call.overdue(clock()))
                 return base.ProbeResult(base.Outcome.ANSWERED)
 
-        probe = prober.Prober(self.driver, self.pool, workers=2,
-                              clock=self.clock,
-                              drivers={checks.EXEC: Waiting()})
-        self.addCleanup(probe.shutdown)
-        settings = checks.CheckSettings(checks.EXEC, 30.0, 2.0, 2,
-                                        command=('/bin/true',))
+        probe, settings = self.exec_prober(Waiting())
         self.assertTrue(probe.probe(key, 2.0, settings).answered)
         # its time runs again only once it has a connection again
         self.assertEqual([False, False, True], seen)
