@@ -378,12 +378,21 @@ class Escalator:
         episode = self._episode(instance_uuid)
         flow = self._flows.get_escalation_flow(
             instance_uuid, deliveries=episode.deliveries)
-        engine = taskflow.engines.load(
-            flow, store=dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE]),
-            flow_detail=flow_detail,
-            book=book,
-            backend=backend or self._backend, engine='parallel',
-            executor=self._task_executor)
+        episode.deliveries.seed(flow, flow_detail)
+        try:
+            # NOTE: loading saves the inputs in the logbook: a disk that
+            # is full or read-only fails here, before anything runs.
+            engine = taskflow.engines.load(
+                flow, store=dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE]),
+                flow_detail=flow_detail,
+                book=book,
+                backend=backend or self._backend, engine='parallel',
+                executor=self._task_executor)
+        except Exception as e:
+            if not (episode.persisted and logbooks.cannot_write(e)):
+                raise
+            self._logbook_lost(instance_uuid, episode, book, flow_detail, e)
+            return
         with self._lock:
             episode.engine = engine
         self._run(instance_uuid, engine, book, flow_detail)
@@ -454,15 +463,15 @@ class Escalator:
                       error):
         """The logbook of a running escalation could not be written.
 
-        When every notify task has ended, the episode is judged from what
-        they recorded in memory: a failure Masakari took is reported, never
-        sent again with a new time. Otherwise the same flow, with the same
-        inputs, runs again in memory; a delivery that ended is not made
-        again.
+        When every notify task and the queue task have ended, the episode
+        is judged from what they recorded in memory: a failure Masakari
+        took is reported, never sent again with a new time. Otherwise the
+        same flow, with the same inputs, runs again in memory; a delivery
+        that ended, or a failure the outbox already has, is not made again.
         """
         self._forget_quietly(book)
-        results = episode.deliveries.results()
-        if set(self._flows.notified_by_task()) <= set(results):
+        if episode.deliveries.all_recorded(self._flows.takes_failures()):
+            results = episode.deliveries.results()
             LOG.error('Instance %s: the escalation logbook cannot be '
                       'written (%s); every notifier has answered, judged '
                       'from what they answered', instance_uuid,

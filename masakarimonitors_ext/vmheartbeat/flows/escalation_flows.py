@@ -45,10 +45,10 @@ class EscalationFlows:
         return (events.FAILED in notifier.kinds and notifier.recovers and
                 self._policies[name].required)
 
-    def notified_by_task(self):
-        """The notifiers the flow delivers to, each by a notify task."""
+    def takes_failures(self):
+        """The notifiers that get the failure, by a task or the outbox."""
         return [name for name, notifier in self._services.notifiers
-                if self._notified_by_task(name, notifier)]
+                if events.FAILED in notifier.kinds]
 
     def get_escalation_flow(self, instance_uuid, deliveries=None):
         """The flow that confirms a failure and reports it.
@@ -117,6 +117,6 @@ class EscalationFlows:
             notify.add(one)
         if queued:
             notify.add(notification_tasks.QueueFailureTask(
-                instance_uuid, queued, services.outbox))
+                instance_uuid, queued, services.outbox, deliveries))
         flow.add(notify)
         return flow

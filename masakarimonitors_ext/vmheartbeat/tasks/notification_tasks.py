@@ -17,6 +17,8 @@
 import threading
 
 from oslo_log import log as logging
+from taskflow import flow as taskflow_flow
+from taskflow import states
 from taskflow import task
 
 from masakarimonitors_ext import exception
@@ -43,14 +45,42 @@ class Deliveries:
     """What each notify task of one episode gave, kept in memory.
 
     A notify task records its result here as soon as the receiver has
-    answered, before TaskFlow saves it in the logbook. When the logbook
-    cannot be written, the escalator still knows who has the failure, and
-    a flow run again for the same episode does not deliver it twice.
+    answered, and the queue task once the outbox has the failure, before
+    TaskFlow saves either in the logbook. When the logbook cannot be
+    written, the escalator still knows who has the failure, and a flow run
+    again for the same episode neither delivers nor queues it twice.
     """
 
     def __init__(self):
         self._results = {}
         self._lock = threading.Lock()
+
+    def seed(self, flow, flow_detail):
+        """Take what the deliveries of a stored flow had given.
+
+        A flow resumed from the logbook knows its finished deliveries from
+        there: when the logbook then cannot be written and the flow runs
+        again in memory, they are not made again.
+
+        :param flow: the episode's flow, as built for it.
+        :param flow_detail: its stored ``FlowDetail``.
+        """
+        tasks = {atom.name: atom for atom in _atoms(flow)}
+        for atom_detail in flow_detail:
+            atom = tasks.get(atom_detail.name)
+            if atom is None or atom_detail.state != states.SUCCESS:
+                continue
+            for name, index in atom.save_as.items():
+                if not name.startswith(constants.DELIVERY_PREFIX):
+                    continue
+                result = atom_detail.results
+                self.record(name[len(constants.DELIVERY_PREFIX):],
+                            result if index is None else result[index])
+
+    def all_recorded(self, notifier_names):
+        """True when every one of the notifiers has a result here."""
+        with self._lock:
+            return all(name in self._results for name in notifier_names)
 
     def record(self, notifier_name, result):
         with self._lock:
@@ -65,6 +95,15 @@ class Deliveries:
         """{notifier name: what its delivery gave}, a copy."""
         with self._lock:
             return dict(self._results)
+
+
+def _atoms(flow):
+    """Every atom of a flow and of its subflows."""
+    for item in flow:
+        if isinstance(item, taskflow_flow.Flow):
+            yield from _atoms(item)
+        else:
+            yield item
 
 
 #: what the escalation requires to make the failure event
@@ -101,11 +140,17 @@ class QueueFailureTask(task.Task):
     resumed after a crash does not queue it twice. A disk that cannot keep it
     has the outbox keep it in memory (lost if the monitor restarts first).
 
+    A failure already queued in this episode (``deliveries`` has a result
+    for each of ``names``) is not queued again: the outbox may have
+    delivered and dropped it, and would take it as a new one.
+
     :param names: the notifiers that take failures through the outbox.
     :param outbox: the ``outbox.Outbox``.
+    :param deliveries: the episode's :class:`Deliveries`, or None.
     """
 
-    def __init__(self, instance_uuid, names, outbox, **kwargs):
+    def __init__(self, instance_uuid, names, outbox, deliveries=None,
+                 **kwargs):
         super().__init__(
             name=constants.name_for(constants.QUEUE_TASK, instance_uuid),
             requires=_EVENT_INPUTS,
@@ -113,11 +158,31 @@ class QueueFailureTask(task.Task):
             **kwargs)
         self._names = tuple(names)
         self._outbox = outbox
+        self._deliveries = deliveries
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe,
                 check=checks.HEARTBEAT,
                 failure_class=checks.CLASS_HEARTBEAT, recover=True):
+        if self._deliveries is None:
+            return self._queue(instance_uuid, hostname, generated_time,
+                               evidence, reprobe_result, domain_state,
+                               last_probe, check, failure_class, recover)
+        if self._deliveries.all_recorded(self._names):
+            LOG.info('Instance %s: the failure was already queued for %s '
+                     'in this episode; not queued again', instance_uuid,
+                     ', '.join(self._names))
+            return tuple(self._deliveries.get(name) for name in self._names)
+        results = self._queue(instance_uuid, hostname, generated_time,
+                              evidence, reprobe_result, domain_state,
+                              last_probe, check, failure_class, recover)
+        for name, result in zip(self._names, results):
+            self._deliveries.record(name, result)
+        return results
+
+    def _queue(self, instance_uuid, hostname, generated_time, evidence,
+               reprobe_result, domain_state, last_probe, check,
+               failure_class, recover):
         event = failure_event(instance_uuid, hostname, generated_time,
                               evidence, reprobe_result, domain_state,
                               last_probe, check, failure_class, recover)

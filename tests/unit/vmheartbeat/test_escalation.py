@@ -706,3 +706,70 @@ class FullDiskTestCase(EscalatorTestCase):
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual([], self.critical_lines())
         self.assertIn('every notifier has answered', self.logger.output)
+
+    def make_full_with_best_effort(self, masakari, other):
+        self.flags(group='vmheartbeat', best_effort_notifiers=['other'])
+        escalator, services = self.make_escalator(notifiers=[
+            ('masakari', masakari), ('other', other)])
+        return escalator, services, full_disk.LogbookDisk(escalator)
+
+    def test_run_again_in_memory_does_not_queue_the_failure_twice(self):
+        holder = {}
+        other = fakes.RecordingNotifier(kinds=(events.FAILED,))
+
+        def read_only_once_the_outbox_delivered(n, event):
+            if n == 1:
+                # the outbox delivered what the queue task handed it,
+                # then the logbook cannot take Masakari's first answer
+                other.wait_delivered(1)
+                holder['disk'].read_only = True
+
+        masakari = fakes.RecordingNotifier(
+            [fakes.transient_error()],
+            on_try=read_only_once_the_outbox_delivered)
+        escalator, services, disk = self.make_full_with_best_effort(
+            masakari, other)
+        holder['disk'] = disk
+        escalator.start(A, ['missed'], 2.0)
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual(1, len(masakari.delivered))
+        self.assertEqual(dict(masakari='delivered', other='queued'),
+                         dict(self.answers[A]))
+        services.outbox.stop(test_base.WAIT)
+        self.assertEqual(1, len(other.delivered))
+        self.assertEqual(0, services.outbox.pending('other'))
+
+    def test_resumed_flow_on_a_read_only_disk_sends_nothing_twice(self):
+        # a stop while one required notifier hangs: the other has it
+        first, services = self.make_escalator(notifiers=[
+            ('steady', fakes.RecordingNotifier()),
+            ('hanging', fakes.RecordingNotifier())])
+        hanging = BlockingNotifier(services.stop)
+        services.notifiers[1] = ('hanging', hanging)
+        first.start(A, ['missed'], 2.0)
+        self.wait_for(hanging.entered, 'the hanging delivery')
+        services.notifiers[0][1].wait_delivered(1)
+        services.stop.set()
+        stopper = threading.Thread(target=first.stop, args=(test_base.WAIT,))
+        stopper.start()
+        hanging.release.set()
+        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        stopper.join(test_base.WAIT)
+
+        # the next start finds the disk read-only: the flow resumed from
+        # the logbook runs again in memory
+        steady, late = fakes.RecordingNotifier(), fakes.RecordingNotifier()
+        escalator, _ = self.make_escalator(notifiers=[
+            ('steady', steady), ('hanging', late)])
+        full_disk.LogbookDisk(escalator).read_only = True
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             checks.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
+        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        # what had been delivered before the stop is not sent again
+        self.assertEqual(0, steady.tries)
+        self.assertEqual(1, len(late.delivered))
+        self.assertEqual(dict(steady='delivered', hanging='delivered'),
+                         dict(self.answers[A]))
+        [line] = self.critical_lines()
+        self.assertIn('attempt to write a readonly database', line)

@@ -129,8 +129,9 @@ class EscalationFlowTestCase(base.TestCase):
         required, _queue = list(self.flow('masakari', 'log',
                                           deliveries=deliveries))[-1]
         self.assertIs(deliveries, list(required)[0]._deliveries)
+        self.assertIs(deliveries, _queue._deliveries)
 
-    def test_notified_by_task(self):
+    def test_takes_failures(self):
         self.flags(group='vmheartbeat', best_effort_notifiers=['log'])
         factory = self.factory(notifiers=[
             ('masakari', fakes.RecordingNotifier()),
@@ -138,7 +139,9 @@ class EscalationFlowTestCase(base.TestCase):
             ('log', fakes.RecordingNotifier()),
             ('webhook', fakes.RecordingNotifier(
                 kinds=(events.STATUS_CHANGED,)))])
-        self.assertEqual(['masakari'], factory.notified_by_task())
+        # by a notify task, by the outbox; not one that takes no failures
+        self.assertEqual(['masakari', 'rest', 'log'],
+                         factory.takes_failures())
 
     def test_no_notifier(self):
         notify = list(self.flow())[-1]

@@ -19,6 +19,7 @@ from unittest import mock
 import fixtures
 import taskflow.engines
 from taskflow.patterns import linear_flow
+from taskflow.patterns import unordered_flow
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
@@ -292,3 +293,62 @@ class QueueFailureTaskTestCase(base.TestCase):
                     engine.storage.fetch(
                         notification_tasks.delivery_name(name)))
             self.assertEqual(1, len(outbox.put_events))
+
+    def test_queued_once_in_an_episode(self):
+        deliveries = notification_tasks.Deliveries()
+        first = self.execute(task=notification_tasks.QueueFailureTask(
+            A, ['webhook', 'vitrage'], self.outbox, deliveries))
+        self.assertEqual({'webhook': first[0], 'vitrage': first[1]},
+                         deliveries.results())
+        # the same episode's flow run again: the outbox, which may have
+        # delivered and dropped it, does not get it a second time
+        again = self.execute(task=notification_tasks.QueueFailureTask(
+            A, ['webhook', 'vitrage'], self.outbox, deliveries))
+        self.assertEqual(first, again)
+        self.assertEqual(1, len(self.outbox.put_events))
+        self.assertIn('already queued for webhook, vitrage in this episode',
+                      self.logger.output)
+
+
+class DeliveriesSeedTestCase(base.TestCase):
+    """A flow resumed from the logbook knows what it had delivered."""
+
+    def run_flow(self, notifier):
+        outbox = FakeOutbox()
+        notify = unordered_flow.Flow('notify')
+        one = linear_flow.Flow('one')
+        one.add(notification_tasks.NotifyTask(
+            A, 'masakari', notifier, mock.Mock(spec=['probe']), REQUIRED))
+        notify.add(one, notification_tasks.QueueFailureTask(
+            A, ['webhook', 'vitrage'], outbox))
+        flow = linear_flow.Flow('escalation')
+        flow.add(notify)
+        store = dict(QueueFailureTaskTestCase.INPUTS,
+                     episode_started=time.time(), probe_timeout=2.0,
+                     check_settings=None)
+        engine = taskflow.engines.load(flow, store=store)
+        try:
+            engine.run()
+        except exception.TransientNotificationError:
+            pass
+        return flow, engine.storage._flowdetail
+
+    def test_finished_deliveries_are_taken(self):
+        flow, flow_detail = self.run_flow(fakes.RecordingNotifier())
+        deliveries = notification_tasks.Deliveries()
+        deliveries.seed(flow, flow_detail)
+        queued = {'delivered': True, 'answer': 'queued', 'required': False}
+        self.assertEqual(
+            {'masakari': {'delivered': True, 'answer': 'delivered',
+                          'required': True},
+             'webhook': queued, 'vitrage': queued}, deliveries.results())
+        self.assertTrue(deliveries.all_recorded(
+            ['masakari', 'webhook', 'vitrage']))
+
+    def test_a_failed_delivery_is_not_taken(self):
+        flow, flow_detail = self.run_flow(fakes.RecordingNotifier(
+            [fakes.transient_error()]))
+        deliveries = notification_tasks.Deliveries()
+        deliveries.seed(flow, flow_detail)
+        self.assertNotIn('masakari', deliveries.results())
+        self.assertFalse(deliveries.all_recorded(['masakari', 'webhook']))
