@@ -59,9 +59,12 @@ def status_main(argv):
     config = conf.CONF
     config.register_cli_opts(STATUS_OPTS)
     config(argv, project='masakarimonitors', prog=PROG + ' status')
+    path = status.socket_path(config)
     try:
-        instances = status.query(status.socket_path(config),
-                                 config.instance)
+        if config.instance:
+            instances, notifiers = status.query(path, config.instance), []
+        else:
+            instances, notifiers = status.query_host(path)
     except status.StatusError as e:
         sys.stderr.write('%s status: %s\n' % (PROG, e))
         return 2
@@ -73,10 +76,15 @@ def status_main(argv):
     if config.json:
         # NOTE: ensure_ascii (the default): every control and non-ASCII
         # character of the monitor's answer is printed as a \u escape.
-        print(json.dumps({'instances': instances}, indent=2,
-                         sort_keys=True, ensure_ascii=True))
+        answer = {'instances': instances}
+        if not config.instance:
+            answer['notifiers'] = notifiers
+        print(json.dumps(answer, indent=2, sort_keys=True,
+                         ensure_ascii=True))
     else:
         print(status.format_text(instances) or 'No instances on this host.')
+        if notifiers:
+            print(status.format_notifiers(notifiers))
     return 0
 
 

@@ -145,7 +145,8 @@ class VMHeartbeatManager:
         self.instances.attach(self.scheduler, self.prober, self.inventory,
                               self.escalator, self.events)
         self.status = status.StatusServer(status.socket_path(conf),
-                                          self.instances.snapshot)
+                                          self.instances.snapshot,
+                                          self.outbox.counts)
 
     # Lifecycle
 

@@ -372,6 +372,24 @@ class Outbox:
                 memory = len(self._memory[name])
         return row[0] + memory
 
+    def counts(self):
+        """Each notifier's events waiting and dropped, as the status shows.
+
+        :returns: a list, in the notifiers' order, of dicts with
+            ``notifier``, ``policy`` (``required`` or ``best effort``),
+            ``pending`` (kept, in the database or in memory) and
+            ``dropped`` (since the start).
+        """
+        with self._lock:
+            kept = dict(self._db.execute(
+                'SELECT notifier, COUNT(*) FROM deliveries GROUP BY '
+                'notifier').fetchall())
+            return [{'notifier': name,
+                     'policy': self._policies[name].name,
+                     'pending': kept.get(name, 0) + len(self._memory[name]),
+                     'dropped': self._dropped[name]}
+                    for name, _ in self._notifiers]
+
     def _head(self, name):
         """The oldest delivery of a notifier: the database's, then memory's.
 

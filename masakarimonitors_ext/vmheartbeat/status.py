@@ -18,7 +18,9 @@ The running monitor answers on a Unix socket under ``[vmheartbeat]
 state_path`` (mode 0600: root only; no network port). A client sends one
 line of JSON, ``{"instance": UUID or null}``, and reads one JSON answer:
 ``{"instances": [...]}``, each instance as :func:`describe` gives it (the
-instances table takes the snapshot), or ``{"error": "..."}``.
+instances table takes the snapshot), with ``"notifiers": [...]`` (what the
+outbox keeps and dropped for each, ``outbox.Outbox.counts``) when the whole
+host is asked, or ``{"error": "..."}``.
 ``masakari-vmheartbeatmonitor status`` is that client: it asks only a
 socket of root or of its own user, and prints the answer escaped, since
 it carries what guests said.
@@ -94,11 +96,14 @@ class StatusServer:
 
     :param path: the socket's path.
     :param snapshot: returns a list of JSON-serializable dicts.
+    :param notifiers: returns a list of JSON-serializable dicts, one per
+        notifier, for an answer about the whole host; None for none.
     """
 
-    def __init__(self, path, snapshot):
+    def __init__(self, path, snapshot, notifiers=None):
         self.path = path
         self._snapshot = snapshot
+        self._notifiers = notifiers
         self._sock = None
         self._thread = None
         self._stopping = threading.Event()
@@ -161,8 +166,10 @@ class StatusServer:
             data = json.dumps({'error': 'bad request: %s' % e})
         else:
             try:
-                data = json.dumps({'instances': self._snapshot(instance)},
-                                  allow_nan=False)
+                answer = {'instances': self._snapshot(instance)}
+                if instance is None and self._notifiers is not None:
+                    answer['notifiers'] = self._notifiers()
+                data = json.dumps(answer, allow_nan=False)
             except Exception as e:
                 text = _error_text(e)
                 LOG.warning('Status request failed, answered as an error: '
@@ -284,6 +291,20 @@ def query(path, instance=None, timeout=10.0):
     :raises: StatusError when it cannot be asked, or its answer is not
         one; its message is one escaped line.
     """
+    return _ask(path, instance, timeout)[0]
+
+
+def query_host(path, timeout=10.0):
+    """Ask the running monitor about the whole host, as :func:`query`.
+
+    :returns: (instances, notifiers): two lists of dicts, notifiers empty
+        when the monitor gave none.
+    """
+    return _ask(path, None, timeout)
+
+
+def _ask(path, instance, timeout):
+    """The answer's instances and notifiers, checked as :func:`query`."""
     shown = guestdata.escape(path, 500)
     _check_socket(path, shown)
     try:
@@ -328,7 +349,12 @@ def query(path, instance=None, timeout=10.0):
             isinstance(item, dict) for item in instances):
         raise StatusError('unreadable answer from the monitor: no list of '
                           'instances')
-    return instances
+    notifiers = answer.get('notifiers', [])
+    if not isinstance(notifiers, list) or not all(
+            isinstance(item, dict) for item in notifiers):
+        raise StatusError('unreadable answer from the monitor: a list of '
+                          'notifiers that is not one')
+    return instances, notifiers
 
 
 def describe(record, now, escalating):
@@ -424,6 +450,24 @@ def format_text(instances):
     lines = []
     for item in instances:
         lines.extend(_block(_dict(item)))
+    return '\n'.join(lines)
+
+
+def format_notifiers(notifiers):
+    """What the outbox keeps for each notifier, as lines of text.
+
+    Never raises for an answer of an unexpected shape, as
+    :func:`format_text`.
+    """
+    if not notifiers:
+        return ''
+    lines = ['notifiers (events waiting in the outbox, dropped since the '
+             'start):']
+    for item in notifiers:
+        item = _dict(item)
+        lines.append('  %s (%s): %s waiting, %s dropped' % (
+            _text(item.get('notifier')), _text(item.get('policy')),
+            _number(item.get('pending')), _number(item.get('dropped'))))
     return '\n'.join(lines)
 
 

@@ -184,10 +184,20 @@ class TestMessagingFaults(MessagingTestCase):
                           % guest.uuid, timeout=5)
         return proc, guest
 
+    def waiting(self, proc):
+        """{notifier: events its outbox keeps}, as ``status`` shows."""
+        code, out, err = proc.status('--json')
+        self.assertEqual(0, code, err)
+        return {n['notifier']: n['pending']
+                for n in json.loads(out)['notifiers']}
+
     def test_broker_refusing_then_back_delivers_once(self):
         proc, guest = self._fault_with_broker(self.broker.refuse)
         proc.wait_for_log(NOT_DELIVERED % guest.uuid, timeout=30, count=2)
         self.assertEqual([], self.listener.received(FAILED, guest.uuid))
+        # the status shows what waits for the broker
+        self.assertGreaterEqual(self.waiting(proc)['messaging'], 1)
+        self.assertEqual(0, self.waiting(proc)['masakari'])
         self.broker.forward()
         self.listener.wait_for(FAILED, guest.uuid, timeout=60)
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
@@ -195,6 +205,8 @@ class TestMessagingFaults(MessagingTestCase):
         self.listener.wait_for(REPORTED, guest.uuid, timeout=EVENT_LAG)
         self.assert_once(FAILED, guest)
         self.assert_notifications(guest, 1)
+        self.wait_until(lambda: self.waiting(proc)['messaging'] == 0,
+                        EVENT_LAG, 'the outbox emptied once delivered')
 
     def test_broker_hanging_does_not_hold_masakari(self):
         proc, guest = self._fault_with_broker(self.broker.hang)

@@ -121,6 +121,12 @@ SNAPSHOT = [
     {'instance_uuid': B, 'name': 'instance-2222', 'watched': False,
      'reason': 'flavor has no masakari:vm_heartbeat extra spec'},
 ]
+NOTIFIERS = [
+    {'notifier': 'masakari', 'policy': 'required', 'pending': 0,
+     'dropped': 0},
+    {'notifier': 'rest', 'policy': 'best effort', 'pending': 1000,
+     'dropped': 37},
+]
 
 
 class StatusMainTestCase(base.TestCase):
@@ -136,13 +142,15 @@ class StatusMainTestCase(base.TestCase):
         self.socket = os.path.join(self.tempdir, status.SOCKET)
         self.asked = []
 
-    def serve(self, items=SNAPSHOT):
+    def serve(self, items=SNAPSHOT, notifiers=None):
         def snapshot(instance_uuid):
             self.asked.append(instance_uuid)
             return [i for i in items
                     if instance_uuid in (None, i['instance_uuid'])]
 
-        server = status.StatusServer(self.socket, snapshot)
+        server = status.StatusServer(
+            self.socket, snapshot,
+            None if notifiers is None else lambda: notifiers)
         server.start()
         self.addCleanup(server.stop)
 
@@ -165,6 +173,27 @@ class StatusMainTestCase(base.TestCase):
                       self.stdout.getvalue())
         self.assertEqual([None], self.asked)
         self.assertEqual('', self.stderr.getvalue())
+
+    def test_text_shows_the_notifiers_of_the_host(self):
+        self.serve(notifiers=NOTIFIERS)
+        self.assertEqual(0, self.status())
+        self.assertEqual(status.format_text(SNAPSHOT) + '\n' +
+                         status.format_notifiers(NOTIFIERS) + '\n',
+                         self.stdout.getvalue())
+        self.assertIn('  rest (best effort): 1000 waiting, 37 dropped',
+                      self.stdout.getvalue())
+
+    def test_text_of_one_instance_shows_no_notifiers(self):
+        self.serve(notifiers=NOTIFIERS)
+        self.assertEqual(0, self.status(A))
+        self.assertEqual(status.format_text(SNAPSHOT[:1]) + '\n',
+                         self.stdout.getvalue())
+
+    def test_json_of_the_host(self):
+        self.serve(notifiers=NOTIFIERS)
+        self.assertEqual(0, self.status('--json'))
+        self.assertEqual({'instances': SNAPSHOT, 'notifiers': NOTIFIERS},
+                         json.loads(self.stdout.getvalue()))
 
     def test_json_of_one_instance(self):
         self.serve()
@@ -252,7 +281,8 @@ class StatusMainTestCase(base.TestCase):
         self.assertNotIn('\x1b', out)
         self.assertNotIn('\r', out)
         self.assertIn('\\u001b[2J\\r\\nroot# ', out)
-        self.assertEqual({'instances': [self.HOSTILE]}, json.loads(out))
+        self.assertEqual({'instances': [self.HOSTILE], 'notifiers': []},
+                         json.loads(out))
 
     def test_unknown_instance_is_escaped(self):
         self.serve()

@@ -600,6 +600,12 @@ class BoundTestCase(OutboxTestCase):
             'WARNING', 'dropping the oldest events of notifier log')))
         self.assertEqual(1, len(self.lines(
             'ERROR', 'dropping the oldest events of notifier rest')))
+        # as the status shows them
+        self.assertEqual([
+            {'notifier': 'log', 'policy': 'best effort', 'pending': 10,
+             'dropped': 5},
+            {'notifier': 'rest', 'policy': 'required', 'pending': 10,
+             'dropped': 5}], box.counts())
 
         box.start()
         log.wait_delivered(10)
@@ -654,6 +660,8 @@ class BoundTestCase(OutboxTestCase):
         self.assertEqual(10, box.pending('log'))
         self.assertEqual(10, box.pending('rest'))
         self.assertEqual(4, box.dropped('log'))
+        # kept in memory, counted as waiting
+        self.assertEqual([10, 10], [c['pending'] for c in box.counts()])
         self.assertEqual(1, len(self.lines(
             'WARNING', 'notifier log are kept in memory')))
         self.assertEqual(1, len(self.lines(

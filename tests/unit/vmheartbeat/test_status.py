@@ -65,6 +65,12 @@ FAILED = {
     'app_details': '', 'report_only': [], 'checks': {},
 }
 SNAPSHOT = [WATCHED, NOT_WATCHED, FAILED]
+NOTIFIERS = [
+    {'notifier': 'masakari', 'policy': 'required', 'pending': 0,
+     'dropped': 0},
+    {'notifier': 'rest', 'policy': 'best effort', 'pending': 1000,
+     'dropped': 37},
+]
 
 
 class FakeSnapshot:
@@ -154,6 +160,34 @@ class StatusServerTestCase(StatusTestCase):
         self.serve()
         self.assertEqual(SNAPSHOT, status.query(self.path))
         self.assertEqual([None], self.snapshot.asked)
+
+    def test_query_host_gives_the_notifiers(self):
+        server = status.StatusServer(self.path, self.snapshot,
+                                     lambda: NOTIFIERS)
+        server.start()
+        self.addCleanup(server.stop)
+        self.assertEqual((SNAPSHOT, NOTIFIERS), status.query_host(self.path))
+        # one instance asked: its record only
+        self.assertEqual({'instances': [FAILED]}, self.ask_raw(
+            b'{"instance": "%s"}\n' % C.encode()))
+        self.assertEqual(SNAPSHOT, status.query(self.path))
+
+    def test_query_host_of_a_monitor_without_notifiers(self):
+        self.serve()
+        self.assertEqual((SNAPSHOT, []), status.query_host(self.path))
+
+    def test_notifiers_that_are_not_a_list_are_refused(self):
+        for notifiers in (b'5', b'{"a": 1}', b'[1]'):
+            os.makedirs(self.tempdir, exist_ok=True)
+            path = os.path.join(self.tempdir, 'odd.sock')
+            if os.path.exists(path):
+                os.unlink(path)
+            peer = OneAnswer(path, b'{"instances": [], "notifiers": %s}\n'
+                             % notifiers)
+            error = self.assertRaises(status.StatusError, status.query_host,
+                                      path, base.WAIT)
+            peer.join()
+            self.assertIn('a list of notifiers that is not one', str(error))
 
     def test_query_one(self):
         self.serve()
@@ -574,3 +608,29 @@ class FormatTextTestCase(base.TestCase):
         self.assertEqual(['%s -: watched (-)' % A, '  state 5',
                           '  app: not run yet (misses -/-, every -s)',
                           '- -: not watched (-)'], lines)
+
+
+class FormatNotifiersTestCase(base.TestCase):
+
+    def test_each_notifier(self):
+        self.assertEqual([
+            'notifiers (events waiting in the outbox, dropped since the '
+            'start):',
+            '  masakari (required): 0 waiting, 0 dropped',
+            '  rest (best effort): 1000 waiting, 37 dropped',
+        ], status.format_notifiers(NOTIFIERS).splitlines())
+
+    def test_none(self):
+        self.assertEqual('', status.format_notifiers([]))
+
+    def test_everything_shown_is_escaped(self):
+        hostile = '\x1b[2J\nroot# \u202e'
+        text = status.format_notifiers([
+            {'notifier': hostile, 'policy': hostile, 'pending': hostile,
+             'dropped': [hostile]}, 'not a dict'])
+        self.assertNotIn('\x1b', text)
+        lines = text.split('\n')
+        self.assertEqual(3, len(lines), lines)
+        for line in lines:
+            self.assertTrue(line.isprintable(), line)
+        self.assertEqual('  - (-): - waiting, - dropped', lines[2])
