@@ -78,32 +78,18 @@ class ProbeMissed(VMHeartbeatError):
 class NotificationError(VMHeartbeatError):
     """A notifier could not deliver a notification.
 
-    :param transient: True when trying again later may succeed (API down,
-        5xx, 401); False for errors of configuration or payload.
+    Raised as one of its two kinds: each is a class of its own because a
+    failure read back from the escalation database keeps its exception's
+    type names, not its attributes.
     """
-
-    def __init__(self, message, transient):
-        self.transient = transient
-        super().__init__(message)
 
 
 class TransientNotificationError(NotificationError):
     """A notification failed for a reason that may pass: try again.
 
-    A class of its own because a failure read back from the escalation
-    database keeps its exception's type names, not its attributes.
+    The API down, a 5xx answer, an expired token (401).
     """
-
-    def __init__(self, message):
-        super().__init__(message, transient=True)
 
 
 class PermanentNotificationError(NotificationError):
     """A notification was refused for good (configuration or payload)."""
-
-    def __init__(self, message):
-        super().__init__(message, transient=False)
-
-
-class ShuttingDown(VMHeartbeatError):
-    """The monitor is stopping; the escalation resumes at the next start."""

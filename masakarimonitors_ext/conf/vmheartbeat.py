@@ -68,9 +68,16 @@ opts = [
                default='masakari:vm_heartbeat',
                regex=r'^[A-Za-z0-9_.:-]{1,200}$',
                help='Flavor extra spec that opts an instance in (value '
-                    '"true" or "false"). The same key with the suffixes '
-                    '"_interval", "_timeout" and "_failure_threshold" '
-                    'overrides those options per flavor.'),
+                    '"true" or "false"), and the prefix of every other '
+                    'extra spec the monitor reads: "_interval", '
+                    '"_timeout" and "_failure_threshold" override the '
+                    'heartbeat\'s options per flavor; "_app" and "_exec" '
+                    'turn on the application heartbeat and an exec check, '
+                    'each with the same suffixes (and "_startup_grace", '
+                    '"_max_freeze"), "_app_audits" names the audits, '
+                    '"_report_only" the failure classes reported without '
+                    'recovery. Values out of the options\' bounds are '
+                    'refused (the default used, one line logged).'),
     cfg.FloatOpt('optin_refresh_interval',
                  default=600.0, min=10.0, max=86400.0,
                  help='Seconds after which a cached opt-in answer from Nova '
@@ -117,10 +124,17 @@ opts = [
                help='Escalation flows that may run at once.'),
     cfg.StrOpt('state_path',
                default='/var/lib/masakarimonitors/vmheartbeat',
-               help='Directory of the escalation state (an SQLite '
-                    'database) that lets an escalation interrupted by a '
-                    'restart resume without losing or repeating its '
-                    'notification.'),
+               help='Directory of the monitor\'s own state: the '
+                    'escalations (escalations.sqlite), so that one '
+                    'interrupted by a restart resumes without losing or '
+                    'repeating its notification; the outbox of health '
+                    'events not yet delivered (outbox.sqlite); the last '
+                    'opt-in answers of Nova (optin.json), used while Nova '
+                    'cannot be asked; and the status socket '
+                    '(status.sock). It must be a directory owned by the '
+                    'monitor\'s user that no group or other user can '
+                    'write: the monitor refuses to start otherwise. It is '
+                    'created, mode 0700, when missing.'),
     cfg.IntOpt('outbox_max_events_per_notifier',
                default=1000, min=10, max=1000000,
                help='Health events the outbox keeps for one notifier, '

@@ -15,7 +15,7 @@
 """What the log says about checks: the lines an operator reads.
 
 The instances table calls these as it accounts each result; they only
-log, and own no state but the ``blocked`` set of an instance record.
+log, and own no state: what they tell is returned to the table.
 """
 
 import collections
@@ -88,19 +88,24 @@ def log_result(entry, check, state, result, before):
                  check, result)
 
 
-def note_blocked(record, check, result):
-    """Say once per check that the agent refuses its commands by policy."""
+def blocked_after(instance_uuid, check, result, blocked):
+    """Say once per check that the agent refuses its commands by policy.
+
+    :param blocked: the checks of the instance whose commands the agent
+        refused, before this result.
+    :returns: those checks after it, a new frozenset.
+    """
     if result.outcome is base.Outcome.BLOCKED:
-        if check not in record.blocked:
-            record.blocked.add(check)
+        if check not in blocked:
             LOG.warning('Instance %s: the guest agent refuses the commands '
                         'of the %s check by its own policy (%s); allow %s in '
                         'qemu-ga\'s configuration to run it. The check is not '
-                        'counted meanwhile.', record.uuid, check,
+                        'counted meanwhile.', instance_uuid, check,
                         result.detail,
                         ', '.join(checks.AGENT_COMMANDS[check]))
-    elif (check in record.blocked and
-            result.outcome is not base.Outcome.INCONCLUSIVE):
-        record.blocked.discard(check)
+        return frozenset(blocked) | {check}
+    if check in blocked and result.outcome is not base.Outcome.INCONCLUSIVE:
         LOG.info('Instance %s: the guest agent runs the %s check again',
-                 record.uuid, check)
+                 instance_uuid, check)
+        return frozenset(blocked) - {check}
+    return frozenset(blocked)

@@ -66,12 +66,6 @@ _OUTCOMES = (
     (exception.PermanentNotificationError, constants.OUTCOME_REJECTED),
 )
 _BOOK_PREFIX = 'vmhb-episode-'
-#: store entries an episode persisted before they existed gets
-_STORE_DEFAULTS = {constants.CHECK: checks.HEARTBEAT,
-                   constants.FAILURE_CLASS: checks.CLASS_HEARTBEAT,
-                   constants.RECOVER: True,
-                   constants.CHECK_SETTINGS: None}
-
 #: an escalation resumed at start: its instance, check and failure class
 Resumed = collections.namedtuple('Resumed',
                                  'instance_uuid check failure_class')
@@ -106,10 +100,6 @@ def _judge(stored):
         if not key.startswith(constants.DELIVERY_PREFIX):
             continue
         name = key[len(constants.DELIVERY_PREFIX):]
-        if not isinstance(result, dict):
-            # NOTE: what an older release's notify task gave: delivered
-            result = {'delivered': True, 'answer': str(result),
-                      'required': True}
         answers.append((name, result['answer']))
         if result['required'] and not result['delivered']:
             refused = True
@@ -358,7 +348,7 @@ class Escalator:
             self._runner.submit(self._guarded, instance_uuid,
                                 self._load_and_run, book, flow_detail,
                                 backend)
-            store = dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE])
+            store = flow_detail.meta[_STORE]
             resumed.append(Resumed(instance_uuid, store[constants.CHECK],
                                    store[constants.FAILURE_CLASS]))
         return resumed
@@ -383,7 +373,7 @@ class Escalator:
             # NOTE: loading saves the inputs in the logbook: a disk that
             # is full or read-only fails here, before anything runs.
             engine = taskflow.engines.load(
-                flow, store=dict(_STORE_DEFAULTS, **flow_detail.meta[_STORE]),
+                flow, store=dict(flow_detail.meta[_STORE]),
                 flow_detail=flow_detail,
                 book=book,
                 backend=backend or self._backend, engine='parallel',

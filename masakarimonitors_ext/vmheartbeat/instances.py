@@ -73,7 +73,7 @@ class Instance:
     health: object = None
     touched: float = None
     adopting: bool = False
-    blocked: set = dataclasses.field(default_factory=set)
+    blocked: frozenset = frozenset()
     escalated: tuple = None
     unrecovered: tuple = None
 
@@ -86,7 +86,7 @@ class Instance:
     def forget_run(self):
         """The domain stopped: nothing of its run is kept."""
         self.domain = self.decision = self.health = None
-        self.blocked.clear()
+        self.blocked = frozenset()
 
     def recovers(self, failure_class):
         """Masakari is asked to recover this failure class."""
@@ -412,7 +412,8 @@ class Instances:
             if result.outcome is base.Outcome.NOT_RUNNING:
                 self._suppress(entry, result.detail)
                 return
-            checklog.note_blocked(record, check, result)
+            record.blocked = checklog.blocked_after(
+                instance_uuid, check, result, record.blocked)
             state = entry.checks[check]
             before = checklog.Before.of(entry, state)
             failed = entry.record(result, time.monotonic(), check)

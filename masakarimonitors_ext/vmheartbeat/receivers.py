@@ -307,8 +307,8 @@ class BoundedAdapter(ks_session.TCPKeepAliveAdapter):
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         # a SOCKS proxy has connection classes of its own
-        if manager.pool_classes_by_scheme is \
-                poolmanager.pool_classes_by_scheme:
+        if (manager.pool_classes_by_scheme is
+                poolmanager.pool_classes_by_scheme):
             manager.pool_classes_by_scheme = _POOL_CLASSES
         return manager
 

@@ -35,8 +35,8 @@ import signal
 import subprocess
 import threading
 
-from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
-    as vitrage_events
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
+    events as vitrage_events)
 from tests.functional import base
 from tests.functional.fixtures import mistral_service
 from tests.functional.fixtures import notification_listener

@@ -33,8 +33,9 @@ class ExceptionTestCase(base.TestCase):
         transient = exception.TransientNotificationError('503')
         permanent = exception.PermanentNotificationError('400')
         self.assertIsInstance(transient, exception.NotificationError)
-        self.assertTrue(transient.transient)
-        self.assertFalse(permanent.transient)
+        self.assertIsInstance(permanent, exception.NotificationError)
+        self.assertNotIsInstance(permanent,
+                                 exception.TransientNotificationError)
         self.assertEqual('503', str(transient))
 
     def test_escalation_errors_name_the_instance(self):

@@ -75,8 +75,11 @@ class RefusalLog(object):
             return
         self._last[kind] = now
         more = self._suppressed.pop(kind, 0)
-        LOG.warning(message + (' (%d more refused in the last %.0f s)'
-                               % (more, now - last) if more else ''), *args)
+        if more:
+            LOG.warning(message + ' (%d more refused in the last %.0f s)',
+                        *(args + (more, now - last)))
+        else:
+            LOG.warning(message, *args)
 
 
 class AlarmIntake(object):
@@ -147,8 +150,8 @@ class AlarmIntake(object):
         # need not be remembered. At most max_alarms are: past that the
         # oldest go first, and only their age bounds their replay.
         for signature, signed_at in list(self._seen.items()):
-            if now - signed_at <= self.max_age and \
-                    len(self._seen) < self.max_alarms:
+            if (now - signed_at <= self.max_age and
+                    len(self._seen) < self.max_alarms):
                 break
             del self._seen[signature]
 
@@ -173,8 +176,9 @@ class AlarmIntake(object):
     def _pass_on(self, event, old_alarm):
         if event[TYPE] == events.CLEAR:
             return self._is_erroneous(old_alarm)
-        return old_alarm is None or old_alarm.get(DETAILS) != \
-            event.get(DETAILS) or not self._is_erroneous(old_alarm)
+        return (old_alarm is None or
+                old_alarm.get(DETAILS) != event.get(DETAILS) or
+                not self._is_erroneous(old_alarm))
 
     def take(self, event):
         """Check and cache one posted event; the alarm event, or None.
@@ -193,8 +197,8 @@ class AlarmIntake(object):
             details[events.INSTANCE_ID])
         key = alarm_key(event)
         old_alarm = self.cache.get(key, (None, None))[0]
-        if self._is_erroneous(event) and old_alarm is None and \
-                len(self.cache) >= self.max_alarms:
+        if (self._is_erroneous(event) and old_alarm is None and
+                len(self.cache) >= self.max_alarms):
             self._refuse('full', '%d alarms raised already, the most '
                          'kept' % self.max_alarms, event)
             return None

@@ -85,5 +85,5 @@ class VmHeartbeatTransformer(AlarmTransformerBase):
         return events.DATASOURCE
 
     def _ok_status(self, entity_event):
-        return bool(entity_event) and \
-            entity_event.get(EventProps.TYPE) == events.CLEAR
+        return (bool(entity_event) and
+                entity_event.get(EventProps.TYPE) == events.CLEAR)

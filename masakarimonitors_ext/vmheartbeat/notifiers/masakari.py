@@ -126,8 +126,8 @@ class MasakariNotifier(base.Notifier):
         except receivers.AnswerTooLarge as e:
             if e.status_code < 300:
                 # NOTE: Masakari took it; only its answer is not read.
-                return 'accepted by Masakari (%d; an answer of more than ' \
-                    '%d bytes, not read)' % (e.status_code, e.limit)
+                return ('accepted by Masakari (%d; an answer of more than '
+                        '%d bytes, not read)' % (e.status_code, e.limit))
             self._conn = None
             raise exception.TransientNotificationError(
                 'Masakari API answered: %s' % e)

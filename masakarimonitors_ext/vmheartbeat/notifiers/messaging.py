@@ -77,7 +77,9 @@ class MessagingNotifier(base.Notifier):
     it does not go through ``oslo_messaging.Notifier``, which logs and
     drops a notification it could not send: it hands the message to the
     notification transport, as oslo.messaging's own messaging driver
-    does, and a failure is raised and retried.
+    does, and a failure is raised and retried. That method
+    (``_send_notification``) is private: the unit tests check that the
+    installed oslo.messaging has it as called here.
 
     :param conf: the configuration ([oslo_messaging_notifications],
         [messaging_notifier]).

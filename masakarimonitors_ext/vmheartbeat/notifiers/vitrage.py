@@ -17,8 +17,8 @@
 import datetime
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
-    as vitrage_events
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
+    events as vitrage_events)
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import messaging

@@ -219,19 +219,19 @@ class AppMailboxProbe(base.ProbeDriver):
             self._close(domain, handle, agent_timeout)
         if not isinstance(read, dict) or not isinstance(
                 read.get('buf-b64'), str):
-            return base.Outcome.WRONG_ANSWER, 'guest-file-read gave no ' \
-                'data', {}
+            return (base.Outcome.WRONG_ANSWER,
+                    'guest-file-read gave no data', {})
         try:
             raw = base64.b64decode(read['buf-b64'], validate=True)
         except ValueError:
             return base.Outcome.WRONG_ANSWER, 'answer is not base64', {}
         line, newline, _rest = raw.partition(b'\n')
         if len(line) > self.max_answer_bytes:
-            return base.Outcome.WRONG_ANSWER, 'answer larger than %d ' \
-                'bytes' % self.max_answer_bytes, {}
+            return (base.Outcome.WRONG_ANSWER,
+                    'answer larger than %d bytes' % self.max_answer_bytes, {})
         if not newline:
-            return base.Outcome.WRONG_ANSWER, 'answer incomplete: no ' \
-                'newline ends it', {}
+            return (base.Outcome.WRONG_ANSWER,
+                    'answer incomplete: no newline ends it', {})
         try:
             answer = guestdata.loads(line.decode('utf-8'),
                                      self.max_answer_bytes)
@@ -247,11 +247,12 @@ class AppMailboxProbe(base.ProbeDriver):
         echo = answer.get('challenge')
         if echo != sent.nonce:
             if echo is not None and echo in memo.get('earlier', ()):
-                return base.Outcome.WRONG_ANSWER, 'stale answer: it ' \
-                    'echoes an earlier challenge', {}
-            return base.Outcome.WRONG_ANSWER, 'answer %s does not echo the ' \
-                'challenge %s' % (guestdata.escape(json.dumps(echo), _QUOTE),
-                                  sent.nonce), {}
+                return (base.Outcome.WRONG_ANSWER,
+                        'stale answer: it echoes an earlier challenge', {})
+            return (base.Outcome.WRONG_ANSWER,
+                    'answer %s does not echo the challenge %s' % (
+                        guestdata.escape(json.dumps(echo), _QUOTE),
+                        sent.nonce), {})
         status = answer.get('status')
         if status not in checks.APP_STATES:
             return base.Outcome.WRONG_ANSWER, 'unknown status %s' % (
@@ -262,8 +263,8 @@ class AppMailboxProbe(base.ProbeDriver):
         fields = {'status': status, 'details': details,
                   'recover': answer.get('recover') is True}
         if status == checks.FAILED:
-            return base.Outcome.FAILED, 'the application reports failed', \
-                dict(fields, failure_class=checks.CLASS_APP_FAILED)
+            return (base.Outcome.FAILED, 'the application reports failed',
+                    dict(fields, failure_class=checks.CLASS_APP_FAILED))
         results = answer.get('audits', {})
         if not isinstance(results, dict):
             results = {}
@@ -285,8 +286,9 @@ class AppMailboxProbe(base.ProbeDriver):
                     text if isinstance(text, str) else json.dumps(text),
                     _QUOTE)))
         if missing:
-            return base.Outcome.WRONG_ANSWER, 'no result for the requested ' \
-                'audit %s' % ', '.join(missing), fields
+            return (base.Outcome.WRONG_ANSWER,
+                    'no result for the requested audit %s' % ', '.join(
+                        missing), fields)
         if failed:
             return base.Outcome.FAILED, 'audit failed: %s' % ', '.join(
                 failed), dict(fields, failure_class=checks.CLASS_AUDIT)

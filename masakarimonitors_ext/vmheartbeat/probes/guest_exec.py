@@ -256,8 +256,9 @@ class GuestExecProbe(base.ProbeDriver):
                 self.max_output_bytes), details
         signal = _SIGNAL.search(status)
         if signal is not None:
-            return base.Outcome.FAILED, 'the command was killed by signal ' \
-                '%s' % signal.group(1), details
+            return (base.Outcome.FAILED,
+                    'the command was killed by signal %s' % signal.group(1),
+                    details)
         code = _EXITCODE.search(status)
         if code is None:
             return base.Outcome.WRONG_ANSWER, 'no exit status', details

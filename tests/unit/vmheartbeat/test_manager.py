@@ -263,9 +263,8 @@ class RunTestCase(ManagerTestCase):
                            ('inventory', monitor.inventory),
                            ('escalator', monitor.escalator)):
             order.attach_mock(part, name)
-        with mock.patch.object(manager.connections,
-                               'start_event_loop'), \
-                mock.patch.object(manager.connections, 'check_uri'):
+        with mock.patch.object(manager.connections, 'start_event_loop'), (
+                mock.patch.object(manager.connections, 'check_uri')):
             monitor.stop()
             monitor.run()
 

@@ -21,8 +21,8 @@ import datetime
 import re
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events \
-    as vitrage_events
+from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
+    events as vitrage_events)
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage

@@ -683,8 +683,8 @@ class AppMailboxProbeTestCase(test_base.TestCase):
 
     def right_answer(self):
         return json.dumps({'version': 1, 'status': 'healthy',
-                           'challenge': self.memo['sent'].nonce}).encode() \
-            + b'\n'
+                           'challenge': self.memo['sent'].nonce}).encode() + (
+            b'\n')
 
     def test_garbage_is_a_wrong_answer_and_never_raises(self):
         for raw in (b'', b'not json', b'{"challenge": ', b'[1, 2]', b'null',
