@@ -50,6 +50,7 @@ from taskflow import states
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat.flows import listeners
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import logbooks
 from masakarimonitors_ext.vmheartbeat import stamps
@@ -392,7 +393,8 @@ class Escalator:
         outcome = constants.OUTCOME_NOTIFIED
         answers = ()
         try:
-            engine.run()
+            with listeners.EscalationLogListener(engine):
+                engine.run()
         except Exception as e:
             if episode.persisted and logbooks.cannot_write(e):
                 self._logbook_lost(instance_uuid, episode, book,
