@@ -22,10 +22,9 @@ oslo.messaging's own ``[oslo_messaging_notifications]`` group
 (``[oslo_messaging_rabbit]``).
 """
 
-import copy
-
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from masakarimonitors_ext.conf import auth
 
 #: the event kinds an operator may choose (events.KINDS)
 EVENT_KINDS = ('failed', 'reported', 'recovered', 'status_changed')
@@ -114,30 +113,13 @@ def register_opts(conf):
     for group, opts in ((MISTRAL, mistral_opts), (VITRAGE, vitrage_opts)):
         conf.register_group(group)
         conf.register_opts(opts, group=group)
-        ks_loading.register_session_conf_options(conf, group.name)
-        ks_loading.register_auth_conf_options(conf, group.name)
-        ks_loading.register_adapter_conf_options(conf, group.name)
-        conf.set_default('service_type', SERVICE_TYPES[group.name],
-                         group=group.name)
-        conf.set_default('timeout', DEFAULT_TIMEOUTS[group.name],
-                         group=group.name)
-
-
-def _keystoneauth_opts(group):
-    session_opts = copy.deepcopy(ks_loading.get_session_conf_options())
-    for opt in session_opts:
-        if opt.dest == 'timeout':
-            opt.default = DEFAULT_TIMEOUTS[group]
-    adapter_opts = copy.deepcopy(
-        ks_loading.get_adapter_conf_options(include_deprecated=False))
-    for opt in adapter_opts:
-        if opt.dest == 'service_type':
-            opt.default = SERVICE_TYPES[group]
-    return (session_opts + ks_loading.get_auth_common_conf_options() +
-            adapter_opts)
+        auth.register_auth_opts(conf, group.name, SERVICE_TYPES[group.name],
+                                DEFAULT_TIMEOUTS[group.name])
 
 
 def list_opts():
     return {MESSAGING: messaging_opts,
-            MISTRAL: mistral_opts + _keystoneauth_opts('mistral'),
-            VITRAGE: vitrage_opts + _keystoneauth_opts('vitrage')}
+            MISTRAL: auth.add_auth_opts(mistral_opts, SERVICE_TYPES['mistral'],
+                                        DEFAULT_TIMEOUTS['mistral']),
+            VITRAGE: auth.add_auth_opts(vitrage_opts, SERVICE_TYPES['vitrage'],
+                                        DEFAULT_TIMEOUTS['vitrage'])}

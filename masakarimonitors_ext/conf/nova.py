@@ -18,10 +18,9 @@ Nova tells which instances opted in (flavor extra specs). Without an
 auth_type here, the [api] credentials are used.
 """
 
-import copy
-
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
+
+from masakarimonitors_ext.conf import auth
 
 GROUP = cfg.OptGroup(
     'nova',
@@ -36,6 +35,7 @@ credentials are used when auth_type is not set here.
 #: confirmed from libvirt alone, and an opt-in answer kept from before is
 #: used.
 DEFAULT_TIMEOUT = 5.0
+SERVICE_TYPE = 'compute'
 
 opts = [
     cfg.StrOpt('api_microversion',
@@ -49,26 +49,8 @@ opts = [
 def register_opts(conf):
     conf.register_group(GROUP)
     conf.register_opts(opts, group=GROUP)
-    ks_loading.register_session_conf_options(conf, GROUP.name)
-    ks_loading.register_auth_conf_options(conf, GROUP.name)
-    ks_loading.register_adapter_conf_options(conf, GROUP.name)
-    conf.set_default('service_type', 'compute', group=GROUP.name)
-    conf.set_default('timeout', DEFAULT_TIMEOUT, group=GROUP.name)
-
-
-def _session_opts():
-    """keystoneauth's session options, with our default timeout."""
-    session_opts = copy.deepcopy(ks_loading.get_session_conf_options())
-    for opt in session_opts:
-        if opt.dest == 'timeout':
-            opt.default = DEFAULT_TIMEOUT
-    return session_opts
+    auth.register_auth_opts(conf, GROUP.name, SERVICE_TYPE, DEFAULT_TIMEOUT)
 
 
 def list_opts():
-    return {
-        GROUP: (opts +
-                _session_opts() +
-                ks_loading.get_auth_common_conf_options() +
-                ks_loading.get_adapter_conf_options(include_deprecated=False))
-    }
+    return {GROUP: auth.add_auth_opts(opts, SERVICE_TYPE, DEFAULT_TIMEOUT)}

@@ -28,6 +28,7 @@ import futurist
 from oslo_log import log as logging
 import stevedore
 
+from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import connections
@@ -36,6 +37,7 @@ from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import inventory
+from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat import outbox
 from masakarimonitors_ext.vmheartbeat import prober
@@ -119,7 +121,9 @@ class VMHeartbeatManager:
         self.conf = conf
         group = conf.vmheartbeat
         self._stop = threading.Event()
-        self.optin = optin_policy or optin.make_policy(conf)
+        self.nova = (nova.Nova(conf)
+                     if group.opt_in == vmhb_conf.OPT_IN_FLAVOR else None)
+        self.optin = optin_policy or optin.make_policy(conf, self.nova)
         self._adopter = futurist.ThreadPoolExecutor(max_workers=4)
         self.instances = instances.Instances(conf, self.optin,
                                              self._adopter)
@@ -135,7 +139,7 @@ class VMHeartbeatManager:
         self.notifiers = load_notifiers(conf)
         self.outbox = outbox.Outbox(conf, self.notifiers)
         services = types.SimpleNamespace(
-            prober=self.prober, inventory=self.inventory, optin=self.optin,
+            prober=self.prober, inventory=self.inventory, nova=self.nova,
             notifiers=self.notifiers, outbox=self.outbox, stop=self._stop)
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, conf), conf,

@@ -30,9 +30,6 @@ import os
 import threading
 import time
 
-import futurist
-from keystoneauth1 import exceptions as ks_exc
-import openstack.connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 from oslo_utils import strutils
@@ -40,9 +37,8 @@ from oslo_utils import uuidutils
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
-from masakarimonitors_ext.vmheartbeat import receivers
+from masakarimonitors_ext.vmheartbeat import nova as nova_client
 from masakarimonitors_ext.vmheartbeat import statefile
 
 LOG = logging.getLogger(__name__)
@@ -85,24 +81,6 @@ class Decision:
 
 class OptInUnknown(exception.VMHeartbeatError):
     """Nova could not say whether an instance is watched; ask again later."""
-
-
-class NovaUnavailable(exception.VMHeartbeatError):
-    """Nova did not answer in time, or could not be reached at all."""
-
-
-#: What openstacksdk raises when Nova cannot answer: keystoneauth's
-#: ConnectFailure, ConnectTimeout, DiscoveryFailure, ... for a refused or
-#: hanging connection, SDKException for an HTTP error.
-NOVA_ERRORS = (ks_exc.ClientException, sdk_exc.SDKException, OSError,
-               ValueError)
-
-#: A server that exists nowhere: asking for it proves the credentials.
-_NO_SERVER = '00000000-0000-0000-0000-000000000000'
-
-#: Workers that carry Nova calls, so that a caller waits no longer than
-#: ``[nova] timeout`` even when keystoneauth takes longer to give up.
-_NOVA_WORKERS = 4
 
 
 def default_settings(conf):
@@ -255,15 +233,6 @@ class OptInPolicy(metaclass=abc.ABCMeta):
         """
         return None
 
-    def task_state(self, instance_uuid):
-        """The instance's lifecycle operation in progress, or None.
-
-        Used to confirm a failure.
-
-        :raises: NovaUnavailable when Nova cannot tell in time.
-        """
-        return None
-
     def needs_refresh(self, instance_uuid):
         """True when a cached answer about the instance must be asked again.
 
@@ -287,45 +256,24 @@ class AllOptIn(OptInPolicy):
         return self._decision
 
 
-def make_nova_connection(conf):
-    """An openstacksdk connection to Nova from the [nova] options.
-
-    Without an auth_type in [nova], the [api] credentials are used. Its
-    session is bounded (``receivers.load_session``).
-    """
-    auth = credentials.load_auth(conf, 'nova')
-    session = receivers.load_session(conf, 'nova', auth)
-    kwargs = {'compute_api_version': '2',
-              'compute_default_microversion': conf.nova.api_microversion}
-    if conf.nova.endpoint_override:
-        kwargs['compute_endpoint_override'] = conf.nova.endpoint_override
-    if conf.nova.valid_interfaces:
-        kwargs['interface'] = conf.nova.valid_interfaces[0]
-    return openstack.connection.Connection(
-        session=session, region_name=conf.nova.region_name, **kwargs)
-
-
 class FlavorOptIn(OptInPolicy):
     """Instances whose flavor carries the opt-in extra spec.
 
     :param conf: the configuration.
-    :param connection: an openstacksdk connection (made from [nova] when
-        None).
+    :param nova: the ``nova.Nova`` client it asks.
     :param store: a ``statefile.StateFile`` (``optin.json`` under
         ``state_path`` when None) that keeps the last known answers.
     """
 
     STORE_FILE = 'optin.json'
 
-    def __init__(self, conf, connection=None, clock=time.monotonic,
-                 store=None):
+    def __init__(self, conf, nova, clock=time.monotonic, store=None):
         self._key = conf.vmheartbeat.extra_spec_key
         self._defaults = default_settings(conf)
         self._check_defaults = checks.defaults(conf)
         self._max_age = conf.vmheartbeat.optin_refresh_interval
-        self._timeout = conf.nova.timeout
         self._conf = conf
-        self._conn = connection
+        self._nova = nova
         self._clock = clock
         self._store = store or statefile.StateFile(
             os.path.join(conf.vmheartbeat.state_path, self.STORE_FILE),
@@ -333,13 +281,6 @@ class FlavorOptIn(OptInPolicy):
         self._cache = {}
         self._warned = set()
         self._lock = threading.Lock()
-        self._calls = futurist.ThreadPoolExecutor(max_workers=_NOVA_WORKERS)
-
-    @property
-    def connection(self):
-        if self._conn is None:
-            self._conn = make_nova_connection(self._conf)
-        return self._conn
 
     def open(self):
         saved = self._store.load(
@@ -355,41 +296,7 @@ class FlavorOptIn(OptInPolicy):
                      len(saved), self._store.path)
 
     def check(self):
-        try:
-            self._nova(self._get_server, _NO_SERVER)
-        except sdk_exc.NotFoundException:
-            return None
-        except NovaUnavailable as e:
-            return str(e)
-        except Exception as e:  # a bad [nova] option, say
-            return '%s: %s' % (type(e).__name__, e)
-        return None
-
-    def _get_server(self, instance_uuid):
-        # NOTE: openstacksdk discovers Nova's versions when the compute
-        # proxy is first used, so that too runs under the timeout.
-        return self.connection.compute.get_server(instance_uuid)
-
-    def _bounded(self, func, *args):
-        # the worker too is freed at the deadline, not only its caller
-        with receivers.deadline(self._timeout):
-            return func(*args)
-
-    def _nova(self, func, *args):
-        """func(*args) against Nova, waited for at most [nova] timeout.
-
-        :raises: NovaUnavailable
-        """
-        future = self._calls.submit(self._bounded, func, *args)
-        try:
-            return future.result(timeout=self._timeout)
-        except futurist.TimeoutError:
-            raise NovaUnavailable('no answer within %ss ([nova] timeout)'
-                                  % self._timeout)
-        except sdk_exc.NotFoundException:
-            raise
-        except NOVA_ERRORS as e:
-            raise NovaUnavailable('%s: %s' % (type(e).__name__, e))
+        return self._nova.check()
 
     def decide(self, instance_uuid, refresh=False):
         now = self._clock()
@@ -400,7 +307,7 @@ class FlavorOptIn(OptInPolicy):
             return self._kept(cached)
         try:
             decision = self._ask_nova(instance_uuid)
-        except NovaUnavailable as e:
+        except nova_client.NovaUnavailable as e:
             if cached:
                 LOG.warning('Nova did not answer about instance %s (%s); '
                             'keeping the last known answer: %s',
@@ -430,15 +337,15 @@ class FlavorOptIn(OptInPolicy):
 
     def _ask_nova(self, instance_uuid):
         try:
-            server = self._nova(self._get_server, instance_uuid)
+            server = self._nova.get_server(instance_uuid)
         except sdk_exc.NotFoundException:
             return Decision(False, reason='not a Nova instance')
         flavor = server.flavor or {}
         extra_specs = flavor.get('extra_specs')
         if extra_specs is None:
-            raise NovaUnavailable('Nova returned no flavor extra specs '
-                                  '(needs compute microversion 2.47 or '
-                                  'later)')
+            raise nova_client.NovaUnavailable(
+                'Nova returned no flavor extra specs (needs compute '
+                'microversion 2.47 or later)')
         return decide_from_extra_specs(
             extra_specs, self._key, self._defaults, self._check_defaults,
             self._conf.guest_checks.audit_min_period,
@@ -462,13 +369,6 @@ class FlavorOptIn(OptInPolicy):
             cached.from_store or
             self._clock() - cached.asked_at >= self._max_age)
 
-    def task_state(self, instance_uuid):
-        try:
-            server = self._nova(self._get_server, instance_uuid)
-        except sdk_exc.NotFoundException:
-            raise NovaUnavailable('Nova does not know the instance')
-        return server.task_state
-
     def forget(self, instance_uuid):
         with self._lock:
             known = self._cache.pop(instance_uuid, None) is not None
@@ -477,8 +377,12 @@ class FlavorOptIn(OptInPolicy):
             self._save()
 
 
-def make_policy(conf):
+def make_policy(conf, nova):
+    """The opt-in policy ``[vmheartbeat] opt_in`` names.
+
+    :param nova: the ``nova.Nova`` client, None with ``opt_in = all``.
+    """
     from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
     if conf.vmheartbeat.opt_in == vmhb_conf.OPT_IN_ALL:
         return AllOptIn(conf)
-    return FlavorOptIn(conf)
+    return FlavorOptIn(conf, nova)

@@ -30,8 +30,9 @@ class EscalationFlows:
     """Builds escalation flows.
 
     :param services: what the tasks use: ``prober``, ``inventory``,
-        ``optin``, ``notifiers`` (a list of (name, driver)), ``outbox``
-        (an ``outbox.Outbox``) and ``stop`` (a ``threading.Event``).
+        ``nova`` (a ``nova.Nova``, or None), ``notifiers`` (a list of
+        (name, driver)), ``outbox`` (an ``outbox.Outbox``) and ``stop``
+        (a ``threading.Event``).
     :param conf: the configuration.
     """
 
@@ -92,7 +93,7 @@ class EscalationFlows:
         flow.add(reprobe)
 
         flow.add(domain_tasks.ConfirmDomainRunningTask(
-            instance_uuid, services.inventory, services.optin))
+            instance_uuid, services.inventory, services.nova))
         flow.add(probe_tasks.ConfirmLastProbeTask(instance_uuid,
                                                   services.prober))
 

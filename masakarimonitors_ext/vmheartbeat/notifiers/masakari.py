@@ -17,8 +17,6 @@
 import itertools
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
-import openstack.connection
 from openstack import exceptions as sdk_exc
 from oslo_log import log as logging
 
@@ -26,6 +24,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 from masakarimonitors_ext.vmheartbeat import receivers
 
@@ -43,18 +42,13 @@ _WHAT_TO_FIX = {
 
 
 def make_masakari_connection(conf):
-    """An openstacksdk connection to Masakari from the [api] options.
-
-    Its session is bounded (``receivers.load_session``).
-    """
-    auth = ks_loading.load_auth_from_conf_options(conf, 'api')
-    session = receivers.load_session(conf, 'api', auth, DEFAULT_TIMEOUT)
-    kwargs = {}
+    """An openstacksdk connection to Masakari from the [api] options."""
+    service_options = {}
     if conf.api.endpoint_override:
-        kwargs['instance_ha_endpoint_override'] = conf.api.endpoint_override
-    return openstack.connection.Connection(
-        session=session, interface=conf.api.api_interface,
-        region_name=conf.api.region, **kwargs)
+        service_options['instance_ha_endpoint_override'] = (
+            conf.api.endpoint_override)
+    return keystone.get_connection(conf, keystone.API, DEFAULT_TIMEOUT,
+                                   **service_options)
 
 
 class MasakariNotifier(base.Notifier):

@@ -17,12 +17,11 @@
 import threading
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading as ks_loading
 from requests import exceptions as requests_exc
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import credentials
 from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 from masakarimonitors_ext.vmheartbeat import receivers
 
@@ -33,17 +32,6 @@ _MISCONFIGURED = (ks_exc.OptionError, ks_exc.NoMatchingPlugin,
 #: answers that no later try can change: the request or the
 #: configuration is wrong
 PERMANENT = frozenset([400, 403, 404, 405, 413, 415, 422])
-
-
-def make_adapter(conf, group):
-    """A keystoneauth adapter from ``[group]``, with [api]'s auth if none.
-
-    Its session is bounded (``receivers.load_session``).
-    """
-    auth = credentials.load_auth(conf, group)
-    session = receivers.load_session(conf, group, auth)
-    return ks_loading.load_adapter_from_conf_options(
-        conf, group, session=session, auth=auth)
 
 
 class RestNotifier(base.Notifier):
@@ -74,7 +62,7 @@ class RestNotifier(base.Notifier):
     def adapter(self):
         with self._lock:
             if self._adapter is None:
-                self._adapter = make_adapter(self.conf, self.GROUP)
+                self._adapter = keystone.get_adapter(self.conf, self.GROUP)
             return self._adapter
 
     def _forget_adapter(self):

@@ -20,7 +20,7 @@ from taskflow import task
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
-from masakarimonitors_ext.vmheartbeat import optin as optin_policy
+from masakarimonitors_ext.vmheartbeat import nova as nova_client
 
 LOG = logging.getLogger(__name__)
 
@@ -43,17 +43,20 @@ class ConfirmDomainRunningTask(task.Task):
     instancemonitor's to report (never recover a VM twice); a paused,
     migrating or otherwise busy one is not failed. Nova's task state is
     advisory: when Nova cannot answer within ``[nova] timeout`` the
-    failure is confirmed from libvirt alone.
+    failure is confirmed from libvirt alone, as it is without Nova
+    (``opt_in = all``).
+
+    :param nova: the ``nova.Nova`` client, or None.
     """
 
-    def __init__(self, instance_uuid, inventory, optin, **kwargs):
+    def __init__(self, instance_uuid, inventory, nova, **kwargs):
         super().__init__(
             name=constants.name_for(constants.CONFIRM_DOMAIN_TASK,
                                     instance_uuid),
             requires=(constants.INSTANCE_UUID,),
             provides=constants.DOMAIN_STATE, **kwargs)
         self._inventory = inventory
-        self._optin = optin
+        self._nova = nova
 
     def execute(self, instance_uuid):
         try:
@@ -75,8 +78,9 @@ class ConfirmDomainRunningTask(task.Task):
                 instance_uuid, 'a libvirt job (type %s) is running, such as '
                 'a migration' % job)
         try:
-            task_state = self._optin.task_state(instance_uuid)
-        except optin_policy.NovaUnavailable as e:
+            task_state = (None if self._nova is None
+                          else self._nova.task_state(instance_uuid))
+        except nova_client.NovaUnavailable as e:
             LOG.warning('Instance %s: Nova did not answer (%s); the failure '
                         'is confirmed from libvirt alone', instance_uuid, e)
             return 'running (reason %s); Nova not asked: %s' % (reason, e)

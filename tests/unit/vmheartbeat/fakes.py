@@ -149,9 +149,8 @@ class FakeInventory:
 class FakeOptIn(optin.OptInPolicy):
     """Answers from ``decisions`` (not watched when missing)."""
 
-    def __init__(self, decisions=None, task_states=None):
+    def __init__(self, decisions=None):
         self.decisions = decisions or {}
-        self.task_states = task_states or {}
         self.asked = collections.Counter()
         self.forgotten = []
 
@@ -162,14 +161,24 @@ class FakeOptIn(optin.OptInPolicy):
             raise decision
         return decision or optin.Decision(False, reason='not opted in')
 
+    def forget(self, instance_uuid):
+        self.forgotten.append(instance_uuid)
+
+
+class FakeNova:
+    """``nova.Nova``: task states from ``task_states`` (None when missing).
+
+    A task state that is an exception is raised.
+    """
+
+    def __init__(self, task_states=None):
+        self.task_states = task_states or {}
+
     def task_state(self, instance_uuid):
         task_state = self.task_states.get(instance_uuid)
         if isinstance(task_state, Exception):
             raise task_state
         return task_state
-
-    def forget(self, instance_uuid):
-        self.forgotten.append(instance_uuid)
 
 
 class RecordingNotifier:

@@ -124,7 +124,7 @@ class EscalatorTestCase(test_base.TestCase):
             prober=prober or EscalationProber(),
             inventory=fakes.FakeInventory(
                 {A: RUNNING, B: RUNNING} if states_ is None else states_),
-            optin=fakes.FakeOptIn(task_states=task_states),
+            nova=fakes.FakeNova(task_states),
             notifiers=notifiers,
             stop=stop)
         services.outbox = outbox.Outbox(self.conf, notifiers)

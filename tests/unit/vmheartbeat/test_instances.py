@@ -30,6 +30,7 @@ from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
+from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import status
@@ -48,8 +49,8 @@ class OptInTestCase(ManagerTestCase):
     def test_flavor_without_the_extra_spec_is_never_probed(self):
         compute = FakeCompute({A: {'hw:cpu_policy': 'dedicated'},
                                B: {KEY: 'true'}})
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=compute), self.clock)
+        policy = optin.FlavorOptIn(self.conf, nova.Nova(
+            self.conf, types.SimpleNamespace(compute=compute)), self.clock)
         monitor = self.make_manager(policy)
         listing = {A: domain(A), B: domain(B)}
         monitor.domains_listed(listing)
@@ -70,8 +71,8 @@ class OptInTestCase(ManagerTestCase):
     def test_old_answers_are_refreshed_at_a_resync(self):
         self.flags(group='vmheartbeat', optin_refresh_interval=600.0)
         compute = FakeCompute({A: {KEY: 'true'}, B: {}})
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=compute), self.clock)
+        policy = optin.FlavorOptIn(self.conf, nova.Nova(
+            self.conf, types.SimpleNamespace(compute=compute)), self.clock)
         monitor = self.make_manager(policy)
         listing = {A: domain(A), B: domain(B)}
         monitor.domains_listed(listing)
@@ -430,8 +431,8 @@ class AppEventsTestCase(ManagerTestCase):
                 KEY + '_report_only': 'exec_check_failed, app_heartbeat_lost,'
                                       'audit_failed, app_failed'},
             B: {KEY: 'false'}})
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=self.compute),
+        policy = optin.FlavorOptIn(self.conf, nova.Nova(
+            self.conf, types.SimpleNamespace(compute=self.compute)),
             self.clock)
         self.monitor = self.make_manager(policy)
         self.monitor.escalator.escalating.return_value = False

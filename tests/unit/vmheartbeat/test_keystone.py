@@ -12,9 +12,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from unittest import mock
+
 import fixtures
 
 from masakarimonitors_ext.vmheartbeat import keystone
+from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
 
 
@@ -44,3 +47,51 @@ class GetAuthTestCase(base.TestCase):
             self.assertEqual(1, self.logger.output.count(
                 '[%s] has no auth_type: the [api] credential (Masakari\'s '
                 'admin) is used for it too' % group))
+
+
+class ClientsTestCase(base.TestCase):
+    """Sessions, adapters and connections of a service's group."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(
+            keystone.ks_loading, 'load_auth_from_conf_options',
+            return_value=None))
+
+    def assert_bounded(self, session, timeout):
+        self.assertIs(False, session.redirect)
+        self.assertEqual(timeout, session.timeout)
+        for scheme in ('http', 'https'):
+            self.assertIsInstance(
+                session.session.get_adapter(scheme + '://service'),
+                receivers.BoundedAdapter)
+
+    def test_connection_of_api_reads_masakari_monitors_options(self):
+        self.flags(group='api', region='r-api', api_interface='internal')
+        with mock.patch.object(keystone.openstack.connection,
+                               'Connection') as connection:
+            keystone.get_connection(self.conf, keystone.API, 7.0,
+                                    instance_ha_endpoint_override='http://m')
+        kwargs = connection.call_args[1]
+        self.assertEqual('r-api', kwargs['region_name'])
+        self.assertEqual('internal', kwargs['interface'])
+        self.assertEqual('http://m', kwargs['instance_ha_endpoint_override'])
+        self.assert_bounded(kwargs['session'], 7.0)
+
+    def test_connection_of_a_keystoneauth_group(self):
+        self.flags(group='nova', region_name='r1', valid_interfaces=['admin'],
+                   timeout=2.0)
+        with mock.patch.object(keystone.openstack.connection,
+                               'Connection') as connection:
+            keystone.get_connection(self.conf, 'nova')
+        kwargs = connection.call_args[1]
+        self.assertEqual(('r1', 'admin'),
+                         (kwargs['region_name'], kwargs['interface']))
+        self.assert_bounded(kwargs['session'], 2.0)
+
+    def test_adapter_of_a_group(self):
+        self.flags(group='mistral', timeout=3.0, region_name='r2')
+        adapter = keystone.get_adapter(self.conf, 'mistral')
+        self.assertEqual('workflowv2', adapter.service_type)
+        self.assertEqual('r2', adapter.region_name)
+        self.assert_bounded(adapter.session, 3.0)

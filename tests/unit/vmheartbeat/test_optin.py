@@ -26,8 +26,8 @@ from openstack import exceptions as sdk_exc
 from oslo_utils import uuidutils
 
 from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import optin
-from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
 
@@ -150,11 +150,13 @@ class FlavorOptInTestCase(base.TestCase):
         self.policy = self.make_policy()
 
     def make_policy(self):
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=self.compute),
-            clock=self.clock)
+        policy = optin.FlavorOptIn(self.conf, self.nova(), clock=self.clock)
         policy.open()
         return policy
+
+    def nova(self):
+        return nova.Nova(self.conf, types.SimpleNamespace(
+            compute=self.compute))
 
     def test_opted_in(self):
         self.compute.servers[A] = server({KEY: 'true'})
@@ -164,8 +166,7 @@ class FlavorOptInTestCase(base.TestCase):
 
     def test_configured_key(self):
         self.flags(group='vmheartbeat', extra_spec_key='acme:hb')
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=self.compute))
+        policy = optin.FlavorOptIn(self.conf, self.nova())
         self.compute.servers[A] = server({KEY: 'true'})
         self.assertFalse(policy.decide(A).watched)
         self.compute.servers[A] = server({'acme:hb': 'true'})
@@ -246,23 +247,6 @@ class FlavorOptInTestCase(base.TestCase):
         self.policy.decide(A)
         self.assertEqual(2, self.compute.asked)
 
-    def test_task_state(self):
-        self.compute.servers[A] = server({KEY: 'true'}, 'migrating')
-        self.assertEqual('migrating', self.policy.task_state(A))
-
-    def test_task_state_unknown_when_nova_is_down(self):
-        # what openstacksdk really raises: keystoneauth's exceptions for a
-        # refused connection or a failed version discovery, SDKException
-        # for HTTP errors
-        for error in (ks_exc.ConnectFailure('Connection refused'),
-                      ks_exc.DiscoveryFailure('Could not find versions'),
-                      ks_exc.ConnectTimeout('timed out'),
-                      sdk_exc.HttpException('Bad Gateway', http_status=502),
-                      sdk_exc.NotFoundException('gone')):
-            self.compute.error = error
-            self.assertRaises(optin.NovaUnavailable, self.policy.task_state,
-                              A)
-
     def test_version_discovery_failing_on_first_use_is_unavailable(self):
         # openstacksdk discovers Nova's versions when the compute proxy is
         # first used: a Nova down since the start fails there
@@ -271,10 +255,10 @@ class FlavorOptInTestCase(base.TestCase):
             def compute(self):
                 raise ks_exc.DiscoveryFailure('Could not find versioned '
                                               'identity endpoints')
-        policy = optin.FlavorOptIn(self.conf, Undiscoverable(),
-                                   clock=self.clock)
+        client = nova.Nova(self.conf, Undiscoverable())
+        policy = optin.FlavorOptIn(self.conf, client, clock=self.clock)
         policy.open()
-        self.assertRaises(optin.NovaUnavailable, policy.task_state, A)
+        self.assertRaises(nova.NovaUnavailable, client.task_state, A)
         self.assertRaises(optin.OptInUnknown, policy.decide, A)
         self.assertIn('DiscoveryFailure', policy.check())
 
@@ -288,12 +272,14 @@ class FlavorOptInTestCase(base.TestCase):
 
     def test_hanging_nova_is_waited_for_no_longer_than_its_timeout(self):
         self.flags(group='nova', timeout=0.05)
-        policy = self.make_policy()
+        client = self.nova()
+        policy = optin.FlavorOptIn(self.conf, client, clock=self.clock)
+        policy.open()
         release = threading.Event()
         self.addCleanup(release.set)
         self.compute.get_server = lambda uuid: release.wait(
             base.WAIT) and None
-        error = self.assertRaises(optin.NovaUnavailable, policy.task_state,
+        error = self.assertRaises(nova.NovaUnavailable, client.task_state,
                                   A)
         self.assertIn('no answer within 0.05s ([nova] timeout)', str(error))
         self.assertRaises(optin.OptInUnknown, policy.decide, A)
@@ -415,13 +401,6 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertTrue(policy.decide(A).watched)
         self.assertIn('Cannot keep the opt-in answers', self.logger.output)
 
-    def test_connection_made_from_the_config_once(self):
-        policy = optin.FlavorOptIn(self.conf)
-        with mock.patch.object(optin, 'make_nova_connection') as make:
-            self.assertIs(make.return_value, policy.connection)
-            self.assertIs(make.return_value, policy.connection)
-        make.assert_called_once_with(self.conf)
-
 
 class AllOptInTestCase(base.TestCase):
 
@@ -433,49 +412,19 @@ class AllOptInTestCase(base.TestCase):
         self.assertTrue(decision.watched)
         self.assertEqual(optin.InstanceSettings(7.0, 1.0, 4),
                          decision.settings)
-        self.assertIsNone(policy.task_state(A))
         policy.forget(A)
 
 
 class MakePolicyTestCase(base.TestCase):
 
     def test_flavor(self):
-        self.assertIsInstance(optin.make_policy(self.conf),
+        self.assertIsInstance(optin.make_policy(self.conf, mock.Mock()),
                               optin.FlavorOptIn)
 
     def test_all(self):
         self.flags(group='vmheartbeat', opt_in='all')
-        self.assertIsInstance(optin.make_policy(self.conf), optin.AllOptIn)
-
-
-class MakeNovaConnectionTestCase(base.TestCase):
-
-    def test_from_the_nova_options(self):
-        auth = object()
-        self.useFixture(fixtures.MockPatchObject(
-            optin.credentials.ks_loading, 'load_auth_from_conf_options',
-            side_effect=lambda conf, group: auth if group == 'api' else None))
-        self.flags(group='nova', api_microversion='2.90',
-                   endpoint_override='http://nova:8774/v2.1',
-                   valid_interfaces=['internal'], region_name='r1',
-                   timeout=2.5)
-        with mock.patch.object(optin.openstack.connection,
-                               'Connection') as connection:
-            optin.make_nova_connection(self.conf)
-        kwargs = connection.call_args[1]
-        self.assertEqual('2.90', kwargs['compute_default_microversion'])
-        self.assertEqual('http://nova:8774/v2.1',
-                         kwargs['compute_endpoint_override'])
-        self.assertEqual('internal', kwargs['interface'])
-        self.assertEqual('r1', kwargs['region_name'])
-        self.assertIs(auth, kwargs['session'].auth)
-        # bounded: no redirects, capped answers, [nova] timeout in all
-        self.assertIs(False, kwargs['session'].redirect)
-        self.assertEqual(2.5, kwargs['session'].timeout)
-        for scheme in ('http', 'https'):
-            self.assertIsInstance(
-                kwargs['session'].session.get_adapter(scheme + '://nova'),
-                receivers.BoundedAdapter)
+        self.assertIsInstance(optin.make_policy(self.conf, None),
+                              optin.AllOptIn)
 
 
 class BoundedNovaTestCase(base.TestCase):
@@ -504,7 +453,8 @@ class BoundedNovaTestCase(base.TestCase):
         self.service.fixed.update({'/v2.1': version, '/v2.1/': version})
         self.flags(group='nova', auth_type='none', timeout=self.TIMEOUT,
                    endpoint_override=self.service.url + '/v2.1')
-        self.policy = optin.FlavorOptIn(self.conf)
+        self.nova = nova.Nova(self.conf)
+        self.policy = optin.FlavorOptIn(self.conf, self.nova)
         self.policy.open()
 
     def gets(self):
@@ -524,7 +474,7 @@ class BoundedNovaTestCase(base.TestCase):
         self.wait_for(self.service.cut, 'the drip cut')
         self.assertLess(self.service.cut_at - started, self.TIMEOUT + 0.5)
         # the failure's confirmation does without Nova
-        self.assertRaises(optin.NovaUnavailable, self.policy.task_state, A)
+        self.assertRaises(nova.NovaUnavailable, self.nova.task_state, A)
         self.assertEqual(2, len(self.gets()))
 
     def test_huge_answer_is_unknown(self):
@@ -631,11 +581,13 @@ class FlavorOptInChecksTestCase(base.TestCase):
             KEY + '_report_only': 'audit_failed'})
 
     def make_policy(self):
-        policy = optin.FlavorOptIn(
-            self.conf, types.SimpleNamespace(compute=self.compute),
-            clock=self.clock)
+        policy = optin.FlavorOptIn(self.conf, self.nova(), clock=self.clock)
         policy.open()
         return policy
+
+    def nova(self):
+        return nova.Nova(self.conf, types.SimpleNamespace(
+            compute=self.compute))
 
     APP = checks.CheckSettings(checks.APP, 6.0, 1.0, 4, 30.0,
                                audits=(('db', 60.0), ('disk', 10.0)),

@@ -50,7 +50,7 @@ class EscalationFlowTestCase(base.TestCase):
                    notifiers=[name for name, _ in notifiers])
         services = types.SimpleNamespace(
             prober=object(), inventory=fakes.FakeInventory(),
-            optin=fakes.FakeOptIn(),
+            nova=fakes.FakeNova(),
             notifiers=notifiers, outbox=object(),
             stop=threading.Event())
         return escalation_flows.EscalationFlows(services, self.conf)

@@ -23,6 +23,7 @@ from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import masakari
 from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
@@ -278,12 +279,12 @@ class MakeMasakariConnectionTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.MockPatchObject(
-            masakari.ks_loading, 'load_auth_from_conf_options',
+            keystone.ks_loading, 'load_auth_from_conf_options',
             return_value=None))
 
     def test_from_the_api_options(self):
         self.flags(group='api', endpoint_override='http://127.0.0.1:15868/v1')
-        with mock.patch.object(masakari.openstack.connection,
+        with mock.patch.object(keystone.openstack.connection,
                                'Connection') as connection:
             masakari.make_masakari_connection(self.conf)
         kwargs = connection.call_args[1]
@@ -298,7 +299,7 @@ class MakeMasakariConnectionTestCase(base.TestCase):
                 receivers.BoundedAdapter)
 
     def test_without_endpoint_override(self):
-        with mock.patch.object(masakari.openstack.connection,
+        with mock.patch.object(keystone.openstack.connection,
                                'Connection') as connection:
             masakari.make_masakari_connection(self.conf)
         self.assertNotIn('instance_ha_endpoint_override',

@@ -25,8 +25,8 @@ from keystoneauth1 import loading as ks_loading
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import mistral
-from masakarimonitors_ext.vmheartbeat.notifiers import rest
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
@@ -118,8 +118,8 @@ class RestErrorsMixin:
 
     def count_adapters(self):
         """A patch counting the adapters made from the configuration."""
-        return mock.patch.object(rest, 'make_adapter',
-                                 wraps=rest.make_adapter)
+        return mock.patch.object(keystone, 'get_adapter',
+                                 wraps=keystone.get_adapter)
 
     def test_unauthorized_makes_a_new_adapter_for_the_next_try(self):
         notifier = self.make()

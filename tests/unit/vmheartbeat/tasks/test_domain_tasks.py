@@ -14,7 +14,7 @@
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
-from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from tests.unit import base
 from tests.unit import fake_libvirt
@@ -30,9 +30,9 @@ class ConfirmDomainRunningTaskTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.inventory = fakes.FakeInventory()
-        self.optin = fakes.FakeOptIn()
+        self.nova = fakes.FakeNova()
         self.task = domain_tasks.ConfirmDomainRunningTask(
-            A, self.inventory, self.optin)
+            A, self.inventory, self.nova)
 
     def suppressed(self, *words):
         error = self.assertRaises(exception.InstanceSuppressed,
@@ -71,18 +71,24 @@ class ConfirmDomainRunningTaskTestCase(base.TestCase):
 
     def test_nova_task_state(self):
         self.inventory.states[A] = (RUNNING, 1, NO_JOB)
-        self.optin.task_states[A] = 'rebooting'
+        self.nova.task_states[A] = 'rebooting'
         self.suppressed('Nova task state is rebooting')
 
     def test_nova_down_confirms_from_libvirt_alone(self):
         self.inventory.states[A] = (RUNNING, 1, NO_JOB)
-        self.optin.task_states[A] = optin.NovaUnavailable(
+        self.nova.task_states[A] = nova.NovaUnavailable(
             'ConnectFailure: Unable to establish connection')
         self.assertIn('Nova not asked: ConnectFailure',
                       self.task.execute(A))
         self.assertIn('Instance %s: Nova did not answer (ConnectFailure: '
                       'Unable to establish connection); the failure is '
                       'confirmed from libvirt alone' % A, self.logger.output)
+
+    def test_without_nova_confirms_from_libvirt_alone(self):
+        # opt_in = all: there is no Nova to ask
+        task = domain_tasks.ConfirmDomainRunningTask(A, self.inventory, None)
+        self.inventory.states[A] = (RUNNING, 1, NO_JOB)
+        self.assertEqual('running (reason 1)', task.execute(A))
 
     def test_libvirt_unreachable(self):
         self.inventory.error = fake_libvirt.cannot_connect_error()
