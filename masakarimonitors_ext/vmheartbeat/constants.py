@@ -28,6 +28,7 @@ CONFIRM_PROBE_TASK = 'vmhb-confirm-last-probe'
 NOTIFY_SUBFLOW = 'vmhb-notify'
 NOTIFY_RETRY = 'vmhb-notify-retry'
 NOTIFY_TASK = 'vmhb-notify-instance'
+LOOK_AGAIN_TASK = 'vmhb-look-again'
 QUEUE_TASK = 'vmhb-queue-failure'
 
 # Store keys

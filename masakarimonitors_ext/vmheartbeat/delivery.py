@@ -12,14 +12,24 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""How long each notifier's deliveries are tried: required or best effort.
+"""How each notifier gets its events: which path, how long, one try.
 
-Both the escalation flow (failures) and the outbox (the other events) ask
-the notifier's :class:`Policy` how long to wait before the next try, so a
-notifier is retried the same way whatever it delivers.
+A failure goes to a required notifier that recovers the instance
+(Masakari) through the escalation flow, and to every other notifier
+through the outbox (:func:`by_escalation`); every other event goes
+through the outbox. Both paths make each try with :func:`try_once` and
+ask the notifier's :class:`Policy` how long to wait before the next one,
+so a notifier is tried the same way whatever it delivers.
 """
 
 import dataclasses
+
+from oslo_log import log as logging
+
+from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import events
+
+LOG = logging.getLogger(__name__)
 
 #: the longest wait between two quick tries, in seconds
 MAX_BACKOFF = 30.0
@@ -81,3 +91,53 @@ def policies(conf):
             interval=group.notification_retry_interval,
             slow_interval=group.notification_slow_retry_interval)
         for name in group.notifiers}
+
+
+def by_escalation(notifier, policy):
+    """True when the escalation flow itself delivers failures to it.
+
+    A required notifier that recovers the instance: an episode is
+    reported only once it has the failure. Every other notifier that
+    takes failures gets them from the outbox.
+    """
+    return (events.FAILED in notifier.kinds and notifier.recovers and
+            policy.required)
+
+
+#: what became of one try (:class:`Attempt`)
+DELIVERED = 'delivered'
+REFUSED = 'refused'
+TRANSIENT = 'transient'
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """What one try of a notifier gave.
+
+    :param result: :data:`DELIVERED`, :data:`REFUSED` (for good: no later
+        try can change it) or :data:`TRANSIENT` (a later try may work).
+    :param answer: what the receiver answered, or why it did not take it.
+    """
+
+    result: str
+    answer: str
+
+
+def try_once(name, notifier, event):
+    """Give an event to a notifier, once; never raises.
+
+    An error the notifier did not expect is logged with its traceback and
+    taken as transient.
+    """
+    try:
+        answer = notifier.notify(event)
+    except exception.PermanentNotificationError as e:
+        return Attempt(REFUSED, str(e))
+    except exception.TransientNotificationError as e:
+        return Attempt(TRANSIENT, str(e))
+    except Exception as e:
+        LOG.exception('Notifier %s failed unexpectedly on the %s event of '
+                      'instance %s; trying again as for a transient error',
+                      name, event.kind, event.instance_uuid)
+        return Attempt(TRANSIENT, '%s: %s' % (type(e).__name__, e))
+    return Attempt(DELIVERED, answer)

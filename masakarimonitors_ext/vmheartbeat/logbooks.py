@@ -14,7 +14,7 @@
 
 """The SQLite database that keeps the escalation flows: TaskFlow's logbooks.
 
-An SQLite engine in WAL mode, and TaskFlow's SQLAlchemy backend on one
+An SQLAlchemy engine on it, TaskFlow's SQLAlchemy backend on one
 connection for every thread, and how to tell from an error that the
 logbook cannot be written.
 """
@@ -25,6 +25,8 @@ import threading
 import sqlalchemy
 from taskflow import exceptions as tf_exc
 from taskflow.persistence.backends import impl_sqlalchemy
+
+from masakarimonitors_ext.vmheartbeat import statedb
 
 #: what a database that cannot be written raises, wrapped or not
 _STORAGE_ERRORS = (tf_exc.StorageFailure, sqlalchemy.exc.SQLAlchemyError,
@@ -64,23 +66,13 @@ class SharedConnectionBackend(impl_sqlalchemy.SQLAlchemyBackend):
 
 
 def sqlite_engine(path):
-    """An SQLite engine in WAL mode, shared by the escalation threads.
+    """An SQLAlchemy engine on the escalation database.
 
-    WAL with synchronous=NORMAL keeps every committed step across a crash
-    of the monitor, at a fraction of the default journal's fsync cost.
+    Its connections are opened as every state database is
+    (``statedb.connect``).
     """
-    engine = sqlalchemy.create_engine(
-        'sqlite:///%s' % path,
-        connect_args={'check_same_thread': False, 'timeout': 30})
-
-    @sqlalchemy.event.listens_for(engine, 'connect')
-    def _pragmas(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute('PRAGMA journal_mode=WAL')
-        cursor.execute('PRAGMA synchronous=NORMAL')
-        cursor.close()
-
-    return engine
+    return sqlalchemy.create_engine('sqlite:///%s' % path,
+                                    creator=lambda: statedb.connect(path))
 
 
 def cannot_write(error):

@@ -51,6 +51,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import stamps
+from masakarimonitors_ext.vmheartbeat import statedb
 
 LOG = logging.getLogger(__name__)
 
@@ -117,18 +118,8 @@ class Outbox:
         db = os.path.join(path, self.DATABASE)
         try:
             os.makedirs(path, mode=0o700, exist_ok=True)
-            self._db = sqlite3.connect(db, timeout=30,
-                                       check_same_thread=False)
-            self._db.execute('PRAGMA journal_mode=WAL')
-            self._db.execute('PRAGMA synchronous=NORMAL')
+            self._db = statedb.connect(db)
             self._db.executescript(_SCHEMA)
-            columns = [row[1] for row in self._db.execute(
-                'PRAGMA table_info(deliveries)')]
-            if 'stamp' not in columns:
-                # an outbox of an earlier release: deadlines by wall time
-                with self._db:
-                    self._db.execute('ALTER TABLE deliveries ADD COLUMN '
-                                     'stamp TEXT')
             # NOTE: a write proves the database is usable now, not at the
             # first event: a read-only or full disk fails here.
             with self._db:
@@ -166,7 +157,7 @@ class Outbox:
         Failures are kept for every notifier but the required ones that
         recover (Masakari): the escalation flow delivers to those.
         """
-        if notifier.recovers and self._policies[name].required:
+        if delivery.by_escalation(notifier, self._policies[name]):
             kinds = kinds - {events.FAILED}
         return bool(kinds & set(notifier.kinds))
 
@@ -460,25 +451,18 @@ class Outbox:
         tries = 0
         while not self._stopping.is_set():
             tries += 1
-            try:
-                answer = notifier.notify(event)
-            except exception.PermanentNotificationError as e:
+            attempt = delivery.try_once(name, notifier, event)
+            if attempt.result == delivery.REFUSED:
                 LOG.error('Notifier %s refused the %s event of instance %s '
                           'for good; dropped: %s', name, event.kind,
-                          event.instance_uuid, e)
+                          event.instance_uuid, attempt.answer)
                 break
-            except exception.TransientNotificationError as e:
-                error = e
-            except Exception as e:
-                LOG.exception('Notifier %s failed unexpectedly on the %s '
-                              'event of instance %s; trying again as for a '
-                              'transient error', name, event.kind,
-                              event.instance_uuid)
-                error = e
-            else:
+            if attempt.result == delivery.DELIVERED:
                 LOG.info('Health event %s of instance %s delivered to %s: '
-                         '%s', event.kind, event.instance_uuid, name, answer)
+                         '%s', event.kind, event.instance_uuid, name,
+                         attempt.answer)
                 break
+            error = attempt.answer
             elapsed = stamps.elapsed(since, self._clock, self._wall)
             wait = policy.next_try(tries, elapsed)
             if wait is None:

@@ -41,11 +41,6 @@ class EscalationFlows:
         self._conf = conf.vmheartbeat
         self._policies = delivery.policies(conf)
 
-    def _notified_by_task(self, name, notifier):
-        """A required notifier that recovers: the flow delivers to it."""
-        return (events.FAILED in notifier.kinds and notifier.recovers and
-                self._policies[name].required)
-
     def takes_failures(self):
         """The notifiers that get the failure, by a task or the outbox."""
         return [name for name, notifier in self._services.notifiers
@@ -104,7 +99,7 @@ class EscalationFlows:
             if events.FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
-            if not self._notified_by_task(name, notifier):
+            if not delivery.by_escalation(notifier, policy):
                 queued.append(name)
                 continue
             one = linear_flow.Flow(
@@ -112,9 +107,10 @@ class EscalationFlows:
                                    instance_uuid),
                 retry=retry_tasks.DeliveryRetry(instance_uuid, name, policy,
                                                 services.stop))
-            one.add(notification_tasks.NotifyTask(
-                instance_uuid, name, notifier, services.prober, policy,
-                deliveries))
+            one.add(probe_tasks.LookAgainTask(
+                instance_uuid, name, services.prober, policy, deliveries),
+                notification_tasks.NotifyTask(
+                    instance_uuid, name, notifier, policy, deliveries))
             notify.add(one)
         if queued:
             notify.add(notification_tasks.QueueFailureTask(

@@ -24,9 +24,8 @@ from taskflow import task
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
-from masakarimonitors_ext.vmheartbeat import stamps
-from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -213,9 +212,8 @@ class NotifyTask(task.Task):
     failed; an unexpected error is logged with its traceback and treated as
     transient.
 
-    A try made later than ``deadline`` seconds after the failure (a
-    receiver down for long, or a flow resumed late) first probes the guest
-    again: a guest that answers now is not reported.
+    A try made late is preceded by a look at the guest
+    (``probe_tasks.LookAgainTask``), in the same retried subflow.
 
     A delivery already ended in this episode (its result is in
     ``deliveries``) is not made again: the flow is run again in memory
@@ -225,8 +223,8 @@ class NotifyTask(task.Task):
     :param deliveries: the episode's :class:`Deliveries`, or None.
     """
 
-    def __init__(self, instance_uuid, notifier_name, notifier, prober,
-                 policy, deliveries=None, **kwargs):
+    def __init__(self, instance_uuid, notifier_name, notifier, policy,
+                 deliveries=None, **kwargs):
         if not policy.required:
             raise ValueError('notifier %s is best effort: its failures go '
                              'through the outbox' % notifier_name)
@@ -234,21 +232,17 @@ class NotifyTask(task.Task):
             name=constants.name_for(
                 '%s-%s' % (constants.NOTIFY_TASK, notifier_name),
                 instance_uuid),
-            requires=_EVENT_INPUTS + (constants.EPISODE_STARTED,
-                                      constants.PROBE_TIMEOUT,
-                                      constants.CHECK_SETTINGS),
+            requires=_EVENT_INPUTS,
             provides=delivery_name(notifier_name),
             **kwargs)
         # NOTE: taskflow's Task owns the attribute "_notifier".
         self._driver_name = notifier_name
         self._driver = notifier
-        self._prober = prober
-        self._policy = policy
         self._deliveries = deliveries
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
-                reprobe_result, domain_state, last_probe, episode_started,
-                probe_timeout, check=checks.HEARTBEAT, check_settings=None,
+                reprobe_result, domain_state, last_probe,
+                check=checks.HEARTBEAT,
                 failure_class=checks.CLASS_HEARTBEAT, recover=True):
         if self._deliveries is not None:
             done = self._deliveries.get(self._driver_name)
@@ -259,40 +253,26 @@ class NotifyTask(task.Task):
                 return done
         result = self._deliver(
             instance_uuid, hostname, generated_time, evidence,
-            reprobe_result, domain_state, last_probe, episode_started,
-            probe_timeout, check, check_settings, failure_class, recover)
+            reprobe_result, domain_state, last_probe, check, failure_class,
+            recover)
         if self._deliveries is not None:
             self._deliveries.record(self._driver_name, result)
         return result
 
     def _deliver(self, instance_uuid, hostname, generated_time, evidence,
-                 reprobe_result, domain_state, last_probe, episode_started,
-                 probe_timeout, check, check_settings, failure_class,
-                 recover):
-        elapsed = stamps.elapsed(episode_started)
-        if self._policy.slow(elapsed):
-            result = probe_tasks.probe_once(
-                self._prober, instance_uuid, probe_timeout, check,
-                check_settings, failure_class)
-            LOG.info('Instance %s: still not answering (%s); notifying %s',
-                     instance_uuid, result, self._driver_name)
+                 reprobe_result, domain_state, last_probe, check,
+                 failure_class, recover):
         event = failure_event(instance_uuid, hostname, generated_time,
                               evidence, reprobe_result, domain_state,
                               last_probe, check, failure_class, recover)
-        try:
-            answer = self._driver.notify(event)
-        except exception.PermanentNotificationError as e:
+        attempt = delivery.try_once(self._driver_name, self._driver, event)
+        if attempt.result == delivery.TRANSIENT:
+            raise exception.TransientNotificationError(attempt.answer)
+        if attempt.result == delivery.REFUSED:
             LOG.error('Instance %s: notifier %s refused the failure for '
-                      'good: %s', instance_uuid, self._driver_name, e)
-            return delivered(False, 'refused: %s' % e, True)
-        except exception.TransientNotificationError:
-            raise
-        except Exception as e:
-            LOG.exception('Instance %s: notifier %s failed unexpectedly; '
-                          'trying again as for a transient error',
-                          instance_uuid, self._driver_name)
-            raise exception.TransientNotificationError(
-                '%s: %s' % (type(e).__name__, e))
+                      'good: %s', instance_uuid, self._driver_name,
+                      attempt.answer)
+            return delivered(False, 'refused: %s' % attempt.answer, True)
         LOG.info('Instance %s: notification %s: %s', instance_uuid,
-                 self._driver_name, answer)
-        return delivered(True, answer, True)
+                 self._driver_name, attempt.answer)
+        return delivered(True, attempt.answer, True)

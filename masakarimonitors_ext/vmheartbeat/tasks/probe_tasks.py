@@ -23,6 +23,7 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import stamps
 
 LOG = logging.getLogger(__name__)
 
@@ -120,3 +121,45 @@ class ConfirmLastProbeTask(task.Task):
         LOG.info('Instance %s: last probe missed too: %s', instance_uuid,
                  result)
         return str(result)
+
+
+class LookAgainTask(task.Task):
+    """Before a late try of a notifier, look at the guest once more.
+
+    A try made later than the notifier's ``deadline`` after the failure
+    (a receiver down for long, or a flow resumed late) first probes the
+    guest again: a guest that answers now is not reported. A try in time
+    probes nothing, nor does one whose delivery already ended in this
+    episode (in ``deliveries``: the flow runs again in memory).
+
+    :param notifier_name: the notifier about to be tried.
+    :param policy: its ``delivery.Policy``.
+    :param deliveries: the episode's ``notification_tasks.Deliveries``,
+        or None.
+    """
+
+    def __init__(self, instance_uuid, notifier_name, prober, policy,
+                 deliveries=None, **kwargs):
+        super().__init__(
+            name=constants.name_for(
+                '%s-%s' % (constants.LOOK_AGAIN_TASK, notifier_name),
+                instance_uuid),
+            requires=(constants.INSTANCE_UUID, constants.EPISODE_STARTED,
+                      constants.PROBE_TIMEOUT) + _PROBE_KEYS, **kwargs)
+        self._notifier_name = notifier_name
+        self._prober = prober
+        self._policy = policy
+        self._deliveries = deliveries
+
+    def execute(self, instance_uuid, episode_started, probe_timeout,
+                check=checks.HEARTBEAT, check_settings=None,
+                failure_class=None):
+        if (self._deliveries is not None and
+                self._deliveries.get(self._notifier_name) is not None):
+            return
+        if not self._policy.slow(stamps.elapsed(episode_started)):
+            return
+        result = probe_once(self._prober, instance_uuid, probe_timeout,
+                            check, check_settings, failure_class)
+        LOG.info('Instance %s: still not answering (%s); notifying %s',
+                 instance_uuid, result, self._notifier_name)

@@ -15,7 +15,9 @@
 """How long each notifier's deliveries are tried."""
 
 from masakarimonitors_ext.vmheartbeat import delivery
+from masakarimonitors_ext.vmheartbeat import events
 from tests.unit import base
+from tests.unit.vmheartbeat import fakes
 
 REQUIRED = delivery.Policy(required=True, deadline=600.0, interval=2.0,
                            slow_interval=60.0)
@@ -90,3 +92,49 @@ class PoliciesTestCase(base.TestCase):
         self.assertEqual(120.0, group.best_effort_deadline)
         self.assertEqual({'masakari'}, set(delivery.policies(self.conf)))
         self.assertTrue(delivery.policies(self.conf)['masakari'].required)
+
+
+class RoutingTestCase(base.TestCase):
+
+    def test_the_escalation_delivers_to_a_required_notifier_that_recovers(
+            self):
+        masakari = fakes.RecordingNotifier()
+        self.assertTrue(delivery.by_escalation(masakari, REQUIRED))
+        # best effort, reporting only, or taking no failures: the outbox
+        self.assertFalse(delivery.by_escalation(masakari, BEST_EFFORT))
+        self.assertFalse(delivery.by_escalation(
+            fakes.RecordingNotifier(recovers=False), REQUIRED))
+        self.assertFalse(delivery.by_escalation(
+            fakes.RecordingNotifier(kinds=(events.RECOVERED,)), REQUIRED))
+
+
+class TryOnceTestCase(base.TestCase):
+
+    EVENT = events.Event(events.FAILED, 'uuid-1', 'compute-1', 'heartbeat')
+
+    def attempt(self, *errors):
+        return delivery.try_once('masakari', fakes.RecordingNotifier(errors),
+                                 self.EVENT)
+
+    def test_delivered(self):
+        self.assertEqual(delivery.Attempt(delivery.DELIVERED, 'delivered'),
+                         self.attempt())
+
+    def test_refused_for_good(self):
+        attempt = self.attempt(fakes.permanent_error())
+        self.assertEqual(delivery.REFUSED, attempt.result)
+        self.assertIn('Masakari answered 400', attempt.answer)
+
+    def test_transient(self):
+        attempt = self.attempt(fakes.transient_error())
+        self.assertEqual(delivery.TRANSIENT, attempt.result)
+        self.assertIn('503', attempt.answer)
+
+    def test_an_unexpected_error_is_transient_and_logged_with_traceback(self):
+        attempt = self.attempt(RuntimeError('notifier bug'))
+        self.assertEqual(delivery.Attempt(delivery.TRANSIENT,
+                                          'RuntimeError: notifier bug'),
+                         attempt)
+        self.assertIn('Notifier masakari failed unexpectedly on the failed '
+                      'event of instance uuid-1', self.logger.output)
+        self.assertIn('Traceback', self.logger.output)

@@ -94,11 +94,13 @@ class EscalationFlowTestCase(base.TestCase):
             self.assertIsInstance(subflow.retry, retry_tasks.DeliveryRetry)
             self.assertEqual('vmhb-notify-retry-%s-%s' % (name, A),
                              subflow.retry.name)
-            tasks = list(subflow)
-            self.assertEqual(1, len(tasks))
-            self.assertIsInstance(tasks[0], notification_tasks.NotifyTask)
+            look, notify = list(subflow)
+            # each try, a late one looking at the guest first
+            self.assertIsInstance(look, probe_tasks.LookAgainTask)
+            self.assertEqual('vmhb-look-again-%s-%s' % (name, A), look.name)
+            self.assertIsInstance(notify, notification_tasks.NotifyTask)
             self.assertEqual('vmhb-notify-instance-%s-%s' % (name, A),
-                             tasks[0].name)
+                             notify.name)
 
     def test_a_notifier_that_takes_no_failure_has_no_subflow(self):
         notify = list(self.flow(notifiers=[
@@ -117,7 +119,8 @@ class EscalationFlowTestCase(base.TestCase):
         policy = delivery.Policy(True, 300.0, 1.5, 45.0)
         self.assertEqual('vmhb-notify-masakari-' + A, required.name)
         self.assertEqual(policy, required.retry._policy)
-        self.assertEqual(policy, list(required)[0]._policy)
+        look, _notify = required
+        self.assertEqual(policy, look._policy)
         # the best-effort one is handed to the outbox: it holds nothing
         self.assertIsInstance(queue, notification_tasks.QueueFailureTask)
         self.assertEqual('vmhb-queue-failure-' + A, queue.name)
@@ -128,7 +131,8 @@ class EscalationFlowTestCase(base.TestCase):
         deliveries = notification_tasks.Deliveries()
         required, _queue = list(self.flow('masakari', 'log',
                                           deliveries=deliveries))[-1]
-        self.assertIs(deliveries, list(required)[0]._deliveries)
+        for task in required:
+            self.assertIs(deliveries, task._deliveries)
         self.assertIs(deliveries, _queue._deliveries)
 
     def test_takes_failures(self):

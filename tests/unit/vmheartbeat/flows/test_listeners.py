@@ -86,9 +86,11 @@ class EscalationTransitionsTestCase(base.TestCase):
             ('vmhb-confirm-domain', states.SUCCESS),
             ('vmhb-confirm-last-probe', states.SUCCESS),
             ('vmhb-notify-retry-masakari', states.SUCCESS),
+            ('vmhb-look-again-masakari', states.SUCCESS),
             ('vmhb-notify-instance-masakari', states.FAILURE),
             ('vmhb-notify-retry-masakari', states.RETRYING),
             ('vmhb-notify-retry-masakari', states.SUCCESS),
+            ('vmhb-look-again-masakari', states.SUCCESS),
             ('vmhb-notify-instance-masakari', states.SUCCESS),
         ], self.run_flow(test_escalation.EscalationProber(), notifier))
         self.assertEqual(1, len(notifier.delivered))

@@ -14,7 +14,6 @@
 
 import sqlite3
 import time
-from unittest import mock
 
 import fixtures
 import taskflow.engines
@@ -42,29 +41,27 @@ class NotifyTaskTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.notifier = fakes.RecordingNotifier()
-        self.prober = mock.Mock(spec=['probe'])
-        self.prober.probe.return_value = fakes.TIMED_OUT
         self.task = self.make_task(REQUIRED)
 
     def make_task(self, policy):
         return notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, policy)
+            A, 'masakari', self.notifier, policy)
 
-    def execute(self, started_ago=10.0, task=None):
+    def execute(self, task=None):
         return (task or self.task).execute(
             A, 'compute-1', '2026-11-24T19:15:00', ['healthy: timed_out'],
             'timed_out after 2.000s', 'running (reason 1)',
-            'timed_out after 2.000s', time.time() - started_ago, 2.0)
+            'timed_out after 2.000s')
 
     def test_a_delivery_is_recorded_in_memory_and_not_made_again(self):
         deliveries = notification_tasks.Deliveries()
         task = notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+            A, 'masakari', self.notifier, REQUIRED, deliveries)
         first = self.execute(task=task)
         self.assertEqual({'masakari': first}, deliveries.results())
         # the same episode's flow run again: Masakari is not asked twice
         again = notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+            A, 'masakari', self.notifier, REQUIRED, deliveries)
         self.assertEqual(first, self.execute(task=again))
         self.assertEqual(1, self.notifier.tries)
         self.assertIn('already answered in this episode', self.logger.output)
@@ -73,7 +70,7 @@ class NotifyTaskTestCase(base.TestCase):
         deliveries = notification_tasks.Deliveries()
         self.notifier.errors = [fakes.permanent_error()]
         task = notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+            A, 'masakari', self.notifier, REQUIRED, deliveries)
         self.execute(task=task)
         self.assertFalse(deliveries.get('masakari')['delivered'])
 
@@ -81,7 +78,7 @@ class NotifyTaskTestCase(base.TestCase):
         deliveries = notification_tasks.Deliveries()
         self.notifier.errors = [fakes.transient_error()]
         task = notification_tasks.NotifyTask(
-            A, 'masakari', self.notifier, self.prober, REQUIRED, deliveries)
+            A, 'masakari', self.notifier, REQUIRED, deliveries)
         self.assertRaises(exception.TransientNotificationError,
                           self.execute, task=task)
         self.assertIsNone(deliveries.get('masakari'))
@@ -92,10 +89,9 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertEqual({constants.INSTANCE_UUID, constants.HOSTNAME,
                           constants.GENERATED_TIME, constants.EVIDENCE,
                           constants.REPROBE_RESULT, constants.DOMAIN_STATE,
-                          constants.LAST_PROBE, constants.EPISODE_STARTED,
-                          constants.PROBE_TIMEOUT, constants.CHECK,
-                          constants.CHECK_SETTINGS, constants.FAILURE_CLASS,
-                          constants.RECOVER}, self.task.requires)
+                          constants.LAST_PROBE, constants.CHECK,
+                          constants.FAILURE_CLASS, constants.RECOVER},
+                         self.task.requires)
         self.assertEqual({'delivery-masakari'}, self.task.provides)
         self.assertEqual('delivery-masakari',
                          notification_tasks.delivery_name('masakari'))
@@ -116,8 +112,6 @@ class NotifyTaskTestCase(base.TestCase):
                           'domain: running (reason 1)',
                           'last probe: timed_out after 2.000s'),
                          failure.evidence)
-        # within the deadline, the guest is not asked again
-        self.prober.probe.assert_not_called()
 
     def test_every_try_carries_the_same_event_id(self):
         self.notifier.errors.append(fakes.transient_error())
@@ -129,18 +123,6 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertEqual(
             [events.failure_id(A, '2026-11-24T19:15:00')] * 2,
             [e.event_id for e in self.notifier.delivered])
-
-    def test_late_try_looks_at_the_guest_first(self):
-        self.assertTrue(self.execute(started_ago=700.0)['delivered'])
-        self.prober.probe.assert_called_once_with(
-            checks.CheckKey(A, checks.HEARTBEAT), 2.0, None)
-        self.assertEqual(1, len(self.notifier.delivered))
-
-    def test_late_try_for_a_guest_that_answers_sends_nothing(self):
-        self.prober.probe.return_value = fakes.ANSWERED
-        self.assertRaises(exception.InstanceAnswered, self.execute,
-                          started_ago=700.0)
-        self.assertEqual(0, self.notifier.tries)
 
     def test_delivery_error_is_raised(self):
         self.notifier.errors.append(fakes.transient_error())
@@ -173,14 +155,13 @@ class NotifyTaskTestCase(base.TestCase):
         error = self.assertRaises(ValueError, self.make_task, BEST_EFFORT)
         self.assertIn('masakari is best effort', str(error))
 
-    def test_a_required_notifier_is_retried_past_its_deadline(self):
+    def test_a_required_notifier_is_tried_until_it_takes_it(self):
         for error in (fakes.transient_error(), RuntimeError('bug')):
             self.notifier.errors.append(error)
             self.assertRaises(exception.TransientNotificationError,
-                              self.execute, started_ago=601.0)
+                              self.execute)
         self.assertEqual({'delivered': True, 'answer': 'delivered',
-                          'required': True},
-                         self.execute(started_ago=700.0))
+                          'required': True}, self.execute())
 
 
 class FakeOutbox:
@@ -250,9 +231,8 @@ class QueueFailureTaskTestCase(base.TestCase):
         self.execute()
         notifier = fakes.RecordingNotifier()
         notify = notification_tasks.NotifyTask(
-            A, 'masakari', notifier, mock.Mock(spec=['probe']), REQUIRED)
-        notify.execute(episode_started=time.time(), probe_timeout=2.0,
-                       **self.INPUTS)
+            A, 'masakari', notifier, REQUIRED)
+        notify.execute(**self.INPUTS)
         self.assertEqual(notifier.delivered, self.outbox.put_events)
         self.assertEqual(events.failure_id(A, '2026-11-24T19:15:00'),
                          self.outbox.put_events[0].event_id)
@@ -318,7 +298,7 @@ class DeliveriesSeedTestCase(base.TestCase):
         notify = unordered_flow.Flow('notify')
         one = linear_flow.Flow('one')
         one.add(notification_tasks.NotifyTask(
-            A, 'masakari', notifier, mock.Mock(spec=['probe']), REQUIRED))
+            A, 'masakari', notifier, REQUIRED))
         notify.add(one, notification_tasks.QueueFailureTask(
             A, ['webhook', 'vitrage'], outbox))
         flow = linear_flow.Flow('escalation')

@@ -13,6 +13,7 @@
 # under the License.
 
 import json
+import time
 from unittest import mock
 
 import fixtures
@@ -20,7 +21,9 @@ import fixtures
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat.probes import base as probe_base
+from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
@@ -208,3 +211,51 @@ class ProbeOnceAppCheckTestCase(base.TestCase):
             checks.CLASS_EXEC))
         self.prober.probe.assert_called_once_with(
             checks.CheckKey(A, checks.EXEC), 10.0, exec_settings)
+
+
+class LookAgainTaskTestCase(base.TestCase):
+    """A late try of a notifier looks at the guest first."""
+
+    POLICY = delivery.Policy(required=True, deadline=600.0, interval=2.0,
+                             slow_interval=60.0)
+
+    def setUp(self):
+        super().setUp()
+        self.prober = mock.Mock(spec=['probe'])
+        self.prober.probe.return_value = fakes.TIMED_OUT
+        self.deliveries = notification_tasks.Deliveries()
+        self.task = probe_tasks.LookAgainTask(
+            A, 'masakari', self.prober, self.POLICY, self.deliveries)
+
+    def execute(self, started_ago):
+        return self.task.execute(A, time.time() - started_ago, 2.0)
+
+    def test_requires(self):
+        self.assertEqual('vmhb-look-again-masakari-' + A, self.task.name)
+        self.assertEqual({constants.INSTANCE_UUID, constants.EPISODE_STARTED,
+                          constants.PROBE_TIMEOUT, constants.CHECK,
+                          constants.CHECK_SETTINGS, constants.FAILURE_CLASS},
+                         self.task.requires)
+        self.assertEqual(set(), self.task.provides)
+
+    def test_a_try_in_time_asks_nothing(self):
+        self.execute(10.0)
+        self.prober.probe.assert_not_called()
+
+    def test_a_late_try_looks_at_the_guest_first(self):
+        self.execute(700.0)
+        self.prober.probe.assert_called_once_with(
+            checks.CheckKey(A, checks.HEARTBEAT), 2.0, None)
+        self.assertIn('still not answering', self.logger.output)
+
+    def test_a_late_try_for_a_guest_that_answers_sends_nothing(self):
+        self.prober.probe.return_value = fakes.ANSWERED
+        self.assertRaises(exception.InstanceAnswered, self.execute, 700.0)
+
+    def test_a_delivery_that_ended_is_not_looked_at_again(self):
+        # the flow runs again in memory: Masakari already answered
+        self.deliveries.record('masakari', notification_tasks.delivered(
+            True, 'accepted', True))
+        self.prober.probe.return_value = fakes.ANSWERED
+        self.execute(700.0)
+        self.prober.probe.assert_not_called()
