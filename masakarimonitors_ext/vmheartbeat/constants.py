@@ -65,19 +65,6 @@ EVENT_UNDEFINED = 'undefined'
 EVENT_AGENT_CONNECTED = 'agent-connected'
 EVENT_AGENT_DISCONNECTED = 'agent-disconnected'
 
-# Episode outcomes
-OUTCOME_NOTIFIED = 'notified'
-OUTCOME_ANSWERED = 'answered'
-OUTCOME_SUPPRESSED = 'suppressed'
-OUTCOME_INCONCLUSIVE = 'inconclusive'
-OUTCOME_REJECTED = 'rejected'
-OUTCOME_ERROR = 'error'
-OUTCOME_INTERRUPTED = 'interrupted'
-
-#: outcomes after which the instance is escalated again, after a cool-off,
-#: if it still fails: nothing was reported
-OUTCOMES_DEFERRED = frozenset([OUTCOME_REJECTED, OUTCOME_ERROR])
-
 GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0'
 
 

@@ -55,16 +55,17 @@ from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import logbooks
 from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
 _DONE = frozenset([states.SUCCESS, states.REVERTED, states.FAILURE])
 _OUTCOMES = (
-    (exception.InstanceAnswered, constants.OUTCOME_ANSWERED),
-    (exception.InstanceSuppressed, constants.OUTCOME_SUPPRESSED),
-    (exception.LibvirtUnavailable, constants.OUTCOME_INCONCLUSIVE),
-    (exception.ProbeInconclusive, constants.OUTCOME_INCONCLUSIVE),
-    (exception.PermanentNotificationError, constants.OUTCOME_REJECTED),
+    (exception.InstanceAnswered, verdicts.EpisodeOutcome.ANSWERED),
+    (exception.InstanceSuppressed, verdicts.EpisodeOutcome.SUPPRESSED),
+    (exception.LibvirtUnavailable, verdicts.EpisodeOutcome.INCONCLUSIVE),
+    (exception.ProbeInconclusive, verdicts.EpisodeOutcome.INCONCLUSIVE),
+    (exception.PermanentNotificationError, verdicts.EpisodeOutcome.REJECTED),
 )
 _BOOK_PREFIX = 'vmhb-episode-'
 #: an escalation resumed at start: its instance, check and failure class
@@ -104,8 +105,8 @@ def _judge(stored):
         answers.append((name, result['answer']))
         if result['required'] and not result['delivered']:
             refused = True
-    outcome = (constants.OUTCOME_REJECTED if refused
-               else constants.OUTCOME_NOTIFIED)
+    outcome = (verdicts.EpisodeOutcome.REJECTED if refused
+               else verdicts.EpisodeOutcome.NOTIFIED)
     return outcome, tuple(answers)
 
 
@@ -148,7 +149,7 @@ class Escalator:
     :param flows: an ``EscalationFlows`` factory.
     :param conf: the configuration.
     :param on_closed: called with (instance_uuid, outcome, answers) when
-        an episode ends, outcome being one of ``constants.OUTCOME_*`` and
+        an episode ends, outcome being a ``verdicts.EpisodeOutcome`` and
         answers the (notifier, answer) pairs of a flow that ran to its end.
     :param stop: a ``threading.Event`` set when the monitor stops.
     """
@@ -234,7 +235,7 @@ class Escalator:
         except Exception:
             LOG.exception('Instance %s: the escalation could not run; '
                           'nothing was reported', instance_uuid)
-            self._close(instance_uuid, constants.OUTCOME_ERROR, ())
+            self._close(instance_uuid, verdicts.EpisodeOutcome.ERROR, ())
 
     def _close(self, instance_uuid, outcome, answers):
         with self._lock:
@@ -390,7 +391,7 @@ class Escalator:
 
     def _run(self, instance_uuid, engine, book, flow_detail):
         episode = self._episode(instance_uuid)
-        outcome = constants.OUTCOME_NOTIFIED
+        outcome = verdicts.EpisodeOutcome.NOTIFIED
         answers = ()
         try:
             with listeners.EscalationLogListener(engine):
@@ -404,18 +405,18 @@ class Escalator:
             if outcome is None:
                 LOG.exception('Instance %s: the escalation failed; nothing '
                               'was reported', instance_uuid)
-                outcome = constants.OUTCOME_ERROR
+                outcome = verdicts.EpisodeOutcome.ERROR
             else:
                 LOG.log(logging.ERROR
-                        if outcome == constants.OUTCOME_REJECTED
+                        if outcome is verdicts.EpisodeOutcome.REJECTED
                         else logging.INFO,
                         'Instance %s: escalation ended, %s: %s',
                         instance_uuid, outcome, e)
-        if outcome == constants.OUTCOME_ERROR:
+        if outcome is verdicts.EpisodeOutcome.ERROR:
             self._forget_quietly(book)
         elif engine.storage.get_flow_state() not in _DONE:
             if self._stop.is_set():
-                outcome = constants.OUTCOME_INTERRUPTED
+                outcome = verdicts.EpisodeOutcome.INTERRUPTED
                 if episode.persisted:
                     LOG.warning('Instance %s: escalation interrupted by the '
                                 'stop; it resumes at the next start',
@@ -425,13 +426,13 @@ class Escalator:
                               'stop; it was not persisted: it is lost',
                               instance_uuid)
             else:
-                outcome = constants.OUTCOME_ERROR
+                outcome = verdicts.EpisodeOutcome.ERROR
                 LOG.error('Instance %s: the escalation stopped in state %s; '
                           'nothing was reported', instance_uuid,
                           engine.storage.get_flow_state())
                 self._forget_quietly(book)
         else:
-            if outcome == constants.OUTCOME_NOTIFIED:
+            if outcome is verdicts.EpisodeOutcome.NOTIFIED:
                 outcome, answers = self._judged(
                     instance_uuid, engine.storage.fetch_all())
             self._forget_quietly(book)
@@ -440,7 +441,7 @@ class Escalator:
     def _judged(self, instance_uuid, stored):
         """The outcome of a flow that ran to its end, logged."""
         outcome, answers = _judge(stored)
-        if outcome == constants.OUTCOME_NOTIFIED:
+        if outcome is verdicts.EpisodeOutcome.NOTIFIED:
             LOG.warning('Instance %s: failure reported (%s)',
                         instance_uuid, '; '.join(
                             '%s: %s' % a for a in answers))

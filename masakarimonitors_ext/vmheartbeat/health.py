@@ -53,6 +53,7 @@ from automaton import machines
 
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 STARTING = 'starting'
 HEALTHY = 'healthy'
@@ -81,6 +82,8 @@ _TRANSITIONS = (
 )
 
 EVIDENCE_SIZE = 10
+#: why an instance the escalation found not running is suppressed
+SUPPRESSED_BY_ESCALATION = 'found not running during the escalation'
 #: lost checks that a guest agent not answering loses too
 _LOST_WITH_THE_AGENT = frozenset([checks.CLASS_APP_HEARTBEAT,
                                   checks.CLASS_EXEC])
@@ -366,7 +369,27 @@ class InstanceHealth:
         self.suppress_reason = reason
         self._fire(SUPPRESS)
 
-    def episode_closed(self, notified):
+    def episode_ended(self, outcome, now, cooloff):
+        """The escalation ended with ``outcome``.
+
+        :param outcome: a ``verdicts.EpisodeOutcome``: notified moves the
+            instance to reported, answered or inconclusive back to healthy,
+            rejected or error back to suspect for ``cooloff`` seconds from
+            ``now`` (:meth:`_deferred`), suppressed to suppressed;
+            interrupted changes nothing (the escalation resumes).
+        :returns: True when the instance changed state.
+        """
+        if outcome is verdicts.EpisodeOutcome.INTERRUPTED:
+            return False
+        if outcome is verdicts.EpisodeOutcome.SUPPRESSED:
+            before = self.state
+            self.suppress(SUPPRESSED_BY_ESCALATION)
+            return self.state != before
+        if outcome.deferred:
+            return self._deferred(now, cooloff)
+        return self._closed(outcome is verdicts.EpisodeOutcome.NOTIFIED)
+
+    def _closed(self, notified):
         """The escalation ended; ``notified`` says whether it reported."""
         self._reset_misses()
         fired = self._fire(NOTIFIED if notified else CLEARED)
@@ -378,7 +401,7 @@ class InstanceHealth:
             self.failed_check = self.failure_class = None
         return fired
 
-    def episode_deferred(self, now, cooloff):
+    def _deferred(self, now, cooloff):
         """The escalation reported nothing it could stand by.
 
         The notification was refused, or the escalation could not run: the

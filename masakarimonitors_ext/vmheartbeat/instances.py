@@ -43,6 +43,7 @@ from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -300,10 +301,15 @@ class Instances:
                                                        checks.HEARTBEAT))
 
     def _suppress(self, entry, reason):
-        if not entry.suppressed:
-            LOG.info('Instance %s: heartbeats suspended (%s)',
-                     entry.instance_uuid, reason)
+        was_suppressed = entry.suppressed
         entry.suppress(reason)
+        self._suspended(entry, was_suppressed)
+
+    def _suspended(self, entry, was_suppressed):
+        """The entry is suppressed now: its checks stop."""
+        if not was_suppressed:
+            LOG.info('Instance %s: heartbeats suspended (%s)',
+                     entry.instance_uuid, entry.suppress_reason)
         self._unwatch(entry.instance_uuid)
 
     def _forget(self, instance_uuid, reason):
@@ -449,12 +455,12 @@ class Instances:
             self.escalator.start(instance_uuid, **escalation)
 
     def episode_closed(self, instance_uuid, outcome, answers=()):
-        """An escalation ended with ``outcome`` (``constants.OUTCOME_*``).
+        """An escalation ended with ``outcome`` (``verdicts.EpisodeOutcome``).
 
         :param answers: (notifier, answer) pairs, what each receiver of
             the failure answered.
         """
-        if outcome == constants.OUTCOME_INTERRUPTED:
+        if outcome is verdicts.EpisodeOutcome.INTERRUPTED:
             return
         with self._lock:
             record = self._records.get(instance_uuid)
@@ -462,7 +468,7 @@ class Instances:
                 return
             escalated, record.escalated = record.escalated, None
             entry = record.health
-            if (outcome == constants.OUTCOME_NOTIFIED and
+            if (outcome is verdicts.EpisodeOutcome.NOTIFIED and
                     escalated is not None):
                 # NOTE: reported even when the domain stopped meanwhile
                 # (Masakari's recovery may already have begun)
@@ -475,14 +481,11 @@ class Instances:
                            answers=tuple(answers))
             if entry is None:
                 return
-            if outcome == constants.OUTCOME_SUPPRESSED:
-                self._suppress(entry, 'found not running during the '
-                               'escalation')
-            elif outcome in constants.OUTCOMES_DEFERRED:
-                entry.episode_deferred(time.monotonic(), self._cooloff)
+            was_suppressed = entry.suppressed
+            entry.episode_ended(outcome, time.monotonic(), self._cooloff)
+            if entry.suppressed:
+                self._suspended(entry, was_suppressed)
+            elif outcome.deferred:
                 LOG.warning('Instance %s: not reported (%s); escalated '
                             'again in %.0fs if it still fails',
                             instance_uuid, outcome, self._cooloff)
-            else:
-                entry.episode_closed(
-                    outcome == constants.OUTCOME_NOTIFIED)

@@ -14,10 +14,11 @@
 
 """The probe driver interface and its results.
 
-One vocabulary of outcomes serves every check, from the probe to the
-health state to the episode: a probe ``answered``, ``missed`` (one of the
-miss outcomes, ``failed`` included), was ``held`` or ``blocked`` by the
-agent, or gave no verdict.
+One vocabulary of outcomes serves every check (:class:`Outcome`): a probe
+``answered``, ``missed`` (one of the :data:`MISSES`, ``failed``
+included), was ``held`` or ``blocked`` by the agent, or gave no verdict.
+The health machine counts them as they are; how an escalation episode
+ended is ``verdicts.EpisodeOutcome``, which it takes as it is too.
 """
 
 import abc

@@ -34,11 +34,13 @@ from masakarimonitors_ext.vmheartbeat import escalation
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat import outbox
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import full_disk
 
+Outcome = verdicts.EpisodeOutcome
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
 RUNNING = (fake_libvirt.VIR_DOMAIN_RUNNING,
@@ -157,7 +159,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
     def test_failure_notifies_once(self):
         escalator, services = self.make_escalator()
         self.assertTrue(escalator.start(A, ['starting: timed_out'], 2.0))
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
 
         notifier = services.notifiers[0][1]
         self.assertEqual(1, len(notifier.delivered))
@@ -183,7 +185,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, services = self.make_escalator(
             prober=EscalationProber([fakes.TIMED_OUT, fakes.ANSWERED]))
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual((A, Outcome.ANSWERED), self.outcome())
         self.assertEqual(2, services.prober.calls)
         self.assertEqual(0, services.notifiers[0][1].tries)
         self.assertEqual([], self.books())
@@ -193,7 +195,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
             prober=EscalationProber(
                 [fakes.TIMED_OUT, fakes.TIMED_OUT, fakes.ANSWERED]))
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual((A, Outcome.ANSWERED), self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
     def test_paused_domain_is_suppressed(self):
@@ -202,28 +204,28 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
                   fake_libvirt.VIR_DOMAIN_JOB_NONE)
         escalator, services = self.make_escalator(states_={A: paused})
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual((A, Outcome.SUPPRESSED), self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
     def test_not_running_probe_is_suppressed(self):
         escalator, services = self.make_escalator(
             prober=EscalationProber([fakes.NOT_RUNNING]))
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual((A, Outcome.SUPPRESSED), self.outcome())
         self.assertEqual(1, services.prober.calls)
 
     def test_nova_task_state_is_suppressed(self):
         escalator, services = self.make_escalator(
             task_states={A: 'migrating'})
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_SUPPRESSED), self.outcome())
+        self.assertEqual((A, Outcome.SUPPRESSED), self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
     def test_libvirt_unavailable_is_inconclusive(self):
         escalator, services = self.make_escalator(
             prober=EscalationProber(default=fakes.INCONCLUSIVE))
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_INCONCLUSIVE),
+        self.assertEqual((A, Outcome.INCONCLUSIVE),
                          self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
@@ -233,7 +235,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             notifiers=[('first', first), ('second', second)])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(first.delivered))
         self.assertEqual(1, len(second.delivered))
 
@@ -242,7 +244,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(2, notifier.tries)
         self.assertEqual(1, len(notifier.delivered))
 
@@ -253,7 +255,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(2, notifier.tries)
         self.assertEqual(1, len(notifier.delivered))
         self.assertIn('failed unexpectedly', self.logger.output)
@@ -265,7 +267,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         # a bug of the escalation itself, not of a notifier
         services.inventory.error = RuntimeError('escalation bug')
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_ERROR), self.outcome())
+        self.assertEqual((A, Outcome.ERROR), self.outcome())
         self.assertEqual((), self.answers[A])
         self.assertIn('nothing was reported', self.logger.output)
         self.assertNotIn('failure reported', self.logger.output)
@@ -277,7 +279,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, services = self.make_escalator(
             notifiers=[('recorder', notifier)])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_REJECTED),
+        self.assertEqual((A, Outcome.REJECTED),
                          self.outcome())
         self.assertEqual(1, notifier.tries)
         self.assertEqual([], notifier.delivered)
@@ -293,7 +295,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
             ('first', fakes.RecordingNotifier()),
             ('second', fakes.RecordingNotifier())])
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual((('first', 'delivered'), ('second', 'delivered')),
                          self.answers[A])
         self.assertIn('failure reported (first: delivered; second: '
@@ -316,13 +318,13 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         return outcome
 
     def test_a_required_notifier_refusing_is_rejected(self):
-        self.assertEqual((A, constants.OUTCOME_REJECTED),
+        self.assertEqual((A, Outcome.REJECTED),
                          self.one_refuses_one_delivers())
         self.assertIn('refused', dict(self.answers[A])['refusing'])
 
     def test_a_best_effort_notifier_refusing_is_still_notified(self):
         self.flags(group='vmheartbeat', best_effort_notifiers=['refusing'])
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED),
+        self.assertEqual((A, Outcome.NOTIFIED),
                          self.one_refuses_one_delivers())
         # the outbox has it, and tried once: a refusal is not retried
         self.assertEqual('queued',
@@ -338,7 +340,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         escalator, services = self.make_escalator(notifiers=[
             ('hanging', hanging), ('masakari', fakes.RecordingNotifier())])
         escalator.start(A, ['missed'], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(0, len(hanging.delivered))
         gate.set()
         hanging.wait_delivered(1)
@@ -374,7 +376,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertEqual([], failing.delivered)
         self.assertTrue(self.closed.empty())
         gate.set()
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(4, failing.tries)
         self.assertEqual(1, len(failing.delivered))
         # and the steady one was not tried again by the other's retries
@@ -400,7 +402,7 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertFalse(escalator.start(A, [], 2.0))
         self.assertFalse(escalator.escalating(B))
         gate.set()
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(services.notifiers[0][1].delivered))
         self.assertTrue(self.closed.empty())
 
@@ -416,7 +418,7 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
                                              checks.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(A, notifier.delivered[0].instance_uuid)
         # the probes that had finished are not run again
@@ -441,7 +443,7 @@ class ResumeTestCase(EscalatorTestCase):
         escalator, services = self.make_escalator(prober=prober)
         holder['escalator'] = escalator
         escalator.start(A, ['missed'], 2.0)
-        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        self.assertEqual((A, Outcome.INTERRUPTED), self.outcome())
         self.assertEqual(0, services.notifiers[0][1].tries)
 
     def test_stop_before_notifying_looks_again(self):
@@ -455,7 +457,7 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
                                              checks.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(3, prober.calls)
         self.assertEqual(1, len(notifier.delivered))
         self.assertIn('looking at the guest again first',
@@ -471,7 +473,7 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
                                              checks.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
-        self.assertEqual((A, constants.OUTCOME_ANSWERED), self.outcome())
+        self.assertEqual((A, Outcome.ANSWERED), self.outcome())
         self.assertEqual(0, notifier.tries)
         self.assertEqual([], self.books())
 
@@ -486,7 +488,7 @@ class ResumeTestCase(EscalatorTestCase):
                                    args=(test_base.WAIT,))
         stopper.start()
         notifier.release.set()
-        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        self.assertEqual((A, Outcome.INTERRUPTED), self.outcome())
         stopper.join(test_base.WAIT)
         self.assertEqual([], notifier.delivered)
 
@@ -500,7 +502,7 @@ class ResumeTestCase(EscalatorTestCase):
         def tables_after(uuids):
             for uuid in uuids:
                 escalator.start(uuid, ['missed'], 2.0)
-                self.assertEqual((uuid, constants.OUTCOME_NOTIFIED),
+                self.assertEqual((uuid, Outcome.NOTIFIED),
                                  self.outcome())
             gc.collect()
             return sum(isinstance(o, sqlalchemy.Table)
@@ -526,7 +528,7 @@ class ResumeTestCase(EscalatorTestCase):
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
                                              checks.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(inputs[constants.GENERATED_TIME],
                          notifier.delivered[0].generated_time)
@@ -537,7 +539,7 @@ class ResumeTestCase(EscalatorTestCase):
         with mock.patch.object(escalator._flows, 'get_escalation_flow',
                                side_effect=RuntimeError('broken')):
             self.assertTrue(escalator.start(A, ['missed'], 2.0))
-            self.assertEqual((A, constants.OUTCOME_ERROR), self.outcome())
+            self.assertEqual((A, Outcome.ERROR), self.outcome())
         self.assertFalse(escalator.escalating(A))
 
     def test_finished_flow_is_never_resumed(self):
@@ -562,12 +564,12 @@ class OutcomeOfTestCase(test_base.TestCase):
 
     def test_expected_errors(self):
         for error, outcome in (
-                (exception.InstanceAnswered(A), constants.OUTCOME_ANSWERED),
+                (exception.InstanceAnswered(A), Outcome.ANSWERED),
                 (exception.InstanceSuppressed(A, 'paused'),
-                 constants.OUTCOME_SUPPRESSED),
+                 Outcome.SUPPRESSED),
                 (exception.LibvirtUnavailable('down'),
-                 constants.OUTCOME_INCONCLUSIVE),
-                (fakes.permanent_error(), constants.OUTCOME_REJECTED)):
+                 Outcome.INCONCLUSIVE),
+                (fakes.permanent_error(), Outcome.REJECTED)):
             self.assertEqual(outcome, escalation._outcome_of(error))
 
     def test_unexpected_error(self):
@@ -627,7 +629,7 @@ class FullDiskTestCase(EscalatorTestCase):
         self.assertIn('database or disk is full', str(disk.fill().cause))
 
         escalator.start(A, ['missed'], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual((('masakari', 'delivered'),), self.answers[A])
         self.assertEqual(3, notifier.tries)
         self.assertEqual([A], [f.instance_uuid for f in notifier.delivered])
@@ -645,7 +647,7 @@ class FullDiskTestCase(EscalatorTestCase):
         escalator, _, disk = self.make_full(notifier)
         disk.fill()
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
 
         disk.free()
         notifier.gate = gate
@@ -655,7 +657,7 @@ class FullDiskTestCase(EscalatorTestCase):
         [book] = disk.episode_books()
         self.assertEqual('vmhb-episode-' + A, book.name)
         gate.set()
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(2, len(notifier.delivered))
         self.assertEqual(1, len(self.critical_lines()))
         self.assertEqual([], disk.episode_books())
@@ -672,7 +674,7 @@ class FullDiskTestCase(EscalatorTestCase):
             notifier, EscalationProber(on_call=read_only_at_last_probe))
         holder['disk'] = disk
         escalator.start(A, [], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         # run again in memory from its first step: the guest is looked at
         # again before anything is sent
@@ -693,14 +695,14 @@ class FullDiskTestCase(EscalatorTestCase):
         escalator.start(A, ['missed'], 2.0)
         instance_uuid, outcome = self.outcome()
         for _ in range(2):
-            if outcome not in constants.OUTCOMES_DEFERRED:
+            if not outcome.deferred:
                 break
             # as the instance table does after the cool-off, the disk
             # writable again: a failure not reported is escalated again
             disk.free()
             escalator.start(A, ['missed'], 2.0)
             instance_uuid, outcome = self.outcome()
-        self.assertEqual(constants.OUTCOME_NOTIFIED, outcome)
+        self.assertEqual(Outcome.NOTIFIED, outcome)
         self.assertEqual((('masakari', 'delivered'),), self.answers[A])
         self.assertEqual(1, notifier.tries)
         self.assertEqual(1, len(notifier.delivered))
@@ -731,7 +733,7 @@ class FullDiskTestCase(EscalatorTestCase):
             masakari, other)
         holder['disk'] = disk
         escalator.start(A, ['missed'], 2.0)
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(masakari.delivered))
         self.assertEqual(dict(masakari='delivered', other='queued'),
                          dict(self.answers[A]))
@@ -753,7 +755,7 @@ class FullDiskTestCase(EscalatorTestCase):
         stopper = threading.Thread(target=first.stop, args=(test_base.WAIT,))
         stopper.start()
         hanging.release.set()
-        self.assertEqual((A, constants.OUTCOME_INTERRUPTED), self.outcome())
+        self.assertEqual((A, Outcome.INTERRUPTED), self.outcome())
         stopper.join(test_base.WAIT)
 
         # the next start finds the disk read-only: the flow resumed from
@@ -765,7 +767,7 @@ class FullDiskTestCase(EscalatorTestCase):
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
                                              checks.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
-        self.assertEqual((A, constants.OUTCOME_NOTIFIED), self.outcome())
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         # what had been delivered before the stop is not sent again
         self.assertEqual(0, steady.tries)
         self.assertEqual(1, len(late.delivered))

@@ -13,8 +13,13 @@
 # under the License.
 
 from masakarimonitors_ext.vmheartbeat import health
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
+
+NOTIFIED = verdicts.EpisodeOutcome.NOTIFIED
+ANSWERED = verdicts.EpisodeOutcome.ANSWERED
+REJECTED = verdicts.EpisodeOutcome.REJECTED
 
 A = '11111111-1111-1111-1111-111111111111'
 
@@ -81,7 +86,7 @@ class InstanceHealthTestCase(base.TestCase):
         self.healthy()
         for now in (2.0, 3.0, 4.0):
             self.health.record(fakes.TIMED_OUT, now)
-        self.assertTrue(self.health.episode_closed(notified=True))
+        self.assertTrue(self.health.episode_ended(NOTIFIED, 0.0, 0.0))
         self.assertEqual(health.REPORTED, self.health.state)
         for now in range(5, 15):
             self.assertFalse(self.health.record(fakes.TIMED_OUT, now))
@@ -93,13 +98,46 @@ class InstanceHealthTestCase(base.TestCase):
         self.healthy()
         for now in (2.0, 3.0, 4.0):
             self.health.record(fakes.TIMED_OUT, now)
-        self.assertTrue(self.health.episode_closed(notified=False))
+        self.assertTrue(self.health.episode_ended(ANSWERED, 0.0, 0.0))
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertEqual(0, self.health.misses)
 
+    def failed(self):
+        self.healthy()
+        for now in (2.0, 3.0, 4.0):
+            self.health.record(fakes.TIMED_OUT, now)
+        self.assertEqual(health.FAILED, self.health.state)
+
+    def test_each_episode_outcome_moves_the_instance_on(self):
+        Outcome = verdicts.EpisodeOutcome
+        expected = {
+            Outcome.NOTIFIED: health.REPORTED,
+            Outcome.ANSWERED: health.HEALTHY,
+            Outcome.INCONCLUSIVE: health.HEALTHY,
+            Outcome.REJECTED: health.SUSPECT,
+            Outcome.ERROR: health.SUSPECT,
+            Outcome.SUPPRESSED: health.SUPPRESSED,
+            # the escalation resumes at the next start: still failed
+            Outcome.INTERRUPTED: health.FAILED,
+        }
+        self.assertEqual(set(Outcome), set(expected))
+        for outcome, state in expected.items():
+            self.health = health.InstanceHealth(A, fakes.settings(), 0.0,
+                                                grace=1.0)
+            self.failed()
+            self.assertEqual(state != health.FAILED, self.health.episode_ended(
+                outcome, 10.0, 60.0), outcome)
+            self.assertEqual(state, self.health.state, outcome)
+            # deferred: held off for the cool-off
+            self.assertEqual(70.0 if outcome.deferred else None,
+                             self.health.held_until, outcome)
+            if outcome is Outcome.SUPPRESSED:
+                self.assertEqual(health.SUPPRESSED_BY_ESCALATION,
+                                 self.health.suppress_reason)
+
     def test_episode_closed_when_not_failed_is_ignored(self):
         self.healthy()
-        self.assertFalse(self.health.episode_closed(notified=True))
+        self.assertFalse(self.health.episode_ended(NOTIFIED, 0.0, 0.0))
         self.assertEqual(health.HEALTHY, self.health.state)
 
     def test_restart_gives_a_new_grace_period(self):
@@ -139,7 +177,7 @@ class InstanceHealthTestCase(base.TestCase):
     def test_force_failed(self):
         self.health.force_failed()
         self.assertEqual(health.FAILED, self.health.state)
-        self.assertTrue(self.health.episode_closed(notified=True))
+        self.assertTrue(self.health.episode_ended(NOTIFIED, 0.0, 0.0))
         self.assertEqual(health.REPORTED, self.health.state)
 
     def test_evidence_is_bounded(self):

@@ -19,8 +19,13 @@ import dataclasses
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat.probes import base as probe_base
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
+
+NOTIFIED = verdicts.EpisodeOutcome.NOTIFIED
+ANSWERED = verdicts.EpisodeOutcome.ANSWERED
+REJECTED = verdicts.EpisodeOutcome.REJECTED
 
 A = '11111111-1111-1111-1111-111111111111'
 HB = checks.HEARTBEAT
@@ -391,7 +396,7 @@ class HealthWithChecksTestCase(base.TestCase):
     def test_reported_is_cleared_only_by_the_failed_check(self):
         self.healthy()
         self.assertTrue(self.record(APP_FAILED, LATER, APP))
-        self.assertTrue(self.health.episode_closed(notified=True))
+        self.assertTrue(self.health.episode_ended(NOTIFIED, 0.0, 0.0))
         self.assertEqual(health.REPORTED, self.health.state)
         self.record(fakes.ANSWERED, LATER + 1)
         self.record(EXEC_ANSWERED, LATER + 2, EXEC)
@@ -414,7 +419,7 @@ class HealthWithChecksTestCase(base.TestCase):
     def test_cleared_episode_forgets_the_failed_check(self):
         self.healthy()
         self.assertTrue(self.record(AUDIT_FAILED, LATER, APP))
-        self.assertTrue(self.health.episode_closed(notified=False))
+        self.assertTrue(self.health.episode_ended(ANSWERED, 0.0, 0.0))
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertNotFailed()
         self.assertEqual(0, self.health.misses)
@@ -425,7 +430,7 @@ class HealthWithChecksTestCase(base.TestCase):
         # reported with its heartbeat misses never counted again.
         self.healthy()
         self.assertTrue(self.record(APP_FAILED, LATER, APP))
-        self.health.episode_closed(notified=True)
+        self.health.episode_ended(NOTIFIED, 0.0, 0.0)
         self.assertEqual(([], [APP]), self.health.set_checks([EXEC_SETTINGS]))
         self.record(fakes.ANSWERED, LATER + 1)
         self.assertEqual(health.HEALTHY, self.health.state)
@@ -438,7 +443,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.healthy()
         self.assertTrue(self.record(APP_FAILED, LATER, APP))
         self.assertEqual(([], [APP]), self.health.set_checks([EXEC_SETTINGS]))
-        self.assertTrue(self.health.episode_closed(notified=True))
+        self.assertTrue(self.health.episode_ended(NOTIFIED, 0.0, 0.0))
         self.record(fakes.ANSWERED, LATER + 1)
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertIsNone(self.health.failed_check)
@@ -533,7 +538,7 @@ class HealthWithChecksTestCase(base.TestCase):
     def test_restart_clears_a_reported_failure(self):
         self.healthy()
         self.record(APP_FAILED, LATER, APP)
-        self.health.episode_closed(notified=True)
+        self.health.episode_ended(NOTIFIED, 0.0, 0.0)
         self.health.restart(1000.0)
         self.record(APP_ANSWERED, 1001.0, APP)
         self.assertEqual(health.HEALTHY, self.health.state)
@@ -575,7 +580,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.healthy()
         self.record(EXEC_FAILED, LATER, EXEC)
         self.assertTrue(self.record(EXEC_FAILED, LATER + 1, EXEC))
-        self.assertTrue(self.health.episode_deferred(LATER + 2, 100.0))
+        self.assertTrue(self.health.episode_ended(REJECTED, LATER + 2, 100.0))
         self.assertEqual(health.SUSPECT, self.health.state)
         self.assertIsNone(self.health.failed_check)
         self.assertIsNone(self.health.failure_class)

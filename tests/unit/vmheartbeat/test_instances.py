@@ -34,6 +34,7 @@ from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.test_manager import A
 from tests.unit.vmheartbeat.test_manager import B
@@ -42,6 +43,8 @@ from tests.unit.vmheartbeat.test_manager import FakeCompute
 from tests.unit.vmheartbeat.test_manager import hb
 from tests.unit.vmheartbeat.test_manager import KEY
 from tests.unit.vmheartbeat.test_manager import ManagerTestCase
+
+Outcome = verdicts.EpisodeOutcome
 
 
 class OptInTestCase(ManagerTestCase):
@@ -300,7 +303,7 @@ class HealthTestCase(ManagerTestCase):
 
     def test_notified_episode_reports(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.assertEqual(health.REPORTED, self.state(self.monitor))
         self.miss(self.monitor, 5)
         self.assertEqual(1, self.monitor.escalator.start.call_count)
@@ -309,32 +312,32 @@ class HealthTestCase(ManagerTestCase):
 
     def test_answered_episode_clears(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_ANSWERED)
+        self.monitor.instances.episode_closed(A, Outcome.ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
         self.fail_instance()
         self.assertEqual(2, self.monitor.escalator.start.call_count)
 
     def test_suppressed_episode_suppresses(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_SUPPRESSED)
+        self.monitor.instances.episode_closed(A, Outcome.SUPPRESSED)
         self.assertTrue(self.monitor.instances.health_of(A).suppressed)
         self.assertFalse(self.monitor.scheduler.watching(hb(A)))
 
     def test_interrupted_episode_stays_failed(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_INTERRUPTED)
+        self.monitor.instances.episode_closed(A, Outcome.INTERRUPTED)
         self.assertEqual(health.FAILED, self.state(self.monitor))
 
     def test_inconclusive_episode_clears(self):
         self.fail_instance()
         self.monitor.instances.episode_closed(A,
-                                              constants.OUTCOME_INCONCLUSIVE)
+                                              Outcome.INCONCLUSIVE)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
 
     def test_deferred_episode_is_never_reported_and_escalates_again(self):
         self.flags(group='vmheartbeat', failure_cooloff=100.0)
-        for outcome in (constants.OUTCOME_REJECTED,
-                        constants.OUTCOME_ERROR):
+        for outcome in (Outcome.REJECTED,
+                        Outcome.ERROR):
             monitor = self.make_manager()
             monitor.domains_listed({A: domain()})
             monitor.instances.on_result(hb(A), fakes.ANSWERED)
@@ -554,7 +557,7 @@ class AppEventsTestCase(ManagerTestCase):
         # app_failed is report only: Masakari received nothing
         self.on_result(app(), APP_FAILED)
         self.monitor.instances.episode_closed(
-            A, constants.OUTCOME_NOTIFIED,
+            A, Outcome.NOTIFIED,
             (('masakari', 'not sent: app_failed is report only'),))
         self.assertEqual(health.REPORTED, self.state(self.monitor))
         [item] = self.monitor.instances.snapshot(A)
@@ -571,7 +574,7 @@ class AppEventsTestCase(ManagerTestCase):
     def test_snapshot_of_a_recovered_failure_is_reported(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(health.REPORTED, item['state'])
         self.assertEqual(checks.CLASS_HEARTBEAT, item['failure_class'])
@@ -675,7 +678,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_FAILED)
         del self.sink.events[:]
         self.monitor.instances.episode_closed(
-            A, constants.OUTCOME_NOTIFIED,
+            A, Outcome.NOTIFIED,
             (('log', 'logged'), ('masakari', 'not sent: app_failed is '
                                              'report only')))
         self.assertEqual(health.REPORTED, self.state(self.monitor))
@@ -704,7 +707,7 @@ class AppEventsTestCase(ManagerTestCase):
     def test_reported_heartbeat_failure(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual([(events.REPORTED, checks.HEARTBEAT),
                           (events.RECOVERED, checks.HEARTBEAT)],
@@ -721,7 +724,7 @@ class AppEventsTestCase(ManagerTestCase):
         for _ in range(3):
             self.on_result(app(), stale)
         self.assertEqual(health.FAILED, self.state(self.monitor))
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.assertEqual([(events.STATUS_CHANGED, checks.APP),
                           (events.REPORTED, checks.APP)], self.sink.kinds())
         reported = self.sink.events[1]
@@ -732,7 +735,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_HEALTHY)
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, constants.OUTCOME_NOTIFIED)
+        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.clock.advance(5.0)
         self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
         self.clock.advance(5.0)
@@ -748,10 +751,10 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual(checks.HEALTHY, item['app_status'])
 
     def test_episodes_that_report_nothing_are_no_reported_event(self):
-        for outcome in (constants.OUTCOME_ANSWERED,
-                        constants.OUTCOME_INCONCLUSIVE,
-                        constants.OUTCOME_INTERRUPTED,
-                        constants.OUTCOME_REJECTED):
+        for outcome in (Outcome.ANSWERED,
+                        Outcome.INCONCLUSIVE,
+                        Outcome.INTERRUPTED,
+                        Outcome.REJECTED):
             del self.sink.events[:]
             self.monitor.instances.episode_closed(A, outcome)
             self.assertEqual([], self.sink.events, outcome)

@@ -22,7 +22,6 @@ from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import escalation
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
@@ -36,8 +35,11 @@ from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import guest_agent
 from masakarimonitors_ext.vmheartbeat import scheduler
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
+
+Outcome = verdicts.EpisodeOutcome
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -301,6 +303,6 @@ class RunTestCase(ManagerTestCase):
         self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(7.0, monitor.instances.health_of(A).settings.interval)
         self.assertEqual(health.FAILED, self.state(monitor))
-        monitor.instances.episode_closed(A, constants.OUTCOME_ANSWERED)
+        monitor.instances.episode_closed(A, Outcome.ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(monitor))
         self.assertTrue(monitor.scheduler.watching(hb(A)))
