@@ -66,10 +66,6 @@ SLOW_SHARE = 0.5
 Counts = collections.namedtuple('Counts', 'total answered missed other')
 
 
-def _instance_of(key):
-    return key[0] if isinstance(key, tuple) else key
-
-
 class Call:
     """One probe call in flight.
 
@@ -154,8 +150,7 @@ class Prober:
     def submit(self, key, timeout, on_done=None, wait=None, check=None):
         """Start a call unless one is in flight for this check.
 
-        :param key: the check (a ``checks.CheckKey``; an instance UUID
-            alone is its agent heartbeat).
+        :param key: the check, a ``checks.CheckKey``.
         :param on_done: called with (key, call, result) when a call this
             method started completes, from a pool thread.
         :param wait: seconds the call may wait for a libvirt connection
@@ -172,7 +167,7 @@ class Prober:
             self._calls[key] = call
             call.future = self._executor.submit(
                 self._run, key, call, timeout if wait is None else wait,
-                self._tier(_instance_of(key)), check)
+                self._tier(key.instance_uuid), check)
         if on_done is not None:
             call.future.add_done_callback(
                 lambda fut: on_done(key, call, fut.result()))
@@ -222,7 +217,7 @@ class Prober:
         with self._lock:
             self._held.pop(instance_uuid, None)
             for key in [k for k in self._memos
-                        if _instance_of(k) == instance_uuid]:
+                        if k.instance_uuid == instance_uuid]:
                 del self._memos[key]
 
     def counts(self, kind=checks.HEARTBEAT):
@@ -251,8 +246,7 @@ class Prober:
             with self._lock:
                 if self._calls.get(key) is call:
                     del self._calls[key]
-                self._account(_instance_of(key), call, result,
-                              getattr(check, 'kind', checks.HEARTBEAT))
+                self._account(key.instance_uuid, call, result, key.check)
 
     def _account(self, instance_uuid, call, result, kind):
         """Count a completed call and track held calls (under the lock)."""
@@ -281,7 +275,7 @@ class Prober:
             return memo
 
     def _probe(self, key, call, wait, tier, check):
-        kind = getattr(check, 'kind', checks.HEARTBEAT)
+        kind = key.check
         driver = self._drivers.get(kind)
         if driver is None:
             return base.ProbeResult(
@@ -289,7 +283,7 @@ class Prober:
                 'checks' % kind, call.submitted, 0.0)
         try:
             if kind == checks.HEARTBEAT:
-                with self._pool.domain(_instance_of(key), wait, tier) as dom:
+                with self._pool.domain(key.instance_uuid, wait, tier) as dom:
                     call.begin(self._clock())
                     result = driver.probe(dom, call.timeout)
             else:
@@ -322,7 +316,7 @@ class Prober:
             call.begin(self._clock())
             return domain
 
-        with self._pool.lease(_instance_of(key), wait, tier) as lease:
+        with self._pool.lease(key.instance_uuid, wait, tier) as lease:
             try:
                 call.begin(self._clock())
                 return driver.probe(lease.domain, call.timeout, check, memo,

@@ -29,6 +29,9 @@ from tests.unit.vmheartbeat import fakes
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
+#: the agent heartbeats of A and B, as the prober keys them
+KA = checks.CheckKey(A, checks.HEARTBEAT)
+KB = checks.CheckKey(B, checks.HEARTBEAT)
 
 
 class RecordingCheckDriver(base.ProbeDriver):
@@ -62,33 +65,33 @@ class ProberTestCase(test_base.TestCase):
     def test_submit_runs_the_driver_and_calls_back(self):
         done = queue.Queue()
         call, started = self.prober.submit(
-            A, 2.0, on_done=lambda *args: done.put(args))
+            KA, 2.0, on_done=lambda *args: done.put(args))
         self.assertTrue(started)
         self.assertEqual(1000.0, call.submitted)
-        uuid, done_call, result = done.get(timeout=test_base.WAIT)
+        key, done_call, result = done.get(timeout=test_base.WAIT)
         self.assertEqual(1000.0, call.started)
         self.assertEqual(1002.0, call.deadline)
-        self.assertEqual(A, uuid)
+        self.assertEqual(KA, key)
         self.assertIs(call, done_call)
         self.assertTrue(result.answered)
         self.assertEqual(1, self.driver.calls[A])
-        self.assertIsNone(self.prober.in_flight(A))
+        self.assertIsNone(self.prober.in_flight(KA))
 
     def test_one_call_in_flight_per_instance(self):
         self.driver.hold(A)
-        first, started = self.prober.submit(A, 2.0)
+        first, started = self.prober.submit(KA, 2.0)
         self.assertTrue(started)
         self.wait_for(self.driver.entered[A], "the call of A")
         self.clock.advance(30)
-        again, started = self.prober.submit(A, 2.0)
+        again, started = self.prober.submit(KA, 2.0)
         self.assertFalse(started)
         self.assertIs(first, again)
-        self.assertIs(first, self.prober.in_flight(A))
+        self.assertIs(first, self.prober.in_flight(KA))
         self.assertEqual(1, self.driver.calls[A])
 
         self.driver.release(A)
         first.future.result(timeout=test_base.WAIT)
-        third, started = self.prober.submit(A, 2.0)
+        third, started = self.prober.submit(KA, 2.0)
         self.assertTrue(started)
         self.assertIsNot(first, third)
         third.future.result(timeout=test_base.WAIT)
@@ -96,23 +99,23 @@ class ProberTestCase(test_base.TestCase):
 
     def test_hung_instance_does_not_hold_back_another(self):
         self.driver.hold(A)
-        self.prober.submit(A, 2.0)
-        call_b, started = self.prober.submit(B, 2.0)
+        self.prober.submit(KA, 2.0)
+        call_b, started = self.prober.submit(KB, 2.0)
         self.assertTrue(started)
         self.assertTrue(call_b.future.result(timeout=test_base.WAIT).answered)
-        self.assertFalse(self.prober.in_flight(A).future.done())
+        self.assertFalse(self.prober.in_flight(KA).future.done())
 
     def test_probe_returns_the_result(self):
         self.driver.results[A] = fakes.NOT_CONNECTED
-        self.assertEqual(fakes.NOT_CONNECTED, self.prober.probe(A, 2.0))
+        self.assertEqual(fakes.NOT_CONNECTED, self.prober.probe(KA, 2.0))
 
     def test_probe_joins_a_stuck_call_past_its_deadline(self):
         self.driver.hold(A)
-        call, _ = self.prober.submit(A, 2.0)
+        call, _ = self.prober.submit(KA, 2.0)
         self.wait_for(self.driver.entered[A], "the call of A")
         self.clock.advance(3.5)
 
-        result = self.prober.probe(A, 2.0)
+        result = self.prober.probe(KA, 2.0)
 
         self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
         self.assertTrue(result.missed)
@@ -121,25 +124,25 @@ class ProberTestCase(test_base.TestCase):
         self.assertIn('no answer 3.500s after the call started',
                       result.detail)
         self.assertEqual(1, self.driver.calls[A])
-        self.assertIs(call, self.prober.in_flight(A))
+        self.assertIs(call, self.prober.in_flight(KA))
 
     def test_probe_gives_up_at_the_deadline(self):
         self.driver.hold(A)
         # NOTE: the fake clock stands still, so this waits the 10ms
         # timeout in real time; the held driver cannot answer meanwhile.
-        result = self.prober.probe(A, 0.01)
+        result = self.prober.probe(KA, 0.01)
         self.assertIs(base.Outcome.TIMED_OUT, result.outcome)
         self.assertEqual(1, self.driver.calls[A])
 
     def test_probe_after_a_call_returned_sends_a_fresh_challenge(self):
         self.driver.results[A] = fakes.NOT_CONNECTED
-        self.prober.probe(A, 2.0)
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
+        self.prober.probe(KA, 2.0)
         self.assertEqual(2, self.driver.calls[A])
 
     def test_waiting_for_a_connection_is_not_started(self):
         self.pool.gate = threading.Event()
-        call, _ = self.prober.submit(A, 2.0)
+        call, _ = self.prober.submit(KA, 2.0)
         self.wait_for(self.pool.waiting, 'the wait for a connection')
         self.clock.advance(30)
         self.assertIsNone(call.started)
@@ -154,7 +157,7 @@ class ProberTestCase(test_base.TestCase):
         self.pool.errors[A] = exception.LibvirtUnavailable(
             'all 16 libvirt connections carry a call')
         self.pool.gate.set()
-        result = self.prober.probe(A, 2.0)
+        result = self.prober.probe(KA, 2.0)
         self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
         self.assertFalse(result.missed)
         self.assertEqual(0, self.driver.calls[A])
@@ -165,15 +168,15 @@ class ProberTestCase(test_base.TestCase):
                                     connections.TIER_HUNG)
         # a guest whose agent died fails at once: it holds nothing
         self.driver.results[A] = fakes.NOT_CONNECTED
-        self.prober.probe(A, 2.0)
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
+        self.prober.probe(KA, 2.0)
         # a hung guest's calls time out
         self.driver.results[B] = fakes.TIMED_OUT
         for _ in range(4):
-            self.prober.probe(B, 2.0)
+            self.prober.probe(KB, 2.0)
         self.driver.results[B] = fakes.ANSWERED
-        self.prober.probe(B, 2.0)
-        self.prober.probe(B, 2.0)
+        self.prober.probe(KB, 2.0)
+        self.prober.probe(KB, 2.0)
         self.assertEqual([(A, answering), (A, answering),
                           (B, answering), (B, holding), (B, holding),
                           (B, hung), (B, hung), (B, answering)],
@@ -181,15 +184,15 @@ class ProberTestCase(test_base.TestCase):
 
     def test_a_call_held_past_its_timeout_counts_as_held(self):
         self.driver.hold(A)
-        call, _ = self.prober.submit(A, 2.0)
+        call, _ = self.prober.submit(KA, 2.0)
         self.wait_for(self.driver.entered[A], 'the call of A')
         self.clock.advance(5.0)
         self.driver.release(A, fakes.NOT_CONNECTED)
         call.future.result(timeout=test_base.WAIT)
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
         self.assertEqual((A, connections.TIER_HOLDING), self.pool.tiers[-1])
         self.prober.forget(A)
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
         self.assertEqual((A, connections.TIER_ANSWERING),
                          self.pool.tiers[-1])
 
@@ -202,13 +205,13 @@ class ProberTestCase(test_base.TestCase):
             self.prober.forget(A)
             self.driver.entered[A].clear()
             self.driver.hold(A)
-            call, _ = self.prober.submit(A, 2.0)
+            call, _ = self.prober.submit(KA, 2.0)
             self.wait_for(self.driver.entered[A], 'the call of A')
             self.clock.advance(share * 2.0)
             self.driver.release(A, fakes.ANSWERED)
             self.assertTrue(call.future.result(timeout=test_base.WAIT)
                             .answered)
-            self.prober.probe(A, 2.0)
+            self.prober.probe(KA, 2.0)
             self.assertEqual((A, tier), self.pool.tiers[-1], share)
 
     def exec_prober(self, driver):
@@ -275,7 +278,7 @@ class ProberTestCase(test_base.TestCase):
         self.driver.results[B] = fakes.TIMED_OUT
         self.pool.errors['C'] = exception.LibvirtUnavailable('down')
         for uuid in (A, A, B, 'C'):
-            self.prober.probe(uuid, 2.0)
+            self.prober.probe(checks.CheckKey(uuid, checks.HEARTBEAT), 2.0)
         self.assertEqual(prober.Counts(4, 2, 1, 1), self.prober.counts())
 
     def test_checks_are_keyed_apart_and_run_by_their_kind_of_driver(self):
@@ -306,7 +309,7 @@ class ProberTestCase(test_base.TestCase):
 
     def test_domain_gone_is_not_running(self):
         self.pool.errors[A] = fake_libvirt.no_domain_error(A)
-        result = self.prober.probe(A, 2.0)
+        result = self.prober.probe(KA, 2.0)
         self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
         self.assertIn('42', result.detail)
         self.assertEqual(0, self.driver.calls[A])
@@ -314,32 +317,32 @@ class ProberTestCase(test_base.TestCase):
     def test_libvirt_unavailable_is_inconclusive(self):
         self.pool.errors[A] = exception.LibvirtUnavailable(
             'every libvirt connection carries its maximum of calls')
-        result = self.prober.probe(A, 2.0)
+        result = self.prober.probe(KA, 2.0)
         self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
         self.assertFalse(result.missed)
         self.assertIn('maximum of calls', result.detail)
 
     def test_inconclusive_result_resets_broken_connections(self):
         self.driver.results[A] = fakes.INCONCLUSIVE
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
         self.assertEqual(1, self.pool.resets)
 
     def test_driver_bug_is_inconclusive_and_frees_the_instance(self):
         def broken(domain, timeout):
             raise RuntimeError('driver bug')
         self.driver.probe = broken
-        result = self.prober.probe(A, 2.0)
+        result = self.prober.probe(KA, 2.0)
         self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
         self.assertIn('driver bug', result.detail)
-        self.assertIsNone(self.prober.in_flight(A))
+        self.assertIsNone(self.prober.in_flight(KA))
 
     def test_escalation_waits_for_a_connection_beyond_a_stuck_call(self):
-        self.prober.probe(A, 2.0)
+        self.prober.probe(KA, 2.0)
         self.assertEqual([(A, 2 * prober.LIBVIRT_AGENT_HOLD)],
                          self.pool.waits)
 
     def test_beat_waits_as_long_as_it_is_told(self):
-        call, _ = self.prober.submit(A, 2.0, wait=5.0)
+        call, _ = self.prober.submit(KA, 2.0, wait=5.0)
         call.future.result(timeout=test_base.WAIT)
         self.assertEqual([(A, 5.0)], self.pool.waits)
 
@@ -368,24 +371,24 @@ class ProberWithLibvirtTestCase(test_base.TestCase):
         self.addCleanup(self.prober.shutdown)
 
     def test_live_guest_answers(self):
-        self.assertTrue(self.prober.probe(A, 1.0).answered)
+        self.assertTrue(self.prober.probe(KA, 1.0).answered)
 
     def test_paused_guest_is_not_running(self):
         def paused(command, timeout):
             raise fake_libvirt.paused_error()
         self.domains[A].agent = paused
-        result = self.prober.probe(A, 1.0)
+        result = self.prober.probe(KA, 1.0)
         self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
 
     def test_killed_agent_is_a_miss(self):
         def killed(command, timeout):
             raise fake_libvirt.agent_not_connected_error()
         self.domains[A].agent = killed
-        result = self.prober.probe(A, 1.0)
+        result = self.prober.probe(KA, 1.0)
         self.assertIs(base.Outcome.NOT_CONNECTED, result.outcome)
 
     def test_unknown_domain_is_not_running(self):
-        result = self.prober.probe(B, 1.0)
+        result = self.prober.probe(KB, 1.0)
         self.assertIs(base.Outcome.NOT_RUNNING, result.outcome)
 
     def test_dead_libvirtd_is_inconclusive(self):
@@ -393,10 +396,10 @@ class ProberWithLibvirtTestCase(test_base.TestCase):
             self.opened[0].alive = False
             raise fake_libvirt.connection_closed_error()
         self.domains[A].agent = lost
-        result = self.prober.probe(A, 1.0)
+        result = self.prober.probe(KA, 1.0)
         self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
         self.assertTrue(self.opened[0].closed)
         # the next call opens a new connection
         self.domains[A].agent = fake_libvirt.echo_agent
-        self.assertTrue(self.prober.probe(A, 1.0).answered)
+        self.assertTrue(self.prober.probe(KA, 1.0).answered)
         self.assertEqual(2, len(self.opened))

@@ -24,6 +24,7 @@ import queue
 import threading
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import scheduler
@@ -32,6 +33,9 @@ from tests.unit.vmheartbeat import fakes
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
+#: the agent heartbeats of A and B, as the scheduler keys them
+KA = checks.CheckKey(A, checks.HEARTBEAT)
+KB = checks.CheckKey(B, checks.HEARTBEAT)
 T0 = 1000.0
 
 
@@ -122,136 +126,136 @@ class BeatTestCase(SchedulerTestCase):
         pending = base.ProbeResult(base.Outcome.PENDING, 'written',
                                    retry_after=0.5)
         self.driver.results[A] = pending
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.assertIs(pending, self.next_result(A))
+        self.assertIs(pending, self.next_result(KA))
         self.driver.results[A] = fakes.ANSWERED
         # the follow-up is due 0.5 s later, measured when the call ended
         self.assertEqual([], self.at(0.4))
-        self.assertEqual([(A, 'follow-up')], self.at(0.5))
-        self.assertTrue(self.next_result(A).answered)
+        self.assertEqual([(KA, 'follow-up')], self.at(0.5))
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(2, self.driver.calls[A])
         # the regular beats go on at their own pace
         self.assertEqual([], self.beats(self.at(4.9)))
-        self.assertEqual([(A, 'beat')], self.beats(self.at(5.0)))
-        self.assertTrue(self.next_result(A).answered)
+        self.assertEqual([(KA, 'beat')], self.beats(self.at(5.0)))
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(3, self.driver.calls[A])
 
     def test_a_follow_up_of_an_unwatched_check_never_runs(self):
         self.driver.results[A] = base.ProbeResult(
             base.Outcome.PENDING, 'written', retry_after=0.5)
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.next_result(A)
-        self.scheduler.unwatch(A)
+        self.next_result(KA)
+        self.scheduler.unwatch(KA)
         self.at(1.0)
         self.assertEqual(1, self.driver.calls[A])
 
     def test_beats_at_watch_then_every_interval(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.assertTrue(self.next_result(A).answered)
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(1, self.driver.calls[A])
         self.at(4.9)
         self.assertEqual(1, self.driver.calls[A])
         self.at(5.0)
-        self.assertTrue(self.next_result(A).answered)
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(2, self.driver.calls[A])
         self.at(10.0)
-        self.next_result(A)
+        self.next_result(KA)
         self.assertEqual(3, self.driver.calls[A])
 
     def test_watch_with_delay(self):
-        self.scheduler.watch(A, self.settings, delay=3.0)
+        self.scheduler.watch(KA, self.settings, delay=3.0)
         self.assertEqual([], self.at(2.9))
-        self.assertEqual([(A, 'beat')], self.at(3.0))
-        self.next_result(A)
+        self.assertEqual([(KA, 'beat')], self.at(3.0))
+        self.next_result(KA)
         self.assertEqual(1, self.driver.calls[A])
 
     def test_answer_is_reported_once(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.next_result(A)
+        self.next_result(KA)
         self.at(2.0)  # the call's deadline: it answered, nothing to add
         self.at(4.0)
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_failed_call_is_reported_once(self):
         self.driver.results[A] = fakes.NOT_CONNECTED
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
         self.assertIs(base.Outcome.NOT_CONNECTED,
-                      self.next_result(A).outcome)
+                      self.next_result(KA).outcome)
         self.at(2.0)
         self.at(4.0)
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_watching(self):
-        self.assertFalse(self.scheduler.watching(A))
-        self.scheduler.watch(A, self.settings)
-        self.assertTrue(self.scheduler.watching(A))
-        self.scheduler.unwatch(A)
-        self.assertFalse(self.scheduler.watching(A))
+        self.assertFalse(self.scheduler.watching(KA))
+        self.scheduler.watch(KA, self.settings)
+        self.assertTrue(self.scheduler.watching(KA))
+        self.scheduler.unwatch(KA)
+        self.assertFalse(self.scheduler.watching(KA))
 
     def test_unwatch_stops_beats(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.next_result(A)
-        self.scheduler.unwatch(A)
+        self.next_result(KA)
+        self.scheduler.unwatch(KA)
         for when in (5, 10, 15, 20):
             self.assertEqual([], self.at(when))
         self.assertEqual(1, self.driver.calls[A])
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_unwatch_drops_the_deadline_of_a_stuck_call(self):
         self.hang(A)
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.scheduler.unwatch(A)
+        self.scheduler.unwatch(KA)
         self.at(2.0)
         self.at(7.0)
-        self.no_result(A)
-        done = self.callbacks_done(A)
+        self.no_result(KA)
+        done = self.callbacks_done(KA)
         self.driver.release(A)
         self.wait_for(done, 'the late answer')
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_probe_now_beats_at_once_and_moves_the_next_beats(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.next_result(A)
+        self.next_result(KA)
         self.clock.set(T0 + 1.0)
-        self.scheduler.probe_now(A)
+        self.scheduler.probe_now(KA)
         self.run_due()
-        self.assertTrue(self.next_result(A).answered)
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(2, self.driver.calls[A])
         # the beat probe_now replaced is dropped
         self.assertEqual([], self.beats(self.at(5.0)))
-        self.assertEqual([(A, 'beat')], self.beats(self.at(6.0)))
-        self.next_result(A)
+        self.assertEqual([(KA, 'beat')], self.beats(self.at(6.0)))
+        self.next_result(KA)
         self.assertEqual(3, self.driver.calls[A])
 
     def test_probe_now_at_most_once_per_interval(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        self.next_result(A)
+        self.next_result(KA)
         self.clock.set(T0 + 1.0)
         # a guest toggling its agent connection: a flood of events
-        asked = [self.scheduler.probe_now(A) for _ in range(100)]
+        asked = [self.scheduler.probe_now(KA) for _ in range(100)]
         self.assertEqual([True] + [False] * 99, asked)
         self.run_due()
-        self.next_result(A)
+        self.next_result(KA)
         self.clock.set(T0 + 5.9)
-        self.assertFalse(self.scheduler.probe_now(A))
+        self.assertFalse(self.scheduler.probe_now(KA))
         self.clock.set(T0 + 6.0)
-        self.assertTrue(self.scheduler.probe_now(A))
+        self.assertTrue(self.scheduler.probe_now(KA))
         self.run_due()
-        self.next_result(A)
-        self.no_result(A)
+        self.next_result(KA)
+        self.no_result(KA)
         self.assertEqual(3, self.driver.calls[A])
 
     def test_probe_now_of_an_unwatched_instance_does_nothing(self):
-        self.scheduler.probe_now(A)
+        self.scheduler.probe_now(KA)
         self.assertEqual([], self.at(0))
         self.assertEqual(0, self.driver.calls[A])
 
@@ -264,16 +268,16 @@ class BeatTestCase(SchedulerTestCase):
 
         self.scheduler._on_result = broken
         self.hang(A)
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
         self.wait_for(self.driver.entered[A], 'the call of A')
         self.at(2.0)  # the miss goes to the broken handler
-        self.assertEqual([A], calls)
+        self.assertEqual([KA], calls)
         self.assertIn('Handling the heartbeat result of instance %s failed'
-                      % A, self.logger.output)
+                      % (KA,), self.logger.output)
         self.at(5.0)
         self.at(7.0)
-        self.assertEqual([A, A], calls)
+        self.assertEqual([KA, KA], calls)
 
 
 class StuckCallTestCase(SchedulerTestCase):
@@ -283,20 +287,20 @@ class StuckCallTestCase(SchedulerTestCase):
         super().setUp()
         self.drive()
         self.hang(A)
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
         self.wait_for(self.driver.entered[A], 'the first call of A')
 
     def test_missed_at_its_deadline(self):
         self.at(1.9)
-        self.no_result(A)
+        self.no_result(KA)
         self.at(2.0)
-        miss = self.next_result(A)
+        miss = self.next_result(KA)
         self.assertIs(base.Outcome.TIMED_OUT, miss.outcome)
         self.assertTrue(miss.missed)
         self.assertEqual(T0, miss.started)
         self.assertEqual(2.0, miss.duration)
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_never_a_second_call(self):
         for when in (2, 5, 7, 10, 12, 15, 17, 20):
@@ -309,14 +313,14 @@ class StuckCallTestCase(SchedulerTestCase):
         misses = []
         for beat in (0, 5, 10, 15):
             self.at(beat)
-            self.no_result(A)
+            self.no_result(KA)
             self.at(beat + 1.9)
-            self.no_result(A)
+            self.no_result(KA)
             self.at(beat + 2.0)
-            misses.append(self.next_result(A))
-            self.no_result(A)
+            misses.append(self.next_result(KA))
+            self.no_result(KA)
             self.at(beat + 2.0)  # handling the same time again adds none
-            self.no_result(A)
+            self.no_result(KA)
         self.assertEqual([2.0, 7.0, 12.0, 17.0],
                          [m.duration for m in misses])
         self.assertTrue(all(m.missed for m in misses))
@@ -324,67 +328,67 @@ class StuckCallTestCase(SchedulerTestCase):
 
     def test_late_answer_after_the_miss_is_not_reported(self):
         self.at(2.0)
-        self.assertTrue(self.next_result(A).missed)
-        done = self.callbacks_done(A)
+        self.assertTrue(self.next_result(KA).missed)
+        done = self.callbacks_done(KA)
         self.driver.release(A, fakes.ANSWERED)
         self.wait_for(done, 'the late answer')
-        self.no_result(A)
+        self.no_result(KA)
         # the next beat makes a new call, whose answer counts
         self.at(5.0)
-        self.assertTrue(self.next_result(A).answered)
+        self.assertTrue(self.next_result(KA).answered)
         self.assertEqual(2, self.driver.calls[A])
 
     def test_late_failure_in_a_later_slot_is_one_miss(self):
         self.at(2.0)
-        self.next_result(A)
+        self.next_result(KA)
         self.at(5.0)  # finds the call still in flight
-        done = self.callbacks_done(A)
+        done = self.callbacks_done(KA)
         # libvirt gives up on the call at about 6s
         self.clock.set(T0 + 6.0)
         self.driver.release(A, fakes.TIMED_OUT)
         self.wait_for(done, 'the failed call')
-        self.no_result(A)
+        self.no_result(KA)
         self.at(7.0)  # the slot of the beat at 5s
-        self.assertTrue(self.next_result(A).missed)
-        self.no_result(A)
+        self.assertTrue(self.next_result(KA).missed)
+        self.no_result(KA)
         self.at(10.0)  # a new call, which fails at once this time
-        self.assertIs(base.Outcome.TIMED_OUT, self.next_result(A).outcome)
+        self.assertIs(base.Outcome.TIMED_OUT, self.next_result(KA).outcome)
         self.assertEqual(2, self.driver.calls[A])
 
     def test_late_answer_in_a_later_slot_saves_that_beat(self):
         self.at(2.0)
-        self.next_result(A)
+        self.next_result(KA)
         self.at(5.0)
-        done = self.callbacks_done(A)
+        done = self.callbacks_done(KA)
         self.clock.set(T0 + 6.0)
         self.driver.release(A, fakes.ANSWERED)
         self.wait_for(done, 'the late answer')
         self.at(7.0)
-        self.no_result(A)
+        self.no_result(KA)
 
     def test_watch_again_keeps_the_counted_miss(self):
         self.at(2.0)
-        self.next_result(A)
-        self.scheduler.watch(A, self.settings)  # a restart, say
+        self.next_result(KA)
+        self.scheduler.watch(KA, self.settings)  # a restart, say
         self.at(2.5)  # its first beat finds the call in flight
-        done = self.callbacks_done(A)
+        done = self.callbacks_done(KA)
         self.driver.release(A, fakes.ANSWERED)
         self.wait_for(done, 'the late answer')
-        self.no_result(A)
+        self.no_result(KA)
         self.assertEqual(1, self.driver.calls[A])
 
     def test_other_instances_keep_their_beats(self):
-        self.scheduler.watch(B, self.settings)
+        self.scheduler.watch(KB, self.settings)
         self.at(0)
-        self.assertTrue(self.next_result(B).answered)
+        self.assertTrue(self.next_result(KB).answered)
         self.at(2.0)
-        self.assertTrue(self.next_result(A).missed)
-        self.no_result(B)
+        self.assertTrue(self.next_result(KA).missed)
+        self.no_result(KB)
         for beat in (5, 10, 15):
             self.at(beat)
-            self.assertTrue(self.next_result(B).answered)
+            self.assertTrue(self.next_result(KB).answered)
             self.at(beat + 2.0)
-            self.assertTrue(self.next_result(A).missed)
+            self.assertTrue(self.next_result(KA).missed)
         self.assertEqual(4, self.driver.calls[B])
         self.assertEqual(1, self.driver.calls[A])
 
@@ -401,17 +405,17 @@ class WaitingForAConnectionTestCase(SchedulerTestCase):
         self.addCleanup(self.pool.gate.set)
 
     def test_waiting_is_not_a_miss(self):
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
         self.wait_for(self.pool.waiting, 'the wait for a connection')
         for when in (2.0, 4.0, 5.0, 7.0, 9.0):
             self.at(when)
-        self.no_result(A)
+        self.no_result(KA)
         self.assertEqual(0, self.driver.calls[A])
 
     def test_deadline_counts_from_the_connection(self):
         self.hang(A)
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
         self.wait_for(self.pool.waiting, 'the wait for a connection')
         self.at(2.0)
@@ -419,9 +423,9 @@ class WaitingForAConnectionTestCase(SchedulerTestCase):
         self.pool.gate.set()  # a connection frees at 3s
         self.wait_for(self.driver.entered[A], 'the call of A')
         self.at(4.9)
-        self.no_result(A)
+        self.no_result(KA)
         self.at(5.0)
-        miss = self.next_result(A)
+        miss = self.next_result(KA)
         self.assertTrue(miss.missed)
         self.assertEqual(T0 + 3.0, miss.started)
         self.assertEqual(2.0, miss.duration)
@@ -430,9 +434,9 @@ class WaitingForAConnectionTestCase(SchedulerTestCase):
         self.pool.gate.set()
         self.pool.errors[A] = exception.LibvirtUnavailable(
             'all 3 libvirt connections carry a call')
-        self.scheduler.watch(A, self.settings)
+        self.scheduler.watch(KA, self.settings)
         self.at(0)
-        result = self.next_result(A)
+        result = self.next_result(KA)
         self.assertIs(base.Outcome.INCONCLUSIVE, result.outcome)
         self.assertFalse(result.missed)
         self.assertEqual([(A, self.settings.interval)], self.pool.waits)
@@ -450,28 +454,28 @@ class SchedulerThreadTestCase(SchedulerTestCase):
         self.hang(A)
         self.scheduler.start()
         self.addCleanup(self.scheduler.stop)
-        self.scheduler.watch(A, self.settings)
-        self.scheduler.watch(B, self.settings)
-        self.assertTrue(self.next_result(B).answered)
+        self.scheduler.watch(KA, self.settings)
+        self.scheduler.watch(KB, self.settings)
+        self.assertTrue(self.next_result(KB).answered)
         self.wait_for(self.driver.entered[A], 'the call of A')
 
         self.tick(2.0)
-        self.assertTrue(self.next_result(A).missed)
+        self.assertTrue(self.next_result(KA).missed)
         for beat in (5.0, 10.0):
             self.tick(beat)
-            self.assertTrue(self.next_result(B).answered)
+            self.assertTrue(self.next_result(KB).answered)
             self.tick(beat + 2.0)
-            self.assertTrue(self.next_result(A).missed)
+            self.assertTrue(self.next_result(KA).missed)
         self.assertEqual(3, self.driver.calls[B])
         self.assertEqual(1, self.driver.calls[A])
 
     def test_stop_ends_the_thread(self):
         self.scheduler.start()
-        self.scheduler.watch(A, self.settings)
-        self.next_result(A)
+        self.scheduler.watch(KA, self.settings)
+        self.next_result(KA)
         self.scheduler.stop()
         self.assertFalse(self.scheduler._thread.is_alive())
 
     def test_stop_without_start(self):
         self.scheduler.stop()
-        self.assertFalse(self.scheduler.watching(A))
+        self.assertFalse(self.scheduler.watching(KA))
