@@ -180,9 +180,10 @@ class CheckKey(collections.namedtuple('CheckKey', 'instance_uuid check')):
 
 @dataclasses.dataclass(frozen=True)
 class CheckSettings:
-    """How one application-level check of an instance runs.
+    """How one check of an instance runs.
 
-    :param kind: ``APP`` or ``EXEC``.
+    :param kind: ``HEARTBEAT`` (the agent heartbeat: its interval, timeout
+        and threshold only), ``APP`` or ``EXEC``.
     :param interval: seconds between two runs.
     :param timeout: seconds each run may take (for ``APP``, each agent call
         and the least time the application has to answer).
@@ -214,6 +215,8 @@ class CheckSettings:
         write the next challenge), each within ``timeout``: the run gets
         three times that, never more than its interval.
         """
+        if self.kind == HEARTBEAT:
+            return self.timeout
         if self.kind == EXEC:
             return self.timeout + 1.0
         return min(self.interval, 3 * self.timeout)
@@ -231,6 +234,17 @@ class CheckSettings:
                    audits=tuple((str(n), float(p))
                                 for n, p in body.get('audits', ())),
                    max_freeze=float(body.get('max_freeze', 600.0)))
+
+
+def heartbeat(interval, timeout, failure_threshold):
+    """The agent heartbeat's settings."""
+    return CheckSettings(HEARTBEAT, interval, timeout, failure_threshold)
+
+
+def heartbeat_defaults(conf):
+    """The agent heartbeat's settings from [vmheartbeat]."""
+    group = conf.vmheartbeat
+    return heartbeat(group.interval, group.timeout, group.failure_threshold)
 
 
 def defaults(conf):

@@ -136,7 +136,7 @@ class InstanceHealth:
     Not thread safe: the caller serializes access.
 
     :param instance_uuid: the instance.
-    :param settings: its agent heartbeat's ``optin.InstanceSettings``.
+    :param settings: its agent heartbeat's ``checks.CheckSettings``.
     :param now: ``time.monotonic()`` at which it (re)started.
     :param grace: the startup grace period, in seconds.
     :param booted: the guest is booting (its applications start too), as

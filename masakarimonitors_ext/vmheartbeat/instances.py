@@ -182,7 +182,7 @@ class Instances:
             record = self._record(instance_uuid)
             if record.health is None:
                 record.health = health.InstanceHealth(
-                    instance_uuid, optin.default_settings(self._conf),
+                    instance_uuid, checks.heartbeat_defaults(self._conf),
                     time.monotonic(), self._grace)
             record.health.force_failed(check, failure_class)
             record.escalated = (check, record.health.failure_class)

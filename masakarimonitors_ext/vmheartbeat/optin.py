@@ -45,26 +45,12 @@ LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class InstanceSettings:
-    """How one instance's agent heartbeat runs."""
-
-    interval: float
-    timeout: float
-    failure_threshold: int
-
-    kind = checks.HEARTBEAT
-
-    @property
-    def call_timeout(self):
-        return self.timeout
-
-
-@dataclasses.dataclass(frozen=True)
 class Decision:
     """Whether an instance is watched.
 
     :param watched: True to heartbeat it.
-    :param settings: its :class:`InstanceSettings` when watched.
+    :param settings: its agent heartbeat's ``checks.CheckSettings`` when
+        watched.
     :param reason: why, for the logs.
     :param problems: bad extra-spec values that were replaced by defaults.
     :param checks: its application-level ``checks.CheckSettings``.
@@ -72,7 +58,7 @@ class Decision:
     """
 
     watched: bool
-    settings: InstanceSettings = None
+    settings: checks.CheckSettings = None
     reason: str = ''
     problems: tuple = ()
     checks: tuple = ()
@@ -81,12 +67,6 @@ class Decision:
 
 class OptInUnknown(exception.VMHeartbeatError):
     """Nova could not say whether an instance is watched; ask again later."""
-
-
-def default_settings(conf):
-    group = conf.vmheartbeat
-    return InstanceSettings(group.interval, group.timeout,
-                            group.failure_threshold)
 
 
 def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
@@ -117,10 +97,8 @@ def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
     if not watched:
         return Decision(False, reason='flavor extra spec %s=%s' % (key, raw))
 
-    values = dataclasses.asdict(defaults)
-    values.update(checks.overrides(extra_specs, key, checks.HEARTBEAT,
-                                   problems))
-    settings = InstanceSettings(**values)
+    settings = dataclasses.replace(defaults, **checks.overrides(
+        extra_specs, key, checks.HEARTBEAT, problems))
     if settings.timeout > settings.interval:
         problems.append('timeout %s is longer than interval %s' % (
             settings.timeout, settings.interval))
@@ -167,7 +145,7 @@ def _decision_from(entry, conf):
         raise ValueError('watched is not true or false')
     settings = entry.get('settings')
     if settings is not None:
-        settings = InstanceSettings(**{
+        settings = checks.heartbeat(**{
             field: checks.bounded(opt, settings[field])
             for _suffix, field, opt in checks.BOUNDED[checks.HEARTBEAT]})
         if settings.timeout > settings.interval:
@@ -192,7 +170,9 @@ def _decision_from(entry, conf):
 
 def _body_of(decisions):
     return {uuid: {'watched': d.watched, 'reason': d.reason,
-                   'settings': (dataclasses.asdict(d.settings)
+                   'settings': ({field: getattr(d.settings, field)
+                                 for _suffix, field, _opt
+                                 in checks.BOUNDED[checks.HEARTBEAT]}
                                 if d.settings else None),
                    'checks': [c.to_dict() for c in d.checks],
                    'report_only': sorted(d.report_only)}
@@ -249,7 +229,7 @@ class AllOptIn(OptInPolicy):
 
     def __init__(self, conf):
         self._decision = Decision(
-            True, default_settings(conf), 'opt_in = all',
+            True, checks.heartbeat_defaults(conf), 'opt_in = all',
             report_only=frozenset(conf.guest_checks.report_only))
 
     def decide(self, instance_uuid, refresh=False):
@@ -269,7 +249,7 @@ class FlavorOptIn(OptInPolicy):
 
     def __init__(self, conf, nova, clock=time.monotonic, store=None):
         self._key = conf.vmheartbeat.extra_spec_key
-        self._defaults = default_settings(conf)
+        self._defaults = checks.heartbeat_defaults(conf)
         self._check_defaults = checks.defaults(conf)
         self._max_age = conf.vmheartbeat.optin_refresh_interval
         self._conf = conf

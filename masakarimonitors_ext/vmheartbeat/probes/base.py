@@ -129,8 +129,7 @@ class ProbeDriver(metaclass=abc.ABCMeta):
         :param domain: a ``libvirt.virDomain`` on a connection reserved for
             this call.
         :param timeout: seconds the guest has to answer.
-        :param check: the check's settings (``checks.CheckSettings``, or
-            the agent heartbeat's ``optin.InstanceSettings``), or None.
+        :param check: the check's ``checks.CheckSettings``, or None.
         :param memo: a dict kept for this check of this instance from one
             call to the next (a challenge written, a command still
             running); the driver owns its content.

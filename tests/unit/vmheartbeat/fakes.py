@@ -19,6 +19,7 @@ import contextlib
 import threading
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
@@ -41,7 +42,7 @@ INCONCLUSIVE = result(base.Outcome.INCONCLUSIVE, 'libvirtd not reachable')
 
 
 def settings(interval=5.0, timeout=2.0, failure_threshold=3):
-    return optin.InstanceSettings(interval, timeout, failure_threshold)
+    return checks.heartbeat(interval, timeout, failure_threshold)
 
 
 class FakePool:

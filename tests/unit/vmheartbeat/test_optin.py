@@ -34,7 +34,7 @@ from tests.unit.vmheartbeat.notifiers import fake_http
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
 KEY = 'masakari:vm_heartbeat'
-DEFAULTS = optin.InstanceSettings(5.0, 2.0, 3)
+DEFAULTS = checks.heartbeat(5.0, 2.0, 3)
 
 
 class DecideFromExtraSpecsTestCase(base.TestCase):
@@ -70,7 +70,7 @@ class DecideFromExtraSpecsTestCase(base.TestCase):
         decision = self.decide({KEY: 'true', KEY + '_interval': '10',
                                 KEY + '_timeout': '1.5',
                                 KEY + '_failure_threshold': '5'})
-        self.assertEqual(optin.InstanceSettings(10.0, 1.5, 5),
+        self.assertEqual(checks.heartbeat(10.0, 1.5, 5),
                          decision.settings)
         self.assertIsInstance(decision.settings.failure_threshold, int)
         self.assertEqual((), decision.problems)
@@ -95,7 +95,7 @@ class DecideFromExtraSpecsTestCase(base.TestCase):
             self.assertIn('(as [vmheartbeat] ', problem)
         decision = self.decide({KEY: 'true', KEY + '_interval': '0.1',
                                 KEY + '_timeout': '0.05'})
-        self.assertEqual(optin.InstanceSettings(0.1, 0.05, 3),
+        self.assertEqual(checks.heartbeat(0.1, 0.05, 3),
                          decision.settings)
         self.assertEqual((), decision.problems)
 
@@ -410,7 +410,7 @@ class AllOptInTestCase(base.TestCase):
         policy = optin.AllOptIn(self.conf)
         decision = policy.decide(A)
         self.assertTrue(decision.watched)
-        self.assertEqual(optin.InstanceSettings(7.0, 1.0, 4),
+        self.assertEqual(checks.heartbeat(7.0, 1.0, 4),
                          decision.settings)
         policy.forget(A)
 
@@ -515,7 +515,7 @@ class DecideChecksFromExtraSpecsTestCase(base.TestCase):
              KEY + '_report_only': 'audit_failed'},
             report_only=['frozen_too_long'])
         self.assertTrue(decision.watched)
-        self.assertEqual(optin.InstanceSettings(10.0, 2.0, 3),
+        self.assertEqual(checks.heartbeat(10.0, 2.0, 3),
                          decision.settings)
         self.assertEqual(
             (dataclasses.replace(APP_DEFAULTS, interval=7.0,
