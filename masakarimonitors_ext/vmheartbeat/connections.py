@@ -230,6 +230,12 @@ class ConnectionPool:
         finally:
             lease.let_go()
 
+    def forget(self, instance_uuid):
+        """Drop the instance's ``virDomain`` from every connection."""
+        with self._cond:
+            for slot in self._slots:
+                slot.domains.pop(instance_uuid, None)
+
     def _after_error(self, slot, instance_uuid, error):
         if not self._is_alive(slot):
             self._reset(slot)

@@ -250,7 +250,6 @@ class Instances:
             self._record(instance_uuid).touched = time.monotonic()
         if event == constants.EVENT_UNDEFINED:
             self._forget(instance_uuid, 'undefined')
-            self._optin.forget(instance_uuid)
             return
         if event == constants.EVENT_STOPPED:
             self._forget(instance_uuid, 'stopped')
@@ -313,10 +312,17 @@ class Instances:
         self._unwatch(entry.instance_uuid)
 
     def _forget(self, instance_uuid, reason):
+        """The one way an instance's run is forgotten, by every holder.
+
+        Its checks stop (scheduler), its calls' state and its domain go
+        (prober, connection pool), its pending events are dropped (sink);
+        an undefined instance loses its record and its opt-in answer too.
+        """
+        undefined = reason == 'undefined'
         with self._lock:
             record = self._records.get(instance_uuid)
             entry = None if record is None else record.health
-            if reason == 'undefined':
+            if undefined:
                 self._records.pop(instance_uuid, None)
             elif record is not None:
                 record.forget_run()
@@ -324,6 +330,8 @@ class Instances:
         self.prober.forget(instance_uuid)
         if self.events is not None:
             self.events.forget(instance_uuid)
+        if undefined:
+            self._optin.forget(instance_uuid)
         if entry is not None:
             LOG.info('Instance %s: no longer watched (%s)', instance_uuid,
                      reason)

@@ -213,12 +213,16 @@ class Prober:
         return connections.TIER_HUNG
 
     def forget(self, instance_uuid):
-        """The instance is no longer watched: forget all its checks."""
+        """The instance is no longer watched: forget all its checks.
+
+        Its domain is dropped from the connection pool too.
+        """
         with self._lock:
             self._held.pop(instance_uuid, None)
             for key in [k for k in self._memos
                         if k.instance_uuid == instance_uuid]:
                 del self._memos[key]
+        self._pool.forget(instance_uuid)
 
     def counts(self, kind=checks.HEARTBEAT):
         """:class:`Counts` of the calls of one check kind since start."""

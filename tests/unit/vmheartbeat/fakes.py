@@ -57,6 +57,7 @@ class FakePool:
         self.gate = None
         self.waiting = threading.Event()
         self.resets = 0
+        self.forgotten = []
 
     @contextlib.contextmanager
     def domain(self, instance_uuid, wait, tier=0):
@@ -77,6 +78,9 @@ class FakePool:
 
     def reset_broken(self):
         self.resets += 1
+
+    def forget(self, instance_uuid):
+        self.forgotten.append(instance_uuid)
 
 
 class FakeLease:

@@ -219,6 +219,23 @@ class ConnectionPoolTestCase(base.TestCase):
             self.assertIs(recreated, dom)
         self.assertEqual(1, len(self.opened))
 
+    def test_a_forgotten_instance_leaves_no_domain_behind(self):
+        pool = connections.ConnectionPool(URI, 2)
+        with pool.domain(A, 0), pool.domain(B, 0):
+            pass
+        with pool.domain(A, 0), pool.domain(A, 0):
+            pass
+        self.assertEqual(2, sum(A in slot.domains for slot in pool._slots))
+        pool.forget(A)
+        self.assertEqual([False, False], [A in slot.domains
+                                          for slot in pool._slots])
+        # the other instance's are kept, and A is looked up again
+        self.assertEqual(1, sum(B in slot.domains for slot in pool._slots))
+        recreated = fake_libvirt.virDomain(A)
+        self.domains[A] = recreated
+        with pool.domain(A, 0) as dom:
+            self.assertIs(recreated, dom)
+
     def test_dead_connection_is_reopened(self):
         pool = connections.ConnectionPool(URI, 1)
 

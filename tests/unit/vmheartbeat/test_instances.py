@@ -281,6 +281,9 @@ class HealthTestCase(ManagerTestCase):
         self.monitor.domain_event(A, constants.EVENT_UNDEFINED, 0)
         self.assertIsNone(self.monitor.instances.health_of(A))
         self.assertEqual([A], self.optin.forgotten)
+        # and every other holder: the prober (with its connection pool)
+        self.monitor.prober.forget.assert_called_once_with(A)
+        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
 
     def test_gone_from_the_listing_is_forgotten(self):
         self.monitor.domains_listed({})

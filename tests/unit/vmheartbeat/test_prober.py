@@ -192,6 +192,8 @@ class ProberTestCase(test_base.TestCase):
         self.prober.probe(KA, 2.0)
         self.assertEqual((A, connections.TIER_HOLDING), self.pool.tiers[-1])
         self.prober.forget(A)
+        # the connection pool forgets its domain too
+        self.assertEqual([A], self.pool.forgotten)
         self.prober.probe(KA, 2.0)
         self.assertEqual((A, connections.TIER_ANSWERING),
                          self.pool.tiers[-1])
