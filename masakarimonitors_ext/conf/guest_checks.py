@@ -21,6 +21,8 @@ the flavor's extra specs may override each of them (see the admin guide,
 
 from oslo_config import cfg
 
+from masakarimonitors_ext.vmheartbeat import verdicts
+
 GROUP = cfg.OptGroup(
     'guest_checks',
     title='Application-level checks',
@@ -28,9 +30,6 @@ GROUP = cfg.OptGroup(
          '(application heartbeat, audits) and of the exec health check, '
          'all through the QEMU guest agent.')
 
-#: failure classes an operator may set to report only
-FAILURE_CLASSES = ('heartbeat_lost', 'app_heartbeat_lost', 'app_failed',
-                   'audit_failed', 'exec_check_failed', 'frozen_too_long')
 
 opts = [
     cfg.FloatOpt('app_interval',
@@ -119,7 +118,7 @@ opts = [
                       'episodes are never held back.'),
     cfg.ListOpt('report_only',
                 default=[], item_type=cfg.types.String(
-                    choices=FAILURE_CLASSES),
+                    choices=verdicts.FAILURE_CLASSES),
                 help='Failure classes that are reported to the notifiers '
                      'but for which Masakari is not asked to recover the '
                      'instance. A flavor may add classes of its own. An '

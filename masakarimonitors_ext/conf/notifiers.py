@@ -25,9 +25,8 @@ oslo.messaging's own ``[oslo_messaging_notifications]`` group
 from oslo_config import cfg
 
 from masakarimonitors_ext.conf import auth
+from masakarimonitors_ext.vmheartbeat import verdicts
 
-#: the event kinds an operator may choose (events.KINDS)
-EVENT_KINDS = ('failed', 'reported', 'recovered', 'status_changed')
 
 MESSAGING = cfg.OptGroup(
     'messaging_notifier',
@@ -70,7 +69,7 @@ mistral_opts = [
                help='Name of the workflow input that receives the event.'),
     cfg.ListOpt('event_kinds',
                 default=['failed', 'recovered'],
-                item_type=cfg.types.String(choices=EVENT_KINDS),
+                item_type=cfg.types.String(choices=verdicts.EVENT_KINDS),
                 help='The health events that start the workflow.'),
 ]
 
@@ -87,7 +86,7 @@ off unless [vmheartbeat] notifiers names it.
 vitrage_opts = [
     cfg.ListOpt('event_kinds',
                 default=['failed', 'recovered', 'status_changed'],
-                item_type=cfg.types.String(choices=EVENT_KINDS),
+                item_type=cfg.types.String(choices=verdicts.EVENT_KINDS),
                 help='The health events posted to Vitrage: a failure '
                      'raises the instance\'s alarm, a recovery clears it; '
                      'an application status failed or degraded raises its '

@@ -39,32 +39,17 @@ from oslo_utils import strutils
 
 from masakarimonitors_ext.conf import guest_checks as guest_checks_conf
 from masakarimonitors_ext.conf import vmheartbeat as vmheartbeat_conf
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 HEARTBEAT = 'heartbeat'
 APP = 'app'
 EXEC = 'exec'
 KINDS = (HEARTBEAT, APP, EXEC)
 
-# Failure classes
-CLASS_HEARTBEAT = 'heartbeat_lost'
-CLASS_APP_HEARTBEAT = 'app_heartbeat_lost'
-CLASS_APP_FAILED = 'app_failed'
-CLASS_AUDIT = 'audit_failed'
-CLASS_EXEC = 'exec_check_failed'
-CLASS_FROZEN = 'frozen_too_long'
-FAILURE_CLASSES = (CLASS_HEARTBEAT, CLASS_APP_HEARTBEAT, CLASS_APP_FAILED,
-                   CLASS_AUDIT, CLASS_EXEC, CLASS_FROZEN)
-
-# Health states an application reports
-STARTING = 'starting'
-HEALTHY = 'healthy'
-DEGRADED = 'degraded'
-FAILED = 'failed'
-APP_STATES = (STARTING, HEALTHY, DEGRADED, FAILED)
-
 #: what a lost check is a failure of
-LOST_CLASS = {HEARTBEAT: CLASS_HEARTBEAT, APP: CLASS_APP_HEARTBEAT,
-              EXEC: CLASS_EXEC}
+LOST_CLASS = {HEARTBEAT: verdicts.CLASS_HEARTBEAT,
+              APP: verdicts.CLASS_APP_HEARTBEAT,
+              EXEC: verdicts.CLASS_EXEC}
 
 #: the guest agent commands each check needs
 AGENT_COMMANDS = {
@@ -394,10 +379,10 @@ def from_extra_specs(extra_specs, key, check_defaults, audit_min_period,
     raw = extra_specs.get(key + '_report_only')
     if raw:
         for name in (part.strip() for part in raw.split(',')):
-            if name in FAILURE_CLASSES:
+            if name in verdicts.FAILURE_CLASSES:
                 classes.add(name)
             elif name:
                 problems.append('%s_report_only: %r is not a failure class '
                                 '(%s)' % (key, name,
-                                          ', '.join(FAILURE_CLASSES)))
+                                          ', '.join(verdicts.FAILURE_CLASSES)))
     return tuple(found), frozenset(classes), tuple(problems)

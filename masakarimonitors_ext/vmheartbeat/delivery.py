@@ -27,7 +27,7 @@ import dataclasses
 from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def by_escalation(notifier, policy):
     reported only once it has the failure. Every other notifier that
     takes failures gets them from the outbox.
     """
-    return (events.FAILED in notifier.kinds and notifier.recovers and
+    return (verdicts.EVENT_FAILED in notifier.kinds and notifier.recovers and
             policy.required)
 
 

@@ -203,13 +203,13 @@ class Escalator:
             return instance_uuid in self._episodes
 
     def start(self, instance_uuid, evidence, probe_timeout,
-              failure_class=checks.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
+              failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
               recover=True, check_settings=None):
         """Escalate a failure of an instance, unless one is under way.
 
         :param evidence: the last check results, oldest first.
         :param probe_timeout: seconds a re-probe of the check may take.
-        :param failure_class: what failed (``checks.CLASS_*``).
+        :param failure_class: what failed (``verdicts.CLASS_*``).
         :param check: the check that failed, the one re-probed.
         :param recover: Masakari is asked to recover the instance; when
             False the failure is only reported.

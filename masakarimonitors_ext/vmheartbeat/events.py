@@ -40,22 +40,17 @@ import uuid
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
-STATUS_CHANGED = 'status_changed'
-FAILED = 'failed'
-REPORTED = 'reported'
-RECOVERED = 'recovered'
-KINDS = (FAILED, REPORTED, RECOVERED, STATUS_CHANGED)
 
 #: severities, most severe first
 ERROR = 'error'
 WARNING = 'warning'
 INFO = 'info'
 SEVERITIES = (ERROR, WARNING, INFO)
-_STATUS_SEVERITY = {checks.FAILED: ERROR, checks.DEGRADED: WARNING}
+_STATUS_SEVERITY = {verdicts.APP_FAILED: ERROR, verdicts.APP_DEGRADED: WARNING}
 
 #: the version of :meth:`Event.to_dict`; a new field raises the minor
 #: number, a changed or removed one the major number
@@ -88,7 +83,7 @@ def failure_id(instance_uuid, generated_time):
 class Event:
     """Something that happened to the health of one instance.
 
-    :param kind: one of :data:`KINDS`.
+    :param kind: one of :data:`verdicts.EVENT_KINDS`.
     :param instance_uuid: the instance.
     :param hostname: this compute host.
     :param check: the check it is about (``checks.KINDS``).
@@ -97,7 +92,7 @@ class Event:
     :param recover: for ``failed``: the instance is to be recovered; when
         False the failure is only reported, and a notifier that recovers
         (Masakari) does not act on it.
-    :param status: the application's status (``checks.APP_STATES``), when
+    :param status: the application's status (``verdicts.APP_STATES``), when
         known.
     :param details: bounded, escaped text: the application's details, or
         what the episode found.
@@ -131,9 +126,9 @@ class Event:
         A failure and its report are errors, a recovery is information,
         and a status change is as bad as the status it changed to.
         """
-        if self.kind in (FAILED, REPORTED):
+        if self.kind in (verdicts.EVENT_FAILED, verdicts.EVENT_REPORTED):
             return ERROR
-        if self.kind == STATUS_CHANGED:
+        if self.kind == verdicts.EVENT_STATUS_CHANGED:
             return _STATUS_SEVERITY.get(self.status, INFO)
         return INFO
 
@@ -212,7 +207,7 @@ class EventSink:
 
     def emit(self, event):
         """Queue an event; never blocks the caller."""
-        if event.kind == STATUS_CHANGED:
+        if event.kind == verdicts.EVENT_STATUS_CHANGED:
             with self._lock:
                 last = self._last_status.get(event.instance_uuid)
                 now = self._clock()

@@ -85,8 +85,8 @@ EVIDENCE_SIZE = 10
 #: why an instance the escalation found not running is suppressed
 SUPPRESSED_BY_ESCALATION = 'found not running during the escalation'
 #: lost checks that a guest agent not answering loses too
-_LOST_WITH_THE_AGENT = frozenset([checks.CLASS_APP_HEARTBEAT,
-                                  checks.CLASS_EXEC])
+_LOST_WITH_THE_AGENT = frozenset([verdicts.CLASS_APP_HEARTBEAT,
+                                  verdicts.CLASS_EXEC])
 #: outcomes that say the guest agent itself did not answer
 _AGENT_LOST = frozenset([base.Outcome.TIMED_OUT, base.Outcome.NOT_CONNECTED])
 
@@ -250,22 +250,22 @@ class InstanceHealth:
             max_freeze = getattr(state.settings, 'max_freeze', None)
             if max_freeze is None or now - state.held_since < max_freeze:
                 return False
-            return self._count_miss(state, check, checks.CLASS_FROZEN, now,
+            return self._count_miss(state, check, verdicts.CLASS_FROZEN, now,
                                     at_once=True)
         state.held_since = None
-        starting = result.answered and result.status == checks.STARTING
+        starting = result.answered and result.status == verdicts.APP_STARTING
         if result.answered and not starting:
             state.answering = True
             return self._answered(state, check)
         if not (result.missed or starting):
             return False
         state.answering = False
-        failure_class = (result.failure_class or
-                         checks.LOST_CLASS.get(check, checks.CLASS_HEARTBEAT))
+        failure_class = (result.failure_class or checks.LOST_CLASS.get(
+            check, verdicts.CLASS_HEARTBEAT))
         # NOTE: the application's own verdict (failed, a failed audit)
         # counts at once, startup grace or not.
-        at_once = failure_class in (checks.CLASS_APP_FAILED,
-                                    checks.CLASS_AUDIT)
+        at_once = failure_class in (verdicts.CLASS_APP_FAILED,
+                                    verdicts.CLASS_AUDIT)
         if check == checks.HEARTBEAT:
             if self.state == STARTING and now < self._grace_ends:
                 return False
@@ -336,7 +336,7 @@ class InstanceHealth:
         if not self._fire(THRESHOLD):
             return False
         if lost_with_agent:
-            check, failure_class = checks.HEARTBEAT, checks.CLASS_HEARTBEAT
+            check, failure_class = checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT
         self.failed_check, self.failure_class = check, failure_class
         return True
 

@@ -433,13 +433,13 @@ class Instances:
             failed = entry.record(result, time.monotonic(), check)
             checklog.log_result(entry, check, state, result, before)
             if result.status is not None and result.status != before.status:
-                self._emit(events.STATUS_CHANGED, instance_uuid, check,
+                self._emit(verdicts.EVENT_STATUS_CHANGED, instance_uuid, check,
                            status=result.status, details=result.details)
             if (record.unrecovered is not None and
                     record.unrecovered[0] == check and
                     result.outcome is base.Outcome.ANSWERED and
                     entry.state == health.HEALTHY):
-                self._emit(events.RECOVERED, instance_uuid, check,
+                self._emit(verdicts.EVENT_RECOVERED, instance_uuid, check,
                            failure_class=record.unrecovered[1],
                            status=entry.app_status_now(time.monotonic())[0],
                            details='answering again: %s' % result)
@@ -481,8 +481,8 @@ class Instances:
                 # NOTE: reported even when the domain stopped meanwhile
                 # (Masakari's recovery may already have begun)
                 record.unrecovered = escalated
-                self._emit(events.REPORTED, instance_uuid, escalated[0],
-                           failure_class=escalated[1],
+                self._emit(verdicts.EVENT_REPORTED, instance_uuid,
+                           escalated[0], failure_class=escalated[1],
                            status=None if entry is None else
                            entry.app_status_now(time.monotonic())[0],
                            details='every required notifier has it',

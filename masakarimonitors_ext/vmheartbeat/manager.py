@@ -44,6 +44,7 @@ from masakarimonitors_ext.vmheartbeat import prober
 from masakarimonitors_ext.vmheartbeat import scheduler
 from masakarimonitors_ext.vmheartbeat import statefile
 from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -102,7 +103,8 @@ def load_notifiers(conf):
         on_missing_entrypoints_callback=missing,
         on_load_failure_callback=not_loaded)
     loaded = [(ext.name, ext.obj) for ext in manager]
-    if not any(events.FAILED in notifier.kinds for _, notifier in loaded):
+    if not any(verdicts.EVENT_FAILED in notifier.kinds
+               for _, notifier in loaded):
         raise exception.ConfigurationError(
             'vmheartbeat.notifiers', 'none of %s takes failures (add '
             '"noop" to send them nowhere on purpose)' % ', '.join(names))

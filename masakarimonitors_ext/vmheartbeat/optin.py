@@ -40,6 +40,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import nova as nova_client
 from masakarimonitors_ext.vmheartbeat import statefile
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def _decision_from(entry, conf):
         checks.validate(check, conf.guest_checks.exec_allowed_commands,
                         conf.guest_checks.audit_min_period)
     report_only = frozenset(entry.get('report_only', ()))
-    if not report_only <= set(checks.FAILURE_CLASSES):
+    if not report_only <= set(verdicts.FAILURE_CLASSES):
         raise ValueError('unknown failure class')
     reason = entry['reason']
     if not isinstance(reason, str):

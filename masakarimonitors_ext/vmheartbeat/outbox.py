@@ -52,6 +52,7 @@ from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat import statedb
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class Outbox:
         recover (Masakari): the escalation flow delivers to those.
         """
         if delivery.by_escalation(notifier, self._policies[name]):
-            kinds = kinds - {events.FAILED}
+            kinds = kinds - {verdicts.EVENT_FAILED}
         return bool(kinds & set(notifier.kinds))
 
     def start(self):

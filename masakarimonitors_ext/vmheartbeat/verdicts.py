@@ -12,14 +12,41 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""How an escalation episode ended: one word for it, from end to end.
+"""The monitor's words for what it finds, each defined once.
 
-The escalator says it (:class:`EpisodeOutcome`), the health machine takes
-it as it is (``health.InstanceHealth.episode_ended``), and the instances
-table acts on it. It imports nothing, so that every layer can use it.
+What an instance fails of (its failure class), what an application says
+of itself, the kinds of health events, and how an escalation episode
+ended (:class:`EpisodeOutcome`: the escalator says it, the health machine
+takes it as it is). The configuration's choices are these words too. It
+imports nothing, so that every layer, the options included, uses it.
 """
 
 import enum
+
+# Failure classes: what an instance is reported for
+CLASS_HEARTBEAT = 'heartbeat_lost'
+CLASS_APP_HEARTBEAT = 'app_heartbeat_lost'
+CLASS_APP_FAILED = 'app_failed'
+CLASS_AUDIT = 'audit_failed'
+CLASS_EXEC = 'exec_check_failed'
+CLASS_FROZEN = 'frozen_too_long'
+FAILURE_CLASSES = (CLASS_HEARTBEAT, CLASS_APP_HEARTBEAT, CLASS_APP_FAILED,
+                   CLASS_AUDIT, CLASS_EXEC, CLASS_FROZEN)
+
+# What an application reports of itself
+APP_STARTING = 'starting'
+APP_HEALTHY = 'healthy'
+APP_DEGRADED = 'degraded'
+APP_FAILED = 'failed'
+APP_STATES = (APP_STARTING, APP_HEALTHY, APP_DEGRADED, APP_FAILED)
+
+# Kinds of health events
+EVENT_FAILED = 'failed'
+EVENT_REPORTED = 'reported'
+EVENT_RECOVERED = 'recovered'
+EVENT_STATUS_CHANGED = 'status_changed'
+EVENT_KINDS = (EVENT_FAILED, EVENT_REPORTED, EVENT_RECOVERED,
+               EVENT_STATUS_CHANGED)
 
 
 class EpisodeOutcome(enum.Enum):

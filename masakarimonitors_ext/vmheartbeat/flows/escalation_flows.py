@@ -19,11 +19,11 @@ from taskflow.patterns import unordered_flow
 
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 
 class EscalationFlows:
@@ -44,7 +44,7 @@ class EscalationFlows:
     def takes_failures(self):
         """The notifiers that get the failure, by a task or the outbox."""
         return [name for name, notifier in self._services.notifiers
-                if events.FAILED in notifier.kinds]
+                if verdicts.EVENT_FAILED in notifier.kinds]
 
     def get_escalation_flow(self, instance_uuid, deliveries=None):
         """The flow that confirms a failure and reports it.
@@ -96,7 +96,7 @@ class EscalationFlows:
             constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
         queued = []
         for name, notifier in services.notifiers:
-            if events.FAILED not in notifier.kinds:
+            if verdicts.EVENT_FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
             if not delivery.by_escalation(notifier, policy):

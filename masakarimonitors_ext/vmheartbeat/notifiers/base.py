@@ -24,7 +24,7 @@ through the outbox. Each notifier is retried on its own, as its
 
 import abc
 
-from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 
 class Notifier(metaclass=abc.ABCMeta):
@@ -33,9 +33,9 @@ class Notifier(metaclass=abc.ABCMeta):
     :param conf: the configuration.
     """
 
-    #: the event kinds (``events.KINDS``) this notifier takes; it is never
-    #: given another, and nothing is kept for it
-    kinds = events.KINDS
+    #: the event kinds (``verdicts.EVENT_KINDS``) this notifier takes; it
+    #: is never given another, and nothing is kept for it
+    kinds = verdicts.EVENT_KINDS
 
     #: the notifier has the instance recovered (Masakari). A required one
     #: is told of a failure by the escalation itself, which probes the

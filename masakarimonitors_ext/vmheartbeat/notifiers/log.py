@@ -16,8 +16,8 @@
 
 from oslo_log import log as logging
 
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class LogNotifier(base.Notifier):
     """Logs failures at error level, the other health events at info."""
 
     def notify(self, event):
-        if event.kind == events.FAILED:
+        if event.kind == verdicts.EVENT_FAILED:
             LOG.error('Instance %s on %s failed (%s, %s) at %s; evidence: '
                       '%s', event.instance_uuid, event.hostname,
                       event.failure_class,

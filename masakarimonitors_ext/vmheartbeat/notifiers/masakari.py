@@ -22,11 +22,11 @@ from oslo_log import log as logging
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import constants
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import base
 from masakarimonitors_ext.vmheartbeat import receivers
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class MasakariNotifier(base.Notifier):
     """
 
     #: Masakari acts on failures only
-    kinds = (events.FAILED,)
+    kinds = (verdicts.EVENT_FAILED,)
     recovers = True
 
     def __init__(self, conf, connection=None):
@@ -98,7 +98,7 @@ class MasakariNotifier(base.Notifier):
         return None
 
     def notify(self, failure):
-        if failure.kind != events.FAILED:
+        if failure.kind != verdicts.EVENT_FAILED:
             return 'not sent: Masakari takes failures only'
         if not failure.recover:
             return 'not sent: %s is report only' % failure.failure_class

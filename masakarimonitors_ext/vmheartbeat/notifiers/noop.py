@@ -14,14 +14,14 @@
 
 """A notifier that sends nothing: monitoring without recovery."""
 
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 
 class NoopNotifier(base.Notifier):
     """Drops every failure; takes no other event, so keeps none."""
 
-    kinds = (events.FAILED,)
+    kinds = (verdicts.EVENT_FAILED,)
     #: stands for the recovery, to monitor without one
     recovers = True
 

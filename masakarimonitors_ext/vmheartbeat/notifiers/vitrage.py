@@ -19,15 +19,15 @@ import datetime
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
     events as vitrage_events)
-from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import messaging
 from masakarimonitors_ext.vmheartbeat.notifiers import rest
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 _SEVERITIES = {events.ERROR: vitrage_events.CRITICAL,
                events.WARNING: vitrage_events.WARNING,
                events.INFO: vitrage_events.INFO}
-_APP_DOWN = (checks.FAILED, checks.DEGRADED)
+_APP_DOWN = (verdicts.APP_FAILED, verdicts.APP_DEGRADED)
 #: characters of evidence kept in an alarm
 _MAX_EVIDENCE = 4096
 
@@ -71,14 +71,14 @@ def vitrage_event(event):
     :returns: the body, or None for a status that changes no alarm
         (``starting``).
     """
-    if event.kind == events.STATUS_CHANGED:
-        if event.status == checks.STARTING:
+    if event.kind == verdicts.EVENT_STATUS_CHANGED:
+        if event.status == verdicts.APP_STARTING:
             return None
         name = vitrage_events.APP_ALARM
         raised = event.status in _APP_DOWN
     else:
         name = vitrage_events.INSTANCE_ALARM
-        raised = event.kind != events.RECOVERED
+        raised = event.kind != verdicts.EVENT_RECOVERED
     details = {
         vitrage_events.INSTANCE_ID: (
             vitrage_events.instance_uuid(event.instance_uuid) or

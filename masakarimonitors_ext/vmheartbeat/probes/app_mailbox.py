@@ -66,10 +66,10 @@ import time
 import libvirt
 import libvirt_qemu
 
-from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat.probes import libvirt_errors
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 MAILBOX = '/run/vmheartbeat'
 CHALLENGE = MAILBOX + '/challenge'
@@ -156,7 +156,7 @@ class AppMailboxProbe(base.ProbeDriver):
                     _NO_SUCH_FILE in (e.get_error_message() or '')):
                 raise _Miss(base.Outcome.NOT_CONNECTED,
                             'no application answers: %s' % detail,
-                            failure_class=checks.CLASS_APP_HEARTBEAT)
+                            failure_class=verdicts.CLASS_APP_HEARTBEAT)
             raise
         try:
             parsed = guestdata.loads(answer, max_bytes)
@@ -254,7 +254,7 @@ class AppMailboxProbe(base.ProbeDriver):
                         guestdata.escape(json.dumps(echo), _QUOTE),
                         sent.nonce), {})
         status = answer.get('status')
-        if status not in checks.APP_STATES:
+        if status not in verdicts.APP_STATES:
             return base.Outcome.WRONG_ANSWER, 'unknown status %s' % (
                 guestdata.escape(json.dumps(status), _QUOTE)), {}
         details = answer.get('details', '')
@@ -262,9 +262,9 @@ class AppMailboxProbe(base.ProbeDriver):
                                    else json.dumps(details), MAX_DETAILS)
         fields = {'status': status, 'details': details,
                   'recover': answer.get('recover') is True}
-        if status == checks.FAILED:
+        if status == verdicts.APP_FAILED:
             return (base.Outcome.FAILED, 'the application reports failed',
-                    dict(fields, failure_class=checks.CLASS_APP_FAILED))
+                    dict(fields, failure_class=verdicts.CLASS_APP_FAILED))
         results = answer.get('audits', {})
         if not isinstance(results, dict):
             results = {}
@@ -291,5 +291,5 @@ class AppMailboxProbe(base.ProbeDriver):
                         missing), fields)
         if failed:
             return base.Outcome.FAILED, 'audit failed: %s' % ', '.join(
-                failed), dict(fields, failure_class=checks.CLASS_AUDIT)
+                failed), dict(fields, failure_class=verdicts.CLASS_AUDIT)
         return base.Outcome.ANSWERED, '', fields

@@ -73,11 +73,11 @@ class ProbeResult:
     :param started: ``time.monotonic()`` when the call started.
     :param duration: seconds the call took.
     :param status: the health state an application reported (one of
-        ``checks.APP_STATES``), or None.
+        ``verdicts.APP_STATES``), or None.
     :param details: what the application or the exec check said, bounded
         and escaped, or ''.
     :param failure_class: for a miss that is not simply a lost check, its
-        class (``checks.CLASS_*``), else None.
+        class (``verdicts.CLASS_*``), else None.
     :param recover: the application asked to be recovered.
     :param retry_after: for ``pending``: seconds after which the check is
         to run again, to read the answer.

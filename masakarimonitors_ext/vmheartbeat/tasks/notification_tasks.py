@@ -26,6 +26,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -116,10 +117,10 @@ _EVENT_INPUTS = (constants.INSTANCE_UUID, constants.HOSTNAME,
 def failure_event(instance_uuid, hostname, generated_time, evidence,
                   reprobe_result, domain_state, last_probe,
                   check=checks.HEARTBEAT,
-                  failure_class=checks.CLASS_HEARTBEAT, recover=True):
+                  failure_class=verdicts.CLASS_HEARTBEAT, recover=True):
     """The ``failed`` event of an episode: the same at every try."""
     return events.Event(
-        events.FAILED, instance_uuid, hostname, check,
+        verdicts.EVENT_FAILED, instance_uuid, hostname, check,
         failure_class=failure_class, recover=recover,
         details='%s failed: %s' % (check, failure_class),
         evidence=tuple(evidence) + ('re-probes: %s' % reprobe_result,
@@ -162,7 +163,7 @@ class QueueFailureTask(task.Task):
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe,
                 check=checks.HEARTBEAT,
-                failure_class=checks.CLASS_HEARTBEAT, recover=True):
+                failure_class=verdicts.CLASS_HEARTBEAT, recover=True):
         if self._deliveries is None:
             return self._queue(instance_uuid, hostname, generated_time,
                                evidence, reprobe_result, domain_state,
@@ -243,7 +244,7 @@ class NotifyTask(task.Task):
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe,
                 check=checks.HEARTBEAT,
-                failure_class=checks.CLASS_HEARTBEAT, recover=True):
+                failure_class=verdicts.CLASS_HEARTBEAT, recover=True):
         if self._deliveries is not None:
             done = self._deliveries.get(self._driver_name)
             if done is not None:

@@ -24,6 +24,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import stamps
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -57,13 +58,13 @@ def probe_once(prober, instance_uuid, timeout, check=checks.HEARTBEAT,
         time.sleep(result.retry_after or settings.timeout)
         result = prober.probe(key, timeout, settings)
     outcome = result.outcome
-    if result.answered and result.status != checks.STARTING:
+    if result.answered and result.status != verdicts.APP_STARTING:
         raise exception.InstanceAnswered(instance_uuid)
     if outcome is base.Outcome.NOT_RUNNING:
         raise exception.InstanceSuppressed(instance_uuid, result.detail)
     if outcome is base.Outcome.INCONCLUSIVE:
         raise exception.LibvirtUnavailable(result.detail)
-    if outcome is base.Outcome.HELD and failure_class == checks.CLASS_FROZEN:
+    if outcome is base.Outcome.HELD and failure_class == verdicts.CLASS_FROZEN:
         return result
     if outcome in (base.Outcome.HELD, base.Outcome.BLOCKED,
                    base.Outcome.PENDING):

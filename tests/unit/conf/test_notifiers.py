@@ -19,7 +19,7 @@ from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
 from masakarimonitors_ext.conf import notifiers
-from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 
 
@@ -30,7 +30,11 @@ def _names(options):
 class OptionsTestCase(base.TestCase):
 
     def test_event_kinds_are_the_event_kinds(self):
-        self.assertEqual(events.KINDS, notifiers.EVENT_KINDS)
+        # the option's choices are the vocabulary's
+        for opts in (notifiers.mistral_opts, notifiers.vitrage_opts):
+            [kinds] = [o for o in opts if o.name == 'event_kinds']
+            self.assertEqual(list(verdicts.EVENT_KINDS),
+                             list(kinds.type.item_type.choices))
 
     def test_defaults(self):
         # NOTE: a configuration of its own: the service_type and timeout
@@ -62,7 +66,7 @@ class OptionsTestCase(base.TestCase):
             self.assertIn('exploded', str(error))
             self.assertIn('status_changed', str(error))
             # every known kind is taken
-            self.flags(group=group, event_kinds=list(events.KINDS))
+            self.flags(group=group, event_kinds=list(verdicts.EVENT_KINDS))
 
     def test_event_kinds_from_a_file(self):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,

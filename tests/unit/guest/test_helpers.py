@@ -33,6 +33,7 @@ import fixtures
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat.probes import app_mailbox
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
 
@@ -234,7 +235,7 @@ class AnswerTestMixin:
                 # a failed audit is reported as one, never as a miss
                 self.assertIs(base.Outcome.FAILED, result.outcome,
                               result.detail)
-                self.assertEqual(checks.CLASS_AUDIT, result.failure_class)
+                self.assertEqual(verdicts.CLASS_AUDIT, result.failure_class)
             self.assertEqual('degraded', result.status)
             self.assert_kept(MIXED * 3000, result.details, 1024)
 

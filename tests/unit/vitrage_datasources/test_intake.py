@@ -31,7 +31,14 @@ from masakarimonitors_ext.vitrage_datasources.vmheartbeat import intake
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events as health
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 KEY = 'the key of the testbed, both sides'
 A = 'a1111111-bbbb-cccc-dddd-eeeeeeeeeeee'
@@ -41,13 +48,13 @@ NOW = datetime.datetime(2026, 11, 24, 19, 15, 0)
 EPOCH = (NOW - datetime.datetime(1970, 1, 1)).total_seconds()
 
 
-def health_event(kind=health.FAILED, instance=A, status=None, **fields):
+def health_event(kind=FAILED, instance=A, status=None, **fields):
     # one event_id per kind of event: a repeat has the same details
     fields.setdefault('event_id', str(uuid.uuid5(
         uuid.NAMESPACE_URL, '%s/%s/%s' % (kind, instance, status))))
     return health.Event(
         kind, instance, 'compute-1',
-        checks.APP if kind == health.STATUS_CHANGED else checks.HEARTBEAT,
+        checks.APP if kind == STATUS_CHANGED else checks.HEARTBEAT,
         status=status, generated_time=NOW.isoformat(), **fields)
 
 
@@ -103,11 +110,11 @@ class AuthenticTestCase(IntakeTestCase):
                          set(self.intake.cache))
 
     def test_every_kind_of_health_event_is_taken(self):
-        for one in (health_event(health.FAILED),
-                    health_event(health.RECOVERED),
-                    health_event(health.STATUS_CHANGED, status=checks.FAILED),
-                    health_event(health.STATUS_CHANGED,
-                                 status=checks.HEALTHY)):
+        for one in (health_event(FAILED),
+                    health_event(RECOVERED),
+                    health_event(STATUS_CHANGED, status=verdicts.APP_FAILED),
+                    health_event(STATUS_CHANGED,
+                                 status=verdicts.APP_HEALTHY)):
             self.assertIsNotNone(self.intake.take(posted(one)), one)
         self.assertEqual([], self.warnings())
         self.assertEqual({}, self.intake.cache)
@@ -140,7 +147,7 @@ class AuthenticTestCase(IntakeTestCase):
     def test_replay_is_refused(self):
         body = posted()
         self.assertIsNotNone(self.intake.take(copy.deepcopy(body)))
-        self.intake.take(posted(health_event(health.RECOVERED)))
+        self.intake.take(posted(health_event(RECOVERED)))
         # the raise again, after the clear: refused
         self.assert_refused(copy.deepcopy(body),
                             'refused (a replay of an event already taken)')
@@ -169,7 +176,7 @@ class AuthenticTestCase(IntakeTestCase):
 
     def test_signatures_seen_are_bounded(self):
         small = self.make(max_alarms=3)
-        bodies = [posted(health_event(health.RECOVERED, instance=u),
+        bodies = [posted(health_event(RECOVERED, instance=u),
                          at=NOW + datetime.timedelta(microseconds=i))
                   for i, u in enumerate((A, B, A, B))]
         for body in bodies:
@@ -179,7 +186,7 @@ class AuthenticTestCase(IntakeTestCase):
         self.assertEqual([], self.warnings())
         # and forgotten once past their age, which refuses them anyway
         self.now += 301
-        small.take(posted(health_event(health.RECOVERED),
+        small.take(posted(health_event(RECOVERED),
                           at=NOW + datetime.timedelta(seconds=301)))
         self.assertEqual(1, len(small._seen))
 
@@ -230,7 +237,7 @@ class ValidTestCase(IntakeTestCase):
         # the same details once spelled as Nova does: nothing to pass on
         self.assertIsNone(again)
         cleared = self.intake.take(forged(
-            posted(health_event(health.RECOVERED)),
+            posted(health_event(RECOVERED)),
             instance_id=A.replace('-', '')))
         self.assertEqual(A, cleared['details']['instance_id'])
         self.assertEqual({}, self.intake.cache)
@@ -243,7 +250,7 @@ class ValidTestCase(IntakeTestCase):
         # the notifier cuts them to what the datasource takes: an event
         # counted as delivered is not dropped for its size
         one = health_event(
-            health.REPORTED, details='d' * 10000,
+            REPORTED, details='d' * 10000,
             evidence=('e' * 10000,),
             answers=tuple(('n%d' % i, 'x' * 5000) for i in range(10)))
         alarm = self.intake.take(posted(one))
@@ -261,22 +268,22 @@ class DecisionsTestCase(IntakeTestCase):
         self.assertIsNone(self.intake.take(posted(
             at=NOW + datetime.timedelta(seconds=1))))
         updated = self.intake.take(posted(health_event(
-            health.REPORTED)))
+            REPORTED)))
         self.assertEqual('reported', updated['details']['event_kind'])
         # raised since the first
         self.assertEqual(first[intake.UPDATE_TIME],
                          updated[intake.UPDATE_TIME])
         self.assertIsNotNone(self.intake.take(posted(health_event(
-            health.RECOVERED))))
+            RECOVERED))))
         self.assertIsNone(self.intake.take(posted(health_event(
-            health.RECOVERED), at=NOW + datetime.timedelta(seconds=1))))
+            RECOVERED), at=NOW + datetime.timedelta(seconds=1))))
         self.assertEqual({}, self.intake.cache)
 
     def test_the_cache_is_bounded(self):
         small = self.make(max_alarms=2)
         self.assertIsNotNone(small.take(posted(health_event(instance=A))))
         self.assertIsNotNone(small.take(posted(health_event(
-            health.STATUS_CHANGED, instance=A, status=checks.FAILED))))
+            STATUS_CHANGED, instance=A, status=verdicts.APP_FAILED))))
         third = posted(health_event(instance=B))
         self.assert_refused(copy.deepcopy(third),
                             'refused (2 alarms raised already, the most '
@@ -284,9 +291,9 @@ class DecisionsTestCase(IntakeTestCase):
         self.assertEqual(2, len(small.cache))
         # one raised already can still change, and be cleared
         self.assertIsNotNone(small.take(posted(health_event(
-            health.REPORTED, instance=A))))
+            REPORTED, instance=A))))
         self.assertIsNotNone(small.take(posted(health_event(
-            health.RECOVERED, instance=A))))
+            RECOVERED, instance=A))))
         self.assertEqual(1, len(small.cache))
         # then there is room again
         self.assertIsNotNone(small.take(posted(

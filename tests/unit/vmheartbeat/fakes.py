@@ -20,9 +20,9 @@ import threading
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 
 
@@ -199,7 +199,7 @@ class RecordingNotifier:
     ``recovers`` is False.
     """
 
-    kinds = events.KINDS
+    kinds = verdicts.EVENT_KINDS
 
     def __init__(self, errors=(), kinds=None, gate=None, on_try=None,
                  recovers=True):

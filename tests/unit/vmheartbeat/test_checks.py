@@ -16,6 +16,7 @@ import dataclasses
 import json
 
 from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 
 A = '11111111-1111-1111-1111-111111111111'
@@ -443,8 +444,8 @@ class FromExtraSpecsReportOnlyTestCase(base.TestCase):
 
     def test_every_failure_class_may_be_set(self):
         _, classes, problems = parse(
-            {KEY + '_report_only': ','.join(checks.FAILURE_CLASSES)})
-        self.assertEqual(frozenset(checks.FAILURE_CLASSES), classes)
+            {KEY + '_report_only': ','.join(verdicts.FAILURE_CLASSES)})
+        self.assertEqual(frozenset(verdicts.FAILURE_CLASSES), classes)
         self.assertEqual((), problems)
 
     def test_unknown_class_is_a_problem(self):

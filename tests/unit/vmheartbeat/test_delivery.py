@@ -16,8 +16,13 @@
 
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
 
 REQUIRED = delivery.Policy(required=True, deadline=600.0, interval=2.0,
                            slow_interval=60.0)
@@ -105,12 +110,12 @@ class RoutingTestCase(base.TestCase):
         self.assertFalse(delivery.by_escalation(
             fakes.RecordingNotifier(recovers=False), REQUIRED))
         self.assertFalse(delivery.by_escalation(
-            fakes.RecordingNotifier(kinds=(events.RECOVERED,)), REQUIRED))
+            fakes.RecordingNotifier(kinds=(RECOVERED,)), REQUIRED))
 
 
 class TryOnceTestCase(base.TestCase):
 
-    EVENT = events.Event(events.FAILED, 'uuid-1', 'compute-1', 'heartbeat')
+    EVENT = events.Event(FAILED, 'uuid-1', 'compute-1', 'heartbeat')
 
     def attempt(self, *errors):
         return delivery.try_once('masakari', fakes.RecordingNotifier(errors),

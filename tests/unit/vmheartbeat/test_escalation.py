@@ -40,6 +40,9 @@ from tests.unit import fake_libvirt
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import full_disk
 
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+
 Outcome = verdicts.EpisodeOutcome
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -349,11 +352,11 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
 
     def test_a_best_effort_failure_put_twice_is_kept_once(self):
         self.flags(group='vmheartbeat', best_effort_notifiers=['later'])
-        later = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        later = fakes.RecordingNotifier(kinds=(FAILED,))
         _escalator, services = self.make_escalator(notifiers=[
             ('later', later), ('masakari', fakes.RecordingNotifier())])
         services.outbox.stop(0)
-        event = events.Event(events.FAILED, A, 'compute-1', 'heartbeat',
+        event = events.Event(FAILED, A, 'compute-1', 'heartbeat',
                              event_id='e1')
         services.outbox.put(event)
         services.outbox.put(event)
@@ -416,7 +419,7 @@ class ResumeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             checks.CLASS_HEARTBEAT)],
+                                             verdicts.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
@@ -455,7 +458,7 @@ class ResumeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             checks.CLASS_HEARTBEAT)],
+                                             verdicts.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(3, prober.calls)
@@ -471,7 +474,7 @@ class ResumeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             checks.CLASS_HEARTBEAT)],
+                                             verdicts.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
         self.assertEqual((A, Outcome.ANSWERED), self.outcome())
         self.assertEqual(0, notifier.tries)
@@ -526,7 +529,7 @@ class ResumeTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             checks.CLASS_HEARTBEAT)],
+                                             verdicts.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
@@ -717,7 +720,7 @@ class FullDiskTestCase(EscalatorTestCase):
 
     def test_run_again_in_memory_does_not_queue_the_failure_twice(self):
         holder = {}
-        other = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        other = fakes.RecordingNotifier(kinds=(FAILED,))
 
         def read_only_once_the_outbox_delivered(n, event):
             if n == 1:
@@ -765,7 +768,7 @@ class FullDiskTestCase(EscalatorTestCase):
             ('steady', steady), ('hanging', late)])
         full_disk.LogbookDisk(escalator).read_only = True
         self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             checks.CLASS_HEARTBEAT)],
+                                             verdicts.CLASS_HEARTBEAT)],
                          escalator.resume_pending())
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         # what had been delivered before the stop is not sent again

@@ -27,22 +27,29 @@ from oslo_utils import timeutils
 
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
 INTERVAL = 10.0
 
 
-def status(instance_uuid=A, value=checks.HEALTHY, details=''):
-    return events.Event(events.STATUS_CHANGED, instance_uuid, 'compute-1',
+def status(instance_uuid=A, value=verdicts.APP_HEALTHY, details=''):
+    return events.Event(STATUS_CHANGED, instance_uuid, 'compute-1',
                         checks.APP, status=value, details=details)
 
 
 def episode(kind, instance_uuid=A):
     return events.Event(kind, instance_uuid, 'compute-1', checks.APP,
-                        failure_class=checks.CLASS_APP_FAILED,
-                        status=checks.FAILED, details='db down')
+                        failure_class=verdicts.CLASS_APP_FAILED,
+                        status=verdicts.APP_FAILED, details='db down')
 
 
 def queued(sink):
@@ -84,7 +91,7 @@ class RecordingOutbox:
 class EventTestCase(base.TestCase):
 
     def test_defaults(self):
-        event = events.Event(events.FAILED, A, 'compute-1', checks.HEARTBEAT)
+        event = events.Event(FAILED, A, 'compute-1', checks.HEARTBEAT)
         self.assertIsNone(event.failure_class)
         self.assertIsNone(event.recover)
         self.assertIsNone(event.status)
@@ -104,11 +111,11 @@ class EventTestCase(base.TestCase):
     def test_frozen(self):
         event = status()
         self.assertRaises(dataclasses.FrozenInstanceError, setattr, event,
-                          'status', checks.FAILED)
+                          'status', verdicts.APP_FAILED)
 
     def test_kinds(self):
         self.assertEqual(('failed', 'reported', 'recovered',
-                          'status_changed'), events.KINDS)
+                          'status_changed'), verdicts.EVENT_KINDS)
 
 
 class SerializationTestCase(base.TestCase):
@@ -116,17 +123,17 @@ class SerializationTestCase(base.TestCase):
 
     def full(self):
         return events.Event(
-            events.REPORTED, A, 'compute-1', checks.APP,
-            failure_class=checks.CLASS_APP_FAILED, recover=False,
-            status=checks.FAILED, details='db down',
+            REPORTED, A, 'compute-1', checks.APP,
+            failure_class=verdicts.CLASS_APP_FAILED, recover=False,
+            status=verdicts.APP_FAILED, details='db down',
             evidence=('app: failed', 'last probe: failed'),
             answers=(('log', 'logged'), ('masakari', 'accepted')),
             generated_time='2026-11-24T19:15:00',
             event_id='33333333-3333-3333-3333-333333333333')
 
     def test_round_trip(self):
-        for event in (self.full(), status(), episode(events.RECOVERED),
-                      events.Event(events.FAILED, A, 'compute-1',
+        for event in (self.full(), status(), episode(RECOVERED),
+                      events.Event(FAILED, A, 'compute-1',
                                    checks.HEARTBEAT, recover=True)):
             self.assertEqual(event, events.Event.from_dict(event.to_dict()))
 
@@ -153,7 +160,7 @@ class SerializationTestCase(base.TestCase):
         self.assertEqual(self.full(), events.Event.from_dict(data))
 
     def test_fields_missing_from_an_older_version_get_their_defaults(self):
-        data = {'kind': events.RECOVERED, 'instance_uuid': A,
+        data = {'kind': RECOVERED, 'instance_uuid': A,
                 'hostname': 'compute-1', 'check': checks.HEARTBEAT,
                 'generated_time': '2026-11-24T19:15:00',
                 'event_id': '33333333-3333-3333-3333-333333333333'}
@@ -197,13 +204,13 @@ class RateLimitTestCase(base.TestCase):
         self.assertEqual([first], queued(self.sink))
 
     def test_only_the_latest_within_the_interval_is_sent_after_it(self):
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.clock.set(2.0)
-        self.sink.emit(status(value=checks.DEGRADED))
+        self.sink.emit(status(value=verdicts.APP_DEGRADED))
         self.clock.set(4.0)
-        latest = status(value=checks.FAILED, details='db down')
+        latest = status(value=verdicts.APP_FAILED, details='db down')
         self.sink.emit(latest)
-        self.assertEqual([checks.HEALTHY],
+        self.assertEqual([verdicts.APP_HEALTHY],
                          [e.status for e in queued(self.sink)])
         # not yet: the interval counts from the one sent at 0
         self.clock.set(9.9)
@@ -218,54 +225,55 @@ class RateLimitTestCase(base.TestCase):
         self.assertEqual([], queued(self.sink))
 
     def test_the_interval_counts_again_from_a_released_event(self):
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.clock.set(5.0)
-        self.sink.emit(status(value=checks.DEGRADED))
+        self.sink.emit(status(value=verdicts.APP_DEGRADED))
         self.clock.set(12.0)
         self.sink._release_held()
-        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+        self.assertEqual([verdicts.APP_HEALTHY, verdicts.APP_DEGRADED],
                          [e.status for e in queued(self.sink)])
         # sent at 12: held until 22
         self.clock.set(21.0)
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.assertEqual([], queued(self.sink))
         self.sink._release_held()
         self.assertEqual([], queued(self.sink))
         self.clock.set(22.0)
         self.sink._release_held()
-        self.assertEqual([checks.HEALTHY],
+        self.assertEqual([verdicts.APP_HEALTHY],
                          [e.status for e in queued(self.sink)])
 
     def test_status_changes_after_the_interval_pass_at_once(self):
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.clock.set(INTERVAL)
-        self.sink.emit(status(value=checks.DEGRADED))
-        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+        self.sink.emit(status(value=verdicts.APP_DEGRADED))
+        self.assertEqual([verdicts.APP_HEALTHY, verdicts.APP_DEGRADED],
                          [e.status for e in queued(self.sink)])
 
     def test_each_instance_has_its_own_interval(self):
         self.sink.emit(status(A))
         self.clock.set(1.0)
         self.sink.emit(status(B))
-        self.sink.emit(status(A, checks.DEGRADED))
-        self.assertEqual([(A, checks.HEALTHY), (B, checks.HEALTHY)],
+        self.sink.emit(status(A, verdicts.APP_DEGRADED))
+        self.assertEqual([(A, verdicts.APP_HEALTHY),
+                          (B, verdicts.APP_HEALTHY)],
                          [(e.instance_uuid, e.status)
                           for e in queued(self.sink)])
 
     def test_failure_episodes_are_never_held(self):
-        self.sink.emit(status(value=checks.DEGRADED))
-        sent = [episode(kind) for kind in (events.FAILED, events.REPORTED,
-                                           events.RECOVERED, events.FAILED)]
+        self.sink.emit(status(value=verdicts.APP_DEGRADED))
+        sent = [episode(kind) for kind in (FAILED, REPORTED,
+                                           RECOVERED, FAILED)]
         for event in sent:
             self.clock.advance(0.1)
             self.sink.emit(event)
         found = queued(self.sink)
-        self.assertEqual(checks.DEGRADED, found[0].status)
+        self.assertEqual(verdicts.APP_DEGRADED, found[0].status)
         self.assertEqual(sent, found[1:])
         # nor do they count against the status changes' interval
         self.clock.set(INTERVAL)
-        self.sink.emit(status(value=checks.HEALTHY))
-        self.assertEqual([checks.HEALTHY],
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
+        self.assertEqual([verdicts.APP_HEALTHY],
                          [e.status for e in queued(self.sink)])
 
     def test_a_newer_status_is_not_followed_by_an_older_one(self):
@@ -273,22 +281,22 @@ class RateLimitTestCase(base.TestCase):
         # held; healthy comes once the interval is over, before the
         # thread released what was held (it was busy with a slow
         # notifier, say)
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.clock.set(5.0)
-        self.sink.emit(status(value=checks.FAILED))
+        self.sink.emit(status(value=verdicts.APP_FAILED))
         self.clock.set(12.0)
-        self.sink.emit(status(value=checks.HEALTHY, details='back'))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY, details='back'))
         self.clock.set(100.0)
         self.sink._release_held()
         sent = [e.status for e in queued(self.sink)]
         # the notifiers must end with the application's last status, not
         # with the failed one it reported before
-        self.assertEqual(checks.HEALTHY, sent[-1], sent)
+        self.assertEqual(verdicts.APP_HEALTHY, sent[-1], sent)
 
     def test_forget_drops_what_is_held_and_the_interval(self):
-        self.sink.emit(status(value=checks.HEALTHY))
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
         self.clock.set(1.0)
-        self.sink.emit(status(value=checks.DEGRADED))
+        self.sink.emit(status(value=verdicts.APP_DEGRADED))
         self.assertEqual(1, len(queued(self.sink)))
         self.sink.forget(A)
         self.clock.set(100.0)
@@ -296,17 +304,17 @@ class RateLimitTestCase(base.TestCase):
         self.assertEqual([], queued(self.sink))
         # a new run of the instance starts with no interval to wait
         self.clock.set(100.5)
-        self.sink.emit(status(value=checks.STARTING))
+        self.sink.emit(status(value=verdicts.APP_STARTING))
         self.clock.set(101.0)
         self.sink.forget(A)
-        self.sink.emit(status(value=checks.HEALTHY))
-        self.assertEqual([checks.STARTING, checks.HEALTHY],
+        self.sink.emit(status(value=verdicts.APP_HEALTHY))
+        self.assertEqual([verdicts.APP_STARTING, verdicts.APP_HEALTHY],
                          [e.status for e in queued(self.sink)])
 
     def test_forget_keeps_other_instances(self):
         self.sink.emit(status(B))
         self.clock.set(1.0)
-        held = status(B, checks.DEGRADED)
+        held = status(B, verdicts.APP_DEGRADED)
         self.sink.emit(held)
         queued(self.sink)
         self.sink.forget(A)
@@ -327,12 +335,12 @@ class BoundedQueueTestCase(base.TestCase):
                                      clock=self.clock)
 
     def test_full_queue_drops_the_newest_with_one_warning(self):
-        kept = [episode(events.FAILED, A), episode(events.FAILED, B)]
+        kept = [episode(FAILED, A), episode(FAILED, B)]
         for event in kept:
             self.sink.emit(event)
         # never blocks, never raises
-        self.sink.emit(episode(events.REPORTED, B))
-        self.sink.emit(episode(events.RECOVERED, A))
+        self.sink.emit(episode(REPORTED, B))
+        self.sink.emit(episode(RECOVERED, A))
         self.sink.emit(status(B))
         self.assertEqual(kept, queued(self.sink))
         warnings = [line for line in self.logger.output.splitlines()
@@ -341,26 +349,26 @@ class BoundedQueueTestCase(base.TestCase):
         self.assertIn('does not keep up', warnings[0])
         # it names the first one dropped
         self.assertIn(B, warnings[0])
-        self.assertIn(events.REPORTED, warnings[0])
+        self.assertIn(REPORTED, warnings[0])
         self.assertEqual(3, self.sink._dropped)
 
     def test_room_again_once_the_thread_took_events(self):
-        for kind in (events.FAILED, events.REPORTED, events.RECOVERED):
+        for kind in (FAILED, REPORTED, RECOVERED):
             self.sink.emit(episode(kind))
         self.assertEqual(2, len(queued(self.sink)))
-        again = episode(events.FAILED, B)
+        again = episode(FAILED, B)
         self.sink.emit(again)
         self.assertEqual([again], queued(self.sink))
 
     def test_released_status_change_dropped_when_full(self):
         self.sink.emit(status(A))
-        self.sink.emit(episode(events.FAILED, B))
+        self.sink.emit(episode(FAILED, B))
         self.clock.set(1.0)
-        self.sink.emit(status(A, checks.DEGRADED))
+        self.sink.emit(status(A, verdicts.APP_DEGRADED))
         self.assertNotIn('WARNING', self.logger.output)
         self.clock.set(INTERVAL)
         self.sink._release_held()  # the queue is full: dropped
-        self.assertEqual([checks.HEALTHY, checks.FAILED],
+        self.assertEqual([verdicts.APP_HEALTHY, verdicts.APP_FAILED],
                          [e.status for e in queued(self.sink)])
         self.assertEqual({}, dict(self.sink._held))
         self.assertEqual(1, self.logger.output.count('WARNING'))
@@ -376,7 +384,7 @@ class DeliverTestCase(base.TestCase):
     def test_the_outbox_gets_the_event(self):
         outbox = RecordingOutbox()
         sink = events.EventSink(outbox, INTERVAL)
-        event = episode(events.REPORTED)
+        event = episode(REPORTED)
         sink.deliver(event)
         self.assertEqual([event], outbox.events)
         self.assertEqual('', self.logger.output)
@@ -385,15 +393,15 @@ class DeliverTestCase(base.TestCase):
         outbox = RecordingOutbox(error=sqlite3.OperationalError(
             'disk I/O error'))
         sink = events.EventSink(outbox, INTERVAL)
-        sink.deliver(episode(events.REPORTED))
+        sink.deliver(episode(REPORTED))
         errors = [line for line in self.logger.output.splitlines()
                   if line.startswith('ERROR')]
         self.assertEqual(1, len(errors), errors)
-        for word in (events.REPORTED, A, 'disk I/O error', 'lost'):
+        for word in (REPORTED, A, 'disk I/O error', 'lost'):
             self.assertIn(word, errors[0])
         # and the next event is handed over again
         outbox.error = None
-        again = episode(events.RECOVERED)
+        again = episode(RECOVERED)
         sink.deliver(again)
         self.assertEqual(again, outbox.events[-1])
         self.assertEqual(2, len(outbox.events))
@@ -409,8 +417,8 @@ class ThreadTestCase(base.TestCase):
         outbox = RecordingOutbox(until=3)
         sink = events.EventSink(outbox, INTERVAL)
         self.start(sink)
-        sent = [episode(events.FAILED), episode(events.REPORTED),
-                episode(events.RECOVERED)]
+        sent = [episode(FAILED), episode(REPORTED),
+                episode(RECOVERED)]
         for event in sent:
             sink.emit(event)
         self.wait_for(outbox.done, 'three events delivered')
@@ -421,15 +429,15 @@ class ThreadTestCase(base.TestCase):
         outbox = RecordingOutbox(until=1)
         sink = events.EventSink(outbox, INTERVAL, clock=clock)
         self.start(sink)
-        sink.emit(status(value=checks.HEALTHY))
+        sink.emit(status(value=verdicts.APP_HEALTHY))
         self.wait_for(outbox.done, 'the first status change')
         outbox.done.clear()
         outbox.until = 2
-        sink.emit(status(value=checks.DEGRADED))
+        sink.emit(status(value=verdicts.APP_DEGRADED))
         # held: an event of another instance goes through meanwhile
-        sink.emit(episode(events.REPORTED, B))
+        sink.emit(episode(REPORTED, B))
         self.wait_for(outbox.done, 'the report of B')
-        self.assertEqual([(A, checks.HEALTHY), (B, checks.FAILED)],
+        self.assertEqual([(A, verdicts.APP_HEALTHY), (B, verdicts.APP_FAILED)],
                          [(e.instance_uuid, e.status)
                           for e in outbox.events])
         outbox.done.clear()
@@ -437,9 +445,9 @@ class ThreadTestCase(base.TestCase):
         # once the (fake) interval is over, the next event the thread
         # wakes for lets the held one out too
         clock.set(INTERVAL)
-        sink.emit(episode(events.RECOVERED, B))
+        sink.emit(episode(RECOVERED, B))
         self.wait_for(outbox.done, 'the held status change')
-        self.assertEqual([checks.HEALTHY, checks.DEGRADED],
+        self.assertEqual([verdicts.APP_HEALTHY, verdicts.APP_DEGRADED],
                          [e.status for e in outbox.events
                           if e.instance_uuid == A])
 
@@ -450,16 +458,16 @@ class ThreadTestCase(base.TestCase):
         outbox = RecordingOutbox(until=2)
         sink = events.EventSink(outbox, 0.05, clock=clock)
         self.start(sink)
-        sink.emit(status(value=checks.HEALTHY))
+        sink.emit(status(value=verdicts.APP_HEALTHY))
         clock.set(0.01)
-        latest = status(value=checks.FAILED, details='db down')
-        sink.emit(status(value=checks.DEGRADED))
+        latest = status(value=verdicts.APP_FAILED, details='db down')
+        sink.emit(status(value=verdicts.APP_DEGRADED))
         sink.emit(latest)
         self.assertFalse(outbox.done.is_set())
         # nothing else is emitted: the thread sends it on its own
         clock.set(1.0)
         self.wait_for(outbox.done, 'the held status change')
-        self.assertEqual([checks.HEALTHY, checks.FAILED],
+        self.assertEqual([verdicts.APP_HEALTHY, verdicts.APP_FAILED],
                          [e.status for e in outbox.events])
         self.assertEqual(latest, outbox.events[-1])
 

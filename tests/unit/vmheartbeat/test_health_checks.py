@@ -46,7 +46,7 @@ LATER = 200.0
 Outcome = probe_base.Outcome
 
 
-def app(outcome=Outcome.ANSWERED, status=checks.HEALTHY, details='',
+def app(outcome=Outcome.ANSWERED, status=verdicts.APP_HEALTHY, details='',
         failure_class=None):
     return probe_base.ProbeResult(outcome, started=0.0, status=status,
                                   details=details,
@@ -60,11 +60,11 @@ def result(outcome, detail=''):
 APP_ANSWERED = app()
 APP_TIMED_OUT = app(Outcome.TIMED_OUT, status=None)
 APP_STALE = app(Outcome.WRONG_ANSWER, status=None)
-APP_STARTING = app(status=checks.STARTING)
-APP_FAILED = app(Outcome.FAILED, checks.FAILED, 'db down',
-                 checks.CLASS_APP_FAILED)
-AUDIT_FAILED = app(Outcome.FAILED, checks.HEALTHY, 'disk full',
-                   checks.CLASS_AUDIT)
+APP_STARTING = app(status=verdicts.APP_STARTING)
+APP_FAILED = app(Outcome.FAILED, verdicts.APP_FAILED, 'db down',
+                 verdicts.CLASS_APP_FAILED)
+AUDIT_FAILED = app(Outcome.FAILED, verdicts.APP_HEALTHY, 'disk full',
+                   verdicts.CLASS_AUDIT)
 EXEC_ANSWERED = result(Outcome.ANSWERED)
 EXEC_FAILED = result(Outcome.FAILED, 'exit status 1')
 HELD = result(Outcome.HELD, 'filesystems frozen')
@@ -122,7 +122,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertNotFailed()
         # the exec check reaches its threshold of 2 first
         self.assertTrue(self.record(EXEC_FAILED, LATER + 5, EXEC))
-        self.assertFailed(EXEC, checks.CLASS_EXEC)
+        self.assertFailed(EXEC, verdicts.CLASS_EXEC)
 
     def test_app_heartbeat_lost(self):
         self.healthy()
@@ -130,26 +130,26 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertFalse(self.record(APP_STALE, LATER + 5, APP))
         self.assertEqual(health.SUSPECT, self.health.state)
         self.assertTrue(self.record(APP_STALE, LATER + 10, APP))
-        self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
+        self.assertFailed(APP, verdicts.CLASS_APP_HEARTBEAT)
         # failed exactly once
         self.assertFalse(self.record(APP_STALE, LATER + 15, APP))
         self.assertFalse(self.record(EXEC_FAILED, LATER + 16, EXEC))
         self.assertFalse(self.record(EXEC_FAILED, LATER + 17, EXEC))
-        self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
+        self.assertFailed(APP, verdicts.CLASS_APP_HEARTBEAT)
 
     def test_app_call_unanswered_by_the_agent_is_the_heartbeat_lost(self):
         self.healthy()
         for now in (LATER, LATER + 5, LATER + 10):
             failed = self.record(APP_TIMED_OUT, now, APP)
         self.assertTrue(failed)
-        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+        self.assertFailed(HB, verdicts.CLASS_HEARTBEAT)
 
     def test_exec_call_unanswered_by_the_agent_is_the_heartbeat_lost(self):
         self.healthy()
         self.record(result(Outcome.NOT_CONNECTED), LATER, EXEC)
         self.assertTrue(self.record(result(Outcome.TIMED_OUT), LATER + 30,
                                     EXEC))
-        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+        self.assertFailed(HB, verdicts.CLASS_HEARTBEAT)
 
     def test_heartbeat_lost_keeps_its_class(self):
         self.healthy()
@@ -157,20 +157,20 @@ class HealthWithChecksTestCase(base.TestCase):
         for now in (LATER + 1, LATER + 2):
             self.assertFalse(self.record(fakes.TIMED_OUT, now))
         self.assertTrue(self.record(fakes.TIMED_OUT, LATER + 3))
-        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+        self.assertFailed(HB, verdicts.CLASS_HEARTBEAT)
 
     def test_app_reporting_failed_fails_at_once(self):
         self.healthy()
         self.assertTrue(self.record(APP_FAILED, LATER, APP))
-        self.assertFailed(APP, checks.CLASS_APP_FAILED)
+        self.assertFailed(APP, verdicts.CLASS_APP_FAILED)
         self.assertEqual(1, self.misses(APP))
-        self.assertEqual(checks.FAILED, self.health.app_status)
+        self.assertEqual(verdicts.APP_FAILED, self.health.app_status)
         self.assertEqual('db down', self.health.app_details)
 
     def test_failed_audit_fails_at_once(self):
         self.healthy()
         self.assertTrue(self.record(AUDIT_FAILED, LATER, APP))
-        self.assertFailed(APP, checks.CLASS_AUDIT)
+        self.assertFailed(APP, verdicts.CLASS_AUDIT)
         self.assertEqual('disk full', self.health.app_details)
 
     def test_app_lost_while_the_agent_misses_is_the_heartbeat_lost(self):
@@ -179,30 +179,30 @@ class HealthWithChecksTestCase(base.TestCase):
         for now in (LATER, LATER + 1, LATER + 2):
             failed = self.record(APP_TIMED_OUT, now, APP)
         self.assertTrue(failed)
-        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+        self.assertFailed(HB, verdicts.CLASS_HEARTBEAT)
 
     def test_app_failed_while_the_agent_misses_keeps_its_class(self):
         self.healthy()
         self.record(fakes.TIMED_OUT, LATER)
         self.assertTrue(self.record(APP_FAILED, LATER, APP))
-        self.assertFailed(APP, checks.CLASS_APP_FAILED)
+        self.assertFailed(APP, verdicts.CLASS_APP_FAILED)
 
     def test_application_verdict_counts_within_its_startup_grace(self):
         self.healthy()
         # within the app's grace (100s): its own "failed" still counts
         self.assertTrue(self.record(APP_FAILED, 10.0, APP))
-        self.assertFailed(APP, checks.CLASS_APP_FAILED)
+        self.assertFailed(APP, verdicts.CLASS_APP_FAILED)
 
     def test_failed_audit_counts_within_the_startup_grace(self):
         self.healthy()
         self.assertTrue(self.record(AUDIT_FAILED, 10.0, APP))
-        self.assertFailed(APP, checks.CLASS_AUDIT)
+        self.assertFailed(APP, verdicts.CLASS_AUDIT)
 
     def test_failure_class_of_the_result_wins(self):
         self.healthy()
         self.record(APP_TIMED_OUT, LATER, APP)
         self.assertTrue(self.record(AUDIT_FAILED, LATER + 1, APP))
-        self.assertFailed(APP, checks.CLASS_AUDIT)
+        self.assertFailed(APP, verdicts.CLASS_AUDIT)
 
     def test_unknown_check_is_ignored(self):
         self.health.set_checks([APP_SETTINGS])
@@ -264,14 +264,14 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertEqual(health.STARTING, self.health.state)
         self.assertEqual(0, self.misses(APP))
         self.assertFalse(self.health.checks[APP].answering)
-        self.assertEqual(checks.STARTING, self.health.app_status)
+        self.assertEqual(verdicts.APP_STARTING, self.health.app_status)
 
     def test_starting_does_not_reset_the_misses(self):
         self.healthy()
         self.record(APP_TIMED_OUT, LATER, APP)
         self.record(APP_TIMED_OUT, LATER + 1, APP)
         self.assertTrue(self.record(APP_STARTING, LATER + 2, APP))
-        self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
+        self.assertFailed(APP, verdicts.CLASS_APP_HEARTBEAT)
 
     def test_starting_after_the_grace_is_a_miss(self):
         self.healthy()
@@ -280,7 +280,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertEqual(health.SUSPECT, self.health.state)
         self.assertFalse(self.record(APP_STARTING, 105.0, APP))
         self.assertTrue(self.record(APP_STARTING, 110.0, APP))
-        self.assertFailed(APP, checks.CLASS_APP_HEARTBEAT)
+        self.assertFailed(APP, verdicts.CLASS_APP_HEARTBEAT)
 
     def test_heartbeat_grace_is_its_own(self):
         # the app's grace (100s) does not hold the heartbeat's (60s)
@@ -296,21 +296,22 @@ class HealthWithChecksTestCase(base.TestCase):
         self.healthy()
         self.record(APP_TIMED_OUT, LATER, APP)
         self.record(APP_TIMED_OUT, LATER + 1, APP)
-        degraded = app(status=checks.DEGRADED, details='replica lag')
+        degraded = app(status=verdicts.APP_DEGRADED, details='replica lag')
         for now in (LATER + 2, LATER + 3, LATER + 4, LATER + 5):
             self.assertFalse(self.record(degraded, now, APP))
         self.assertEqual(0, self.misses(APP))
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertNotFailed()
-        self.assertEqual(checks.DEGRADED, self.health.app_status)
+        self.assertEqual(verdicts.APP_DEGRADED, self.health.app_status)
         self.assertEqual('replica lag', self.health.app_details)
         self.assertTrue(self.health.checks[APP].answering)
 
     def test_app_status_kept_across_heartbeat_results(self):
-        self.record(app(status=checks.DEGRADED, details='slow'), 1.0, APP)
+        self.record(app(status=verdicts.APP_DEGRADED, details='slow'), 1.0,
+                    APP)
         self.record(fakes.ANSWERED, 2.0)
         self.record(EXEC_ANSWERED, 3.0, EXEC)
-        self.assertEqual((checks.DEGRADED, 'slow'),
+        self.assertEqual((verdicts.APP_DEGRADED, 'slow'),
                          (self.health.app_status, self.health.app_details))
 
     # The application's status as of now
@@ -321,15 +322,15 @@ class HealthWithChecksTestCase(base.TestCase):
     def test_app_status_is_its_last_answer(self):
         self.assertEqual((None, ''), self.health.app_status_now(1.0))
         self.assertIsNone(self.health.app_status_at)
-        degraded = app(status=checks.DEGRADED, details='slow')
+        degraded = app(status=verdicts.APP_DEGRADED, details='slow')
         self.record(degraded, LATER, APP)
         self.record(fakes.ANSWERED, LATER + 1)
-        self.assertEqual((checks.DEGRADED, 'slow'),
+        self.assertEqual((verdicts.APP_DEGRADED, 'slow'),
                          self.health.app_status_now(LATER + self.WINDOW))
         self.assertEqual(LATER, self.health.app_status_at)
         # the application's own failure is an answer too
         self.record(APP_FAILED, LATER + 5, APP)
-        self.assertEqual((checks.FAILED, 'db down'),
+        self.assertEqual((verdicts.APP_FAILED, 'db down'),
                          self.health.app_status_now(LATER + 6))
 
     def test_app_status_unknown_once_the_application_does_not_answer(self):
@@ -339,27 +340,27 @@ class HealthWithChecksTestCase(base.TestCase):
                      app(Outcome.NOT_CONNECTED, status=None), HELD,
                      result(Outcome.INCONCLUSIVE), BLOCKED):
             self.record(APP_ANSWERED, LATER, APP)
-            self.assertEqual((checks.HEALTHY, ''),
+            self.assertEqual((verdicts.APP_HEALTHY, ''),
                              self.health.app_status_now(LATER + 1))
             self.record(lost, LATER + 5, APP)
             self.assertEqual((None, ''),
                              self.health.app_status_now(LATER + 5), lost)
             # the last answer, as it was
-            self.assertEqual(checks.HEALTHY, self.health.app_status)
+            self.assertEqual(verdicts.APP_HEALTHY, self.health.app_status)
             self.assertEqual(LATER, self.health.app_status_at)
             self.health.restart(0.0)
 
     def test_app_status_stands_while_its_answer_is_pending(self):
         self.record(APP_ANSWERED, LATER, APP)
         self.record(PENDING, LATER + 5, APP)
-        self.assertEqual((checks.HEALTHY, ''),
+        self.assertEqual((verdicts.APP_HEALTHY, ''),
                          self.health.app_status_now(LATER + 6))
 
     def test_app_status_unknown_when_not_refreshed_in_time(self):
         # the check no longer runs (suppressed, say): no verdict at all
         self.record(APP_ANSWERED, LATER, APP)
         self.assertEqual(
-            (checks.HEALTHY, ''),
+            (verdicts.APP_HEALTHY, ''),
             self.health.app_status_now(LATER + self.WINDOW))
         self.assertEqual(
             (None, ''),
@@ -370,7 +371,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.health.restart(LATER + 1)
         self.assertEqual((None, ''), self.health.app_status_now(LATER + 2))
         self.record(APP_STARTING, LATER + 6, APP)
-        self.assertEqual((checks.STARTING, ''),
+        self.assertEqual((verdicts.APP_STARTING, ''),
                          self.health.app_status_now(LATER + 7))
 
     def test_app_status_unknown_without_the_app_check(self):
@@ -403,7 +404,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.record(APP_STARTING, LATER + 3, APP)
         self.assertEqual(health.REPORTED, self.health.state)
         self.assertEqual(APP, self.health.failed_check)
-        self.assertEqual(checks.CLASS_APP_FAILED, self.health.failure_class)
+        self.assertEqual(verdicts.CLASS_APP_FAILED, self.health.failure_class)
         self.record(APP_ANSWERED, LATER + 4, APP)
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertNotFailed()
@@ -414,7 +415,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.record(EXEC_FAILED, LATER, EXEC)
         self.assertTrue(self.record(EXEC_FAILED, LATER + 1, EXEC))
         self.assertFalse(self.record(EXEC_ANSWERED, LATER + 2, EXEC))
-        self.assertFailed(EXEC, checks.CLASS_EXEC)
+        self.assertFailed(EXEC, verdicts.CLASS_EXEC)
 
     def test_cleared_episode_forgets_the_failed_check(self):
         self.healthy()
@@ -450,7 +451,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.record(fakes.TIMED_OUT, LATER + 2)
         self.record(fakes.TIMED_OUT, LATER + 3)
         self.assertTrue(self.record(fakes.TIMED_OUT, LATER + 4))
-        self.assertFailed(HB, checks.CLASS_HEARTBEAT)
+        self.assertFailed(HB, verdicts.CLASS_HEARTBEAT)
 
     # Held and blocked checks
 
@@ -461,7 +462,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertEqual(0, self.misses(APP))
         self.assertEqual(health.HEALTHY, self.health.state)
         self.assertTrue(self.record(HELD, LATER + 600.0, APP))
-        self.assertFailed(APP, checks.CLASS_FROZEN)
+        self.assertFailed(APP, verdicts.CLASS_FROZEN)
 
     def test_max_freeze_is_per_check(self):
         self.healthy()
@@ -469,12 +470,12 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertFalse(self.record(HELD, LATER, EXEC))
         self.assertFalse(self.record(HELD, LATER + 29.9, EXEC))
         self.assertTrue(self.record(HELD, LATER + 30.0, EXEC))
-        self.assertFailed(EXEC, checks.CLASS_FROZEN)
+        self.assertFailed(EXEC, verdicts.CLASS_FROZEN)
 
     def test_held_in_the_startup_grace_fails_after_max_freeze(self):
         self.assertFalse(self.record(HELD, 1.0, EXEC))
         self.assertTrue(self.record(HELD, 31.0, EXEC))
-        self.assertFailed(EXEC, checks.CLASS_FROZEN)
+        self.assertFailed(EXEC, verdicts.CLASS_FROZEN)
 
     def test_any_other_result_restarts_the_freeze(self):
         self.healthy()
@@ -483,7 +484,7 @@ class HealthWithChecksTestCase(base.TestCase):
         self.record(HELD, LATER + 550.0, APP)
         self.assertFalse(self.record(HELD, LATER + 1149.9, APP))
         self.assertTrue(self.record(HELD, LATER + 1150.0, APP))
-        self.assertFailed(APP, checks.CLASS_FROZEN)
+        self.assertFailed(APP, verdicts.CLASS_FROZEN)
 
     def test_held_does_not_reset_misses(self):
         self.healthy()
@@ -590,10 +591,10 @@ class HealthWithChecksTestCase(base.TestCase):
         self.assertFalse(self.record(AUDIT_FAILED, LATER + 50.0, APP))
         self.assertIsNone(self.health.failure_class)
         self.assertTrue(self.record(AUDIT_FAILED, LATER + 102.0, APP))
-        self.assertFailed(APP, checks.CLASS_AUDIT)
+        self.assertFailed(APP, verdicts.CLASS_AUDIT)
 
     def test_force_failed_with_a_check(self):
         self.health.force_failed(EXEC)
-        self.assertFailed(EXEC, checks.CLASS_EXEC)
-        self.health.force_failed(APP, checks.CLASS_FROZEN)
-        self.assertFailed(APP, checks.CLASS_FROZEN)
+        self.assertFailed(EXEC, verdicts.CLASS_EXEC)
+        self.health.force_failed(APP, verdicts.CLASS_FROZEN)
+        self.assertFailed(APP, verdicts.CLASS_FROZEN)

@@ -27,7 +27,6 @@ import fixtures
 
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
 from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import nova
@@ -43,6 +42,11 @@ from tests.unit.vmheartbeat.test_manager import FakeCompute
 from tests.unit.vmheartbeat.test_manager import hb
 from tests.unit.vmheartbeat.test_manager import KEY
 from tests.unit.vmheartbeat.test_manager import ManagerTestCase
+
+#: the event kinds
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 Outcome = verdicts.EpisodeOutcome
 
@@ -196,7 +200,7 @@ class HealthTestCase(ManagerTestCase):
         self.miss(self.monitor)
         self.monitor.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=2.0,
-            failure_class=checks.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
+            failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
             recover=True, check_settings=None)
         evidence = self.monitor.escalator.start.call_args[1]['evidence']
         self.assertEqual(4, len(evidence))
@@ -400,7 +404,7 @@ def app(uuid=A):
     return checks.CheckKey(uuid, checks.APP)
 
 
-def app_result(outcome=base.Outcome.ANSWERED, status=checks.HEALTHY,
+def app_result(outcome=base.Outcome.ANSWERED, status=verdicts.APP_HEALTHY,
                details='', failure_class=None, recover=False):
     return base.ProbeResult(outcome, started=0.0, status=status,
                             details=details, failure_class=failure_class,
@@ -408,9 +412,9 @@ def app_result(outcome=base.Outcome.ANSWERED, status=checks.HEALTHY,
 
 
 APP_HEALTHY = app_result()
-APP_DEGRADED = app_result(status=checks.DEGRADED, details='cache cold')
-APP_FAILED = app_result(base.Outcome.FAILED, checks.FAILED, 'db down',
-                        checks.CLASS_APP_FAILED)
+APP_DEGRADED = app_result(status=verdicts.APP_DEGRADED, details='cache cold')
+APP_FAILED = app_result(base.Outcome.FAILED, verdicts.APP_FAILED, 'db down',
+                        verdicts.CLASS_APP_FAILED)
 APP_BLOCKED = base.ProbeResult(base.Outcome.BLOCKED, 'guest-file-open is '
                                'disabled', started=0.0)
 #: past the startup grace of the heartbeat (60 s) and of the app (300 s)
@@ -475,9 +479,9 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertIsNone(watched['failed_check'])
         self.assertIsNone(watched['suppressed_because'])
         self.assertFalse(watched['escalating'])
-        self.assertEqual([checks.CLASS_APP_FAILED,
-                          checks.CLASS_APP_HEARTBEAT, checks.CLASS_AUDIT,
-                          checks.CLASS_EXEC], watched['report_only'])
+        self.assertEqual([verdicts.CLASS_APP_FAILED,
+                          verdicts.CLASS_APP_HEARTBEAT, verdicts.CLASS_AUDIT,
+                          verdicts.CLASS_EXEC], watched['report_only'])
         self.assertEqual({checks.HEARTBEAT, checks.APP},
                          set(watched['checks']))
         self.assertEqual({'interval': 5.0, 'timeout': 2.0,
@@ -499,10 +503,10 @@ class AppEventsTestCase(ManagerTestCase):
         self.clock.set(LATER + 12.5)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(health.SUSPECT, item['state'])
-        self.assertEqual(checks.DEGRADED, item['app_status'])
+        self.assertEqual(verdicts.APP_DEGRADED, item['app_status'])
         self.assertEqual('cache cold', item['app_details'])
         self.assertEqual({'outcome': 'answered', 'detail': '',
-                          'status': checks.DEGRADED,
+                          'status': verdicts.APP_DEGRADED,
                           'details': 'cache cold', 'age': 2.5},
                          item['checks'][checks.APP]['last'])
         heartbeat = item['checks'][checks.HEARTBEAT]
@@ -516,7 +520,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.monitor.escalator.escalating.return_value = True
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(health.FAILED, item['state'])
-        self.assertEqual(checks.CLASS_APP_FAILED, item['failure_class'])
+        self.assertEqual(verdicts.CLASS_APP_FAILED, item['failure_class'])
         self.assertEqual(checks.APP, item['failed_check'])
         self.assertTrue(item['escalating'])
         self.monitor.escalator.escalating.assert_called_with(A)
@@ -553,7 +557,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertTrue(item['watched'])
         self.assertEqual('not decided', item['reason'])
         self.assertEqual(health.FAILED, item['state'])
-        self.assertEqual(checks.CLASS_APP_HEARTBEAT, item['failure_class'])
+        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, item['failure_class'])
         self.assertEqual([], item['report_only'])
 
     def test_snapshot_of_a_report_only_failure(self):
@@ -565,7 +569,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual(health.REPORTED, self.state(self.monitor))
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(status.REPORTED_ONLY, item['state'])
-        self.assertEqual(checks.CLASS_APP_FAILED, item['failure_class'])
+        self.assertEqual(verdicts.CLASS_APP_FAILED, item['failure_class'])
         self.assertIn('  state reported (report only: not recovered), '
                       'failure app_failed of the app check',
                       status.format_text([item]).splitlines())
@@ -580,7 +584,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(health.REPORTED, item['state'])
-        self.assertEqual(checks.CLASS_HEARTBEAT, item['failure_class'])
+        self.assertEqual(verdicts.CLASS_HEARTBEAT, item['failure_class'])
         self.assertIn('  state reported, failure heartbeat_lost of the '
                       'heartbeat check',
                       status.format_text([item]).splitlines())
@@ -593,7 +597,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_DEGRADED)
         self.clock.advance(4.0)
         [item] = self.monitor.instances.snapshot(A)
-        self.assertEqual((checks.DEGRADED, 'cache cold', 4.0), (
+        self.assertEqual((verdicts.APP_DEGRADED, 'cache cold', 4.0), (
             item['app_status'], item['app_details'],
             item['app_status_age']))
         # killed: its answer is gone, or stale
@@ -618,7 +622,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
         self.clock.advance(30.0)
         [item] = self.monitor.instances.snapshot(A)
-        self.assertEqual(checks.HEALTHY, item['app_status'])
+        self.assertEqual(verdicts.APP_HEALTHY, item['app_status'])
         self.clock.advance(0.5)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual((status.APP_UNKNOWN, 30.5),
@@ -639,13 +643,13 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_HEALTHY)  # the same: no event
         self.on_result(hb(A), fakes.ANSWERED)  # no status: no event
         self.on_result(app(), APP_DEGRADED)
-        self.assertEqual([(events.STATUS_CHANGED, checks.APP)] * 2,
+        self.assertEqual([(STATUS_CHANGED, checks.APP)] * 2,
                          self.sink.kinds())
         first, second = self.sink.events
-        self.assertEqual((A, 'compute-1', checks.HEALTHY, '', None),
+        self.assertEqual((A, 'compute-1', verdicts.APP_HEALTHY, '', None),
                          (first.instance_uuid, first.hostname, first.status,
                           first.details, first.failure_class))
-        self.assertEqual((checks.DEGRADED, 'cache cold'),
+        self.assertEqual((verdicts.APP_DEGRADED, 'cache cold'),
                          (second.status, second.details))
 
     def test_no_event_without_a_sink(self):
@@ -659,12 +663,12 @@ class AppEventsTestCase(ManagerTestCase):
         # the failure itself is sent by the escalation, once confirmed:
         # nothing is emitted for it at detection
         self.on_result(app(), APP_FAILED)
-        self.assertEqual([(events.STATUS_CHANGED, checks.APP)],
+        self.assertEqual([(STATUS_CHANGED, checks.APP)],
                          self.sink.kinds())
-        self.assertEqual(checks.FAILED, self.sink.events[0].status)
+        self.assertEqual(verdicts.APP_FAILED, self.sink.events[0].status)
         self.assertEqual(1, self.monitor.escalator.start.call_count)
         kwargs = self.monitor.escalator.start.call_args[1]
-        self.assertEqual(checks.CLASS_APP_FAILED, kwargs['failure_class'])
+        self.assertEqual(verdicts.CLASS_APP_FAILED, kwargs['failure_class'])
         # failed exactly once
         self.on_result(app(), APP_FAILED)
         self.assertEqual(1, len(self.sink.events))
@@ -675,7 +679,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual([], self.sink.events)
         self.assertEqual(1, self.monitor.escalator.start.call_count)
         kwargs = self.monitor.escalator.start.call_args[1]
-        self.assertEqual(checks.CLASS_HEARTBEAT, kwargs['failure_class'])
+        self.assertEqual(verdicts.CLASS_HEARTBEAT, kwargs['failure_class'])
 
     def test_reported_then_recovered(self):
         self.on_result(app(), APP_FAILED)
@@ -685,10 +689,10 @@ class AppEventsTestCase(ManagerTestCase):
             (('log', 'logged'), ('masakari', 'not sent: app_failed is '
                                              'report only')))
         self.assertEqual(health.REPORTED, self.state(self.monitor))
-        self.assertEqual([(events.REPORTED, checks.APP)], self.sink.kinds())
+        self.assertEqual([(REPORTED, checks.APP)], self.sink.kinds())
         reported = self.sink.events[0]
-        self.assertEqual(checks.CLASS_APP_FAILED, reported.failure_class)
-        self.assertEqual(checks.FAILED, reported.status)
+        self.assertEqual(verdicts.CLASS_APP_FAILED, reported.failure_class)
+        self.assertEqual(verdicts.APP_FAILED, reported.status)
         self.assertEqual('every required notifier has it', reported.details)
         self.assertEqual((('log', 'logged'),
                           ('masakari', 'not sent: app_failed is report '
@@ -698,13 +702,13 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual(1, len(self.sink.events))
         self.on_result(app(), APP_HEALTHY)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
-        self.assertEqual([(events.REPORTED, checks.APP),
-                          (events.STATUS_CHANGED, checks.APP),
-                          (events.RECOVERED, checks.APP)], self.sink.kinds())
+        self.assertEqual([(REPORTED, checks.APP),
+                          (STATUS_CHANGED, checks.APP),
+                          (RECOVERED, checks.APP)], self.sink.kinds())
         recovered = self.sink.events[2]
-        self.assertEqual(checks.HEALTHY, recovered.status)
+        self.assertEqual(verdicts.APP_HEALTHY, recovered.status)
         # what it recovered from
-        self.assertEqual(checks.CLASS_APP_FAILED, recovered.failure_class)
+        self.assertEqual(verdicts.CLASS_APP_FAILED, recovered.failure_class)
         self.assertTrue(recovered.details.startswith('answering again: '))
 
     def test_reported_heartbeat_failure(self):
@@ -712,10 +716,10 @@ class AppEventsTestCase(ManagerTestCase):
             self.on_result(hb(A), fakes.TIMED_OUT)
         self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual([(events.REPORTED, checks.HEARTBEAT),
-                          (events.RECOVERED, checks.HEARTBEAT)],
+        self.assertEqual([(REPORTED, checks.HEARTBEAT),
+                          (RECOVERED, checks.HEARTBEAT)],
                          self.sink.kinds())
-        self.assertEqual(checks.CLASS_HEARTBEAT,
+        self.assertEqual(verdicts.CLASS_HEARTBEAT,
                          self.sink.events[0].failure_class)
         # closed without answers (an older caller): none in the report
         self.assertEqual((), self.sink.events[0].answers)
@@ -728,10 +732,10 @@ class AppEventsTestCase(ManagerTestCase):
             self.on_result(app(), stale)
         self.assertEqual(health.FAILED, self.state(self.monitor))
         self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
-        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
-                          (events.REPORTED, checks.APP)], self.sink.kinds())
+        self.assertEqual([(STATUS_CHANGED, checks.APP),
+                          (REPORTED, checks.APP)], self.sink.kinds())
         reported = self.sink.events[1]
-        self.assertEqual(checks.CLASS_APP_HEARTBEAT, reported.failure_class)
+        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, reported.failure_class)
         self.assertIsNone(reported.status)
 
     def test_recovery_after_a_reboot_has_no_status_of_before(self):
@@ -743,15 +747,15 @@ class AppEventsTestCase(ManagerTestCase):
         self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
         self.clock.advance(5.0)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual([(events.STATUS_CHANGED, checks.APP),
-                          (events.REPORTED, checks.HEARTBEAT),
-                          (events.RECOVERED, checks.HEARTBEAT)],
+        self.assertEqual([(STATUS_CHANGED, checks.APP),
+                          (REPORTED, checks.HEARTBEAT),
+                          (RECOVERED, checks.HEARTBEAT)],
                          self.sink.kinds())
         self.assertIsNone(self.sink.events[2].status)
         # the application answers again: its status is known again
         self.on_result(app(), APP_HEALTHY)
         [item] = self.monitor.instances.snapshot(A)
-        self.assertEqual(checks.HEALTHY, item['app_status'])
+        self.assertEqual(verdicts.APP_HEALTHY, item['app_status'])
 
     def test_episodes_that_report_nothing_are_no_reported_event(self):
         for outcome in (Outcome.ANSWERED,
@@ -766,7 +770,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_DEGRADED)
         self.on_result(hb(A), fakes.TIMED_OUT)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual([events.STATUS_CHANGED],
+        self.assertEqual([STATUS_CHANGED],
                          [e.kind for e in self.sink.events])
 
     # The guest agent's policy
@@ -820,13 +824,13 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
         self.monitor.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=5.0,
-            failure_class=checks.CLASS_APP_FAILED, check=checks.APP,
+            failure_class=verdicts.CLASS_APP_FAILED, check=checks.APP,
             recover=False, check_settings=mock.ANY)
         warnings = self.lines('WARNING')
         self.assertEqual(1, len(warnings), warnings)
         self.assertIn('Instance %s: the application asks to be recovered'
                       % A, warnings[0])
-        self.assertIn(checks.CLASS_APP_FAILED, warnings[0])
+        self.assertIn(verdicts.CLASS_APP_FAILED, warnings[0])
         self.assertIn('reported, not recovered', warnings[0])
 
     def test_report_only_without_a_recovery_request_is_quiet(self):
@@ -841,6 +845,6 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
         kwargs = self.monitor.escalator.start.call_args[1]
         self.assertTrue(kwargs['recover'])
-        self.assertEqual(checks.CLASS_APP_FAILED, kwargs['failure_class'])
+        self.assertEqual(verdicts.CLASS_APP_FAILED, kwargs['failure_class'])
         self.assertEqual(checks.APP, kwargs['check_settings']['kind'])
         self.assertEqual([], self.lines('WARNING'))

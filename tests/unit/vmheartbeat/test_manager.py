@@ -259,7 +259,7 @@ class RunTestCase(ManagerTestCase):
         monitor = self.make_manager()
         monitor.scheduler = mock.Mock(spec=scheduler.BeatScheduler)
         monitor.escalator.resume_pending.return_value = [
-            escalation.Resumed(A, checks.HEARTBEAT, checks.CLASS_HEARTBEAT)]
+            escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         order = mock.Mock()
         for name, part in (('scheduler', monitor.scheduler),
                            ('inventory', monitor.inventory),
@@ -284,7 +284,7 @@ class RunTestCase(ManagerTestCase):
             True, fakes.settings(interval=7.0, timeout=1.0), 'opted in')
         monitor = self.make_manager()
         monitor.escalator.resume_pending.return_value = [
-            escalation.Resumed(A, checks.HEARTBEAT, checks.CLASS_HEARTBEAT)]
+            escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         started = threading.Event()
         monitor.inventory.start.side_effect = started.set
         self.useFixture(fixtures.MockPatchObject(manager.connections,

@@ -25,9 +25,16 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import outbox
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import full_disk
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 B = '22222222-2222-2222-2222-222222222222'
@@ -36,15 +43,15 @@ B = '22222222-2222-2222-2222-222222222222'
 QUICK = 0.01
 
 
-def event(n, kind=events.STATUS_CHANGED, instance_uuid=A):
+def event(n, kind=STATUS_CHANGED, instance_uuid=A):
     """The n-th event of a test: its details and its id say which."""
     return events.Event(
         kind, instance_uuid, 'compute-1', checks.APP,
-        failure_class=(checks.CLASS_APP_FAILED
-                       if kind in (events.REPORTED, events.RECOVERED)
+        failure_class=(verdicts.CLASS_APP_FAILED
+                       if kind in (REPORTED, RECOVERED)
                        else None),
-        status=checks.DEGRADED, details='event %d' % n,
-        answers=(('log', 'logged'),) if kind == events.REPORTED else (),
+        status=verdicts.APP_DEGRADED, details='event %d' % n,
+        answers=(('log', 'logged'),) if kind == REPORTED else (),
         generated_time='2026-11-24T19:15:%02d' % n,
         event_id='00000000-0000-4000-8000-%012d' % n)
 
@@ -104,8 +111,8 @@ class DeliveryTestCase(OutboxTestCase):
         first, second = fakes.RecordingNotifier(), fakes.RecordingNotifier()
         box = self.make(('first', first), ('second', second))
         box.start()
-        sent = [event(0), event(1, events.REPORTED),
-                event(2, events.RECOVERED), event(3, instance_uuid=B)]
+        sent = [event(0), event(1, REPORTED),
+                event(2, RECOVERED), event(3, instance_uuid=B)]
         for each in sent:
             box.put(each)
         first.wait_delivered(4)
@@ -129,23 +136,23 @@ class DeliveryTestCase(OutboxTestCase):
 
     def test_only_the_kinds_a_notifier_takes_are_kept_for_it(self):
         reports = fakes.RecordingNotifier(
-            kinds=(events.FAILED, events.REPORTED))
+            kinds=(FAILED, REPORTED))
         everything = fakes.RecordingNotifier()
-        failures = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        failures = fakes.RecordingNotifier(kinds=(FAILED,))
         box = self.make(('reports', reports), ('everything', everything),
                         ('failures', failures))
         box.put(event(0))
         self.assertEqual(0, box.pending('reports'))
         self.assertEqual(1, box.pending('everything'))
         self.assertEqual(0, box.pending('failures'))
-        box.put(event(1, events.REPORTED))
+        box.put(event(1, REPORTED))
         self.assertEqual(1, box.pending('reports'))
         self.assertEqual(0, box.pending('failures'))
         box.start()
         everything.wait_delivered(2)
         reports.wait_delivered(1)
         self.stop(box)
-        self.assertEqual([events.REPORTED],
+        self.assertEqual([REPORTED],
                          [e.kind for e in reports.delivered])
         self.assertEqual(1, reports.tries)
         self.assertEqual(0, failures.tries)
@@ -153,9 +160,9 @@ class DeliveryTestCase(OutboxTestCase):
 
     def test_an_event_no_notifier_takes_is_not_kept(self):
         box = self.make(('masakari', fakes.RecordingNotifier(
-            kinds=(events.FAILED,))))
+            kinds=(FAILED,))))
         box.put(event(0))
-        box.put(event(1, events.REPORTED))
+        box.put(event(1, REPORTED))
         self.assertEqual(0, box.pending())
 
     def test_a_hanging_notifier_does_not_delay_another(self):
@@ -310,8 +317,8 @@ class RestartTestCase(OutboxTestCase):
         log.on_try = fails_on(self.clock, 1)
         box = self.make(('log', log))
         box.start()
-        sent = [event(0), event(1, events.REPORTED),
-                event(2, events.RECOVERED)]
+        sent = [event(0), event(1, REPORTED),
+                event(2, RECOVERED)]
         for each in sent:
             box.put(each)
         log.wait_until(lambda n: n.tries >= 2, 'a try of event 1')
@@ -376,22 +383,22 @@ class RestartTestCase(OutboxTestCase):
 
     def test_kept_failures_of_a_notifier_now_required_are_delivered(self):
         # masakari best effort: its failures went through the outbox
-        masakari = fakes.RecordingNotifier(kinds=[events.FAILED])
+        masakari = fakes.RecordingNotifier(kinds=[FAILED])
         box = self.make(('masakari', masakari), best_effort=['masakari'])
-        box.put(event(0, kind=events.FAILED))
+        box.put(event(0, kind=FAILED))
         self.assertEqual(1, box.pending('masakari'))
         self.stop(box)
         box.close()
         # required now: the flow delivers its new failures, the outbox
         # still the one it kept
-        masakari = fakes.RecordingNotifier(kinds=[events.FAILED])
+        masakari = fakes.RecordingNotifier(kinds=[FAILED])
         box = self.make(('masakari', masakari))
-        box.put(event(1, kind=events.FAILED))
+        box.put(event(1, kind=FAILED))
         self.assertEqual(1, box.pending('masakari'))
         box.start()
         masakari.wait_delivered(1)
         self.stop(box)
-        self.assertEqual([event(0, kind=events.FAILED)], masakari.delivered)
+        self.assertEqual([event(0, kind=FAILED)], masakari.delivered)
         self.assertEqual(0, box.pending())
         self.assertIn('1 health event(s) for notifier masakari kept from '
                       'the last run, when the outbox delivered them to it',
@@ -432,18 +439,18 @@ class FailuresAndRepeatsTestCase(OutboxTestCase):
     def failure(self, n):
         generated = '2026-11-24T19:15:%02d' % n
         return events.Event(
-            events.FAILED, A, 'compute-1', checks.HEARTBEAT,
-            failure_class=checks.CLASS_HEARTBEAT, recover=True,
+            FAILED, A, 'compute-1', checks.HEARTBEAT,
+            failure_class=verdicts.CLASS_HEARTBEAT, recover=True,
             details='event %d' % n, evidence=('missed 3 heartbeats',),
             generated_time=generated,
             event_id=events.failure_id(A, generated))
 
     def test_a_failure_is_kept_for_the_best_effort_notifiers_only(self):
-        masakari = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        masakari = fakes.RecordingNotifier(kinds=(FAILED,))
         log = fakes.RecordingNotifier()
         webhook = fakes.RecordingNotifier()
         vitrage = fakes.RecordingNotifier(
-            kinds=(events.RECOVERED, events.STATUS_CHANGED))
+            kinds=(RECOVERED, STATUS_CHANGED))
         box = self.make(('masakari', masakari), ('log', log),
                         ('webhook', webhook), ('vitrage', vitrage),
                         best_effort=['webhook', 'vitrage'])
@@ -455,7 +462,7 @@ class FailuresAndRepeatsTestCase(OutboxTestCase):
                          {name: box.pending(name) for name in
                           ('masakari', 'log', 'webhook', 'vitrage')})
         # any other kind for every notifier that takes it
-        recovered = event(1, events.RECOVERED)
+        recovered = event(1, RECOVERED)
         box.put(recovered)
         self.assertEqual({'masakari': 0, 'log': 1, 'webhook': 2,
                           'vitrage': 1},
@@ -475,7 +482,7 @@ class FailuresAndRepeatsTestCase(OutboxTestCase):
 
     def test_a_failure_is_kept_for_a_required_notifier_that_does_not_recover(
             self):
-        masakari = fakes.RecordingNotifier(kinds=(events.FAILED,))
+        masakari = fakes.RecordingNotifier(kinds=(FAILED,))
         messaging = fakes.RecordingNotifier(recovers=False)
         box = self.make(('masakari', masakari), ('messaging', messaging))
         failure = self.failure(0)
@@ -490,8 +497,8 @@ class FailuresAndRepeatsTestCase(OutboxTestCase):
 
     def test_a_failure_no_best_effort_notifier_takes_is_not_kept(self):
         box = self.make(('masakari', fakes.RecordingNotifier(
-            kinds=(events.FAILED,))), ('log', fakes.RecordingNotifier()),
-            ('vitrage', fakes.RecordingNotifier(kinds=(events.RECOVERED,))),
+            kinds=(FAILED,))), ('log', fakes.RecordingNotifier()),
+            ('vitrage', fakes.RecordingNotifier(kinds=(RECOVERED,))),
             best_effort=['vitrage'])
         box.put(self.failure(0))
         self.assertEqual(0, box.pending())
@@ -567,7 +574,7 @@ class OpenTestCase(OutboxTestCase):
         self.assertEqual(0o700, os.stat(path).st_mode & 0o777)
 
 
-def big(n, kind=events.STATUS_CHANGED):
+def big(n, kind=STATUS_CHANGED):
     """The n-th event, larger than a database page: it needs new pages."""
     return dataclasses.replace(event(n, kind), evidence=('x' * 6000,))
 
@@ -655,8 +662,8 @@ class BoundTestCase(OutboxTestCase):
         box._db.execute('PRAGMA query_only=1')
         # never raises to the caller
         for n in range(1, 14):
-            box.put(event(n, events.FAILED if n == 1 else
-                          events.STATUS_CHANGED))
+            box.put(event(n, FAILED if n == 1 else
+                          STATUS_CHANGED))
         self.assertEqual(10, box.pending('log'))
         self.assertEqual(10, box.pending('rest'))
         self.assertEqual(4, box.dropped('log'))

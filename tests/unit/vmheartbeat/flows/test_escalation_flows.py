@@ -20,14 +20,18 @@ from taskflow.patterns import unordered_flow
 
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
-from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat.tasks import domain_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import retry_tasks
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
+
+#: the event kinds
+RECOVERED = verdicts.EVENT_RECOVERED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 STORE = {constants.INSTANCE_UUID, constants.HOSTNAME,
@@ -106,7 +110,7 @@ class EscalationFlowTestCase(base.TestCase):
         notify = list(self.flow(notifiers=[
             ('masakari', fakes.RecordingNotifier()),
             ('webhook', fakes.RecordingNotifier(
-                kinds=(events.STATUS_CHANGED, events.RECOVERED)))]))[-1]
+                kinds=(STATUS_CHANGED, RECOVERED)))]))[-1]
         self.assertEqual(['vmhb-notify-masakari-' + A],
                          [subflow.name for subflow in notify])
 
@@ -142,7 +146,7 @@ class EscalationFlowTestCase(base.TestCase):
             ('rest', fakes.RecordingNotifier(recovers=False)),
             ('log', fakes.RecordingNotifier()),
             ('webhook', fakes.RecordingNotifier(
-                kinds=(events.STATUS_CHANGED,)))])
+                kinds=(STATUS_CHANGED,)))])
         # by a notify task, by the outbox; not one that takes no failures
         self.assertEqual(['masakari', 'rest', 'log'],
                          factory.takes_failures())

@@ -28,6 +28,7 @@ from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat.flows import listeners
 from masakarimonitors_ext.vmheartbeat import stamps
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import test_escalation
@@ -65,7 +66,7 @@ class EscalationTransitionsTestCase(base.TestCase):
             constants.EVIDENCE: ['missed'], constants.PROBE_TIMEOUT: 1.0,
             constants.CHECK: checks.HEARTBEAT,
             constants.CHECK_SETTINGS: None,
-            constants.FAILURE_CLASS: checks.CLASS_HEARTBEAT,
+            constants.FAILURE_CLASS: verdicts.CLASS_HEARTBEAT,
             constants.RECOVER: True})
         capture = capturing.CaptureListener(engine, capture_flow=False)
         with listeners.EscalationLogListener(engine), capture:

@@ -16,7 +16,13 @@ import fixtures
 
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import log
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 
@@ -24,7 +30,7 @@ A = '11111111-1111-1111-1111-111111111111'
 def failed(evidence=(), **kwargs):
     kwargs.setdefault('failure_class', 'heartbeat_lost')
     kwargs.setdefault('recover', True)
-    return events.Event(events.FAILED, A, 'compute-1',
+    return events.Event(FAILED, A, 'compute-1',
                         kwargs.pop('check', 'heartbeat'), evidence=evidence,
                         generated_time='2026-11-24T19:15:00', **kwargs)
 
@@ -32,7 +38,7 @@ def failed(evidence=(), **kwargs):
 class LogNotifierTestCase(base.TestCase):
 
     def test_takes_every_kind(self):
-        self.assertEqual(set(events.KINDS),
+        self.assertEqual(set(verdicts.EVENT_KINDS),
                          set(log.LogNotifier(self.conf).kinds))
 
     def test_logs_the_failure_with_its_evidence(self):
@@ -64,7 +70,7 @@ class LogNotifierEventTestCase(base.TestCase):
         self.assertTrue(lines[0].startswith('ERROR '), lines)
 
     def test_logs_one_info_line_per_event(self):
-        event = events.Event(events.REPORTED, A, 'compute-1', 'app',
+        event = events.Event(REPORTED, A, 'compute-1', 'app',
                              failure_class='app_failed', status='failed',
                              details='db down',
                              generated_time='2026-11-24T19:15:00')
@@ -75,7 +81,7 @@ class LogNotifierEventTestCase(base.TestCase):
              'db down' % A], self.logger.output.splitlines())
 
     def test_the_answers_of_a_report_are_logged(self):
-        event = events.Event(events.REPORTED, A, 'compute-1', 'heartbeat',
+        event = events.Event(REPORTED, A, 'compute-1', 'heartbeat',
                              failure_class='heartbeat_lost',
                              details='every required notifier has it',
                              answers=(('log', 'logged'),
@@ -88,7 +94,7 @@ class LogNotifierEventTestCase(base.TestCase):
             'accepted'), line)
 
     def test_missing_fields_are_dashes(self):
-        event = events.Event(events.STATUS_CHANGED, A, 'compute-1',
+        event = events.Event(STATUS_CHANGED, A, 'compute-1',
                              'heartbeat', generated_time='2026-11-24T19:15:00')
         log.LogNotifier(self.conf).notify(event)
         self.assertEqual(

@@ -26,8 +26,12 @@ from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import masakari
 from masakarimonitors_ext.vmheartbeat import receivers
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
 
 A = '11111111-1111-1111-1111-111111111111'
 
@@ -36,7 +40,7 @@ def failure(evidence=(), failure_class='heartbeat_lost', check='heartbeat',
             recover=True):
     """A confirmed failure, as the escalation's notify task builds it."""
     return events.Event(
-        events.FAILED, A, 'compute-1', check, failure_class=failure_class,
+        FAILED, A, 'compute-1', check, failure_class=failure_class,
         recover=recover, evidence=evidence,
         generated_time='2026-11-24T19:15:00',
         event_id=events.failure_id(A, '2026-11-24T19:15:00'))
@@ -235,13 +239,13 @@ class MasakariNotifierTestCase(base.TestCase):
                          self.api.created[0]['payload']['event'])
 
     def test_takes_failures_only(self):
-        self.assertEqual((events.FAILED,), masakari.MasakariNotifier.kinds)
+        self.assertEqual((FAILED,), masakari.MasakariNotifier.kinds)
 
     def test_other_kinds_are_not_sent(self):
         notifier = masakari.MasakariNotifier(self.conf)
         with mock.patch.object(masakari,
                                'make_masakari_connection') as make:
-            for kind in set(events.KINDS) - {events.FAILED}:
+            for kind in set(verdicts.EVENT_KINDS) - {FAILED}:
                 answer = notifier.notify(events.Event(
                     kind, A, 'compute-1', 'heartbeat',
                     failure_class='heartbeat_lost', recover=True))

@@ -25,21 +25,28 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import messaging
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 GENERATED = '2026-11-24T19:15:00'
 TOPICS = ['notifications', 'vitrage_notifications']
 
 
-def event(kind=events.FAILED, status=None):
+def event(kind=FAILED, status=None):
     return events.Event(
         kind, A, 'compute-1',
-        checks.APP if kind == events.STATUS_CHANGED else checks.HEARTBEAT,
-        failure_class=(None if kind == events.STATUS_CHANGED
-                       else checks.CLASS_HEARTBEAT),
-        recover=True if kind == events.FAILED else None, status=status,
-        evidence=('missed 3 heartbeats',) if kind == events.FAILED else (),
+        checks.APP if kind == STATUS_CHANGED else checks.HEARTBEAT,
+        failure_class=(None if kind == STATUS_CHANGED
+                       else verdicts.CLASS_HEARTBEAT),
+        recover=True if kind == FAILED else None, status=status,
+        evidence=('missed 3 heartbeats',) if kind == FAILED else (),
         generated_time=GENERATED,
         event_id=events.failure_id(A, GENERATED))
 
@@ -118,12 +125,12 @@ class NotifyTestCase(MessagingTestCase):
 
     def test_priority_of_the_severity(self):
         for one, priority in (
-                (event(events.FAILED), 'ERROR'),
-                (event(events.REPORTED), 'ERROR'),
-                (event(events.RECOVERED), 'INFO'),
-                (event(events.STATUS_CHANGED, checks.FAILED), 'ERROR'),
-                (event(events.STATUS_CHANGED, checks.DEGRADED), 'WARN'),
-                (event(events.STATUS_CHANGED, checks.HEALTHY), 'INFO')):
+                (event(FAILED), 'ERROR'),
+                (event(REPORTED), 'ERROR'),
+                (event(RECOVERED), 'INFO'),
+                (event(STATUS_CHANGED, verdicts.APP_FAILED), 'ERROR'),
+                (event(STATUS_CHANGED, verdicts.APP_DEGRADED), 'WARN'),
+                (event(STATUS_CHANGED, verdicts.APP_HEALTHY), 'INFO')):
             self.flags(group='oslo_messaging_notifications',
                        topics=['notifications'])
             self.notifier().notify(one)
@@ -150,7 +157,7 @@ class NotifyTestCase(MessagingTestCase):
                                 '%Y-%m-%d %H:%M:%S.%f')
 
     def test_payload(self):
-        one = event(events.STATUS_CHANGED, checks.DEGRADED)
+        one = event(STATUS_CHANGED, verdicts.APP_DEGRADED)
         self.notifier().notify(one)
         payload = self.transport.sent[0]['message']['payload']
         data = one.to_dict()
@@ -162,7 +169,7 @@ class NotifyTestCase(MessagingTestCase):
             'masakari_object.data': data,
         }, payload)
         self.assertEqual('warning', data['severity'])
-        self.assertEqual(checks.DEGRADED, data['status'])
+        self.assertEqual(verdicts.APP_DEGRADED, data['status'])
 
     def test_a_repeat_has_the_same_message_id(self):
         notifier = self.notifier()
@@ -227,7 +234,7 @@ class NotifyTestCase(MessagingTestCase):
             self.assertEqual(first['message'][key], again['message'][key])
 
     def test_takes_every_kind(self):
-        self.assertEqual(events.KINDS, self.notifier().kinds)
+        self.assertEqual(verdicts.EVENT_KINDS, self.notifier().kinds)
 
 
 class TransportTestCase(MessagingTestCase):
@@ -313,7 +320,7 @@ class ListenerTestCase(MessagingTestCase):
         self.addCleanup(listener.stop)
         notifier = messaging.MessagingNotifier(self.conf, transport)
         self.addCleanup(notifier.close)
-        one = event(events.STATUS_CHANGED, checks.DEGRADED)
+        one = event(STATUS_CHANGED, verdicts.APP_DEGRADED)
         notifier.notify(one)
         self.wait_for(done, 'the notification')
         [(publisher_id, event_type, payload, metadata)] = received

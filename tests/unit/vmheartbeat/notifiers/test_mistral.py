@@ -23,8 +23,15 @@ from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import mistral
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 GENERATED = '2026-11-24T19:15:00'
@@ -33,8 +40,8 @@ WORKFLOW = 'vmhb_recover'
 
 def failure():
     return events.Event(
-        events.FAILED, A, 'compute-1', checks.HEARTBEAT,
-        failure_class=checks.CLASS_HEARTBEAT, recover=True,
+        FAILED, A, 'compute-1', checks.HEARTBEAT,
+        failure_class=verdicts.CLASS_HEARTBEAT, recover=True,
         details='heartbeat failed: heartbeat_lost',
         evidence=('missed 3 heartbeats', 'domain: running (reason 1)'),
         generated_time=GENERATED, event_id=events.failure_id(A, GENERATED))
@@ -42,8 +49,8 @@ def failure():
 
 def recovered():
     return events.Event(
-        events.RECOVERED, A, 'compute-1', checks.HEARTBEAT,
-        failure_class=checks.CLASS_HEARTBEAT,
+        RECOVERED, A, 'compute-1', checks.HEARTBEAT,
+        failure_class=verdicts.CLASS_HEARTBEAT,
         generated_time='2026-11-24T19:25:00',
         event_id='33333333-3333-4333-8333-333333333333')
 
@@ -135,11 +142,11 @@ class MistralNotifierTestCase(base.TestCase):
             self.assertLess(len(answer), 300)
 
     def test_kinds_from_the_configuration(self):
-        self.assertEqual((events.FAILED, events.RECOVERED),
+        self.assertEqual((FAILED, RECOVERED),
                          mistral.MistralNotifier(self.conf).kinds)
         self.flags(group='mistral', event_kinds=['reported',
                                                  'status_changed'])
-        self.assertEqual((events.REPORTED, events.STATUS_CHANGED),
+        self.assertEqual((REPORTED, STATUS_CHANGED),
                          mistral.MistralNotifier(self.conf).kinds)
 
     def test_no_workflow_is_a_configuration_error(self):

@@ -14,13 +14,17 @@
 
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import noop
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
 
 
 class NoopNotifierTestCase(base.TestCase):
 
     def test_drops_the_failure(self):
-        failure = events.Event(events.FAILED, 'x', 'compute-1', 'heartbeat',
+        failure = events.Event(FAILED, 'x', 'compute-1', 'heartbeat',
                                failure_class='heartbeat_lost', recover=True,
                                generated_time='2026-11-24T19:15:00')
         self.assertEqual('dropped',
@@ -29,4 +33,4 @@ class NoopNotifierTestCase(base.TestCase):
 
     def test_takes_failures_only(self):
         # so the outbox keeps nothing for it
-        self.assertEqual((events.FAILED,), noop.NoopNotifier.kinds)
+        self.assertEqual((FAILED,), noop.NoopNotifier.kinds)

@@ -28,6 +28,7 @@ from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat.notifiers import mistral
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
 
@@ -37,7 +38,7 @@ GENERATED = '2026-11-24T19:15:00'
 
 def failure():
     return events.Event(
-        events.FAILED, A, 'compute-1', 'heartbeat',
+        verdicts.EVENT_FAILED, A, 'compute-1', 'heartbeat',
         failure_class='heartbeat_lost', recover=True,
         evidence=('missed 3 heartbeats',), generated_time=GENERATED,
         event_id=events.failure_id(A, GENERATED))

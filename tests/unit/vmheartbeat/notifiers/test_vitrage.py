@@ -26,8 +26,15 @@ from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
+
+#: the event kinds
+FAILED = verdicts.EVENT_FAILED
+RECOVERED = verdicts.EVENT_RECOVERED
+REPORTED = verdicts.EVENT_REPORTED
+STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 A = '11111111-1111-1111-1111-111111111111'
 GENERATED = '2026-11-24T19:15:00'
@@ -40,12 +47,12 @@ def event(kind, status=None, generated_time=GENERATED,
           event_id='44444444-4444-4444-8444-444444444444'):
     return events.Event(
         kind, A, 'compute-1',
-        checks.APP if kind == events.STATUS_CHANGED else checks.HEARTBEAT,
-        failure_class=(None if kind == events.STATUS_CHANGED
-                       else checks.CLASS_HEARTBEAT),
-        recover=True if kind == events.FAILED else None,
+        checks.APP if kind == STATUS_CHANGED else checks.HEARTBEAT,
+        failure_class=(None if kind == STATUS_CHANGED
+                       else verdicts.CLASS_HEARTBEAT),
+        recover=True if kind == FAILED else None,
         status=status, details='what happened',
-        evidence=('missed 3 heartbeats',) if kind == events.FAILED else (),
+        evidence=('missed 3 heartbeats',) if kind == FAILED else (),
         generated_time=generated_time, event_id=event_id)
 
 
@@ -62,40 +69,40 @@ class VitrageEventTestCase(base.TestCase):
                                                      body['details']))
 
     def test_failure_raises_the_instance_alarm(self):
-        body = vitrage.vitrage_event(event(events.FAILED))
+        body = vitrage.vitrage_event(event(FAILED))
         self.assertEqual({'time', 'type', 'details'}, set(body))
         self.assert_alarm(body, 'vmheartbeat.alarm.raise',
                           'vmheartbeat.instance', 'critical')
 
     def test_report_keeps_the_instance_alarm_raised(self):
-        self.assert_alarm(vitrage.vitrage_event(event(events.REPORTED)),
+        self.assert_alarm(vitrage.vitrage_event(event(REPORTED)),
                           'vmheartbeat.alarm.raise', 'vmheartbeat.instance',
                           'critical')
 
     def test_recovery_clears_the_instance_alarm(self):
-        self.assert_alarm(vitrage.vitrage_event(event(events.RECOVERED)),
+        self.assert_alarm(vitrage.vitrage_event(event(RECOVERED)),
                           'vmheartbeat.alarm.clear', 'vmheartbeat.instance',
                           'info')
 
     def test_application_status(self):
         for status, event_type, severity in (
-                (checks.FAILED, 'vmheartbeat.alarm.raise', 'critical'),
-                (checks.DEGRADED, 'vmheartbeat.alarm.raise', 'warning'),
-                (checks.HEALTHY, 'vmheartbeat.alarm.clear', 'info')):
-            body = vitrage.vitrage_event(event(events.STATUS_CHANGED,
+                (verdicts.APP_FAILED, 'vmheartbeat.alarm.raise', 'critical'),
+                (verdicts.APP_DEGRADED, 'vmheartbeat.alarm.raise', 'warning'),
+                (verdicts.APP_HEALTHY, 'vmheartbeat.alarm.clear', 'info')):
+            body = vitrage.vitrage_event(event(STATUS_CHANGED,
                                                status))
             self.assert_alarm(body, event_type, 'vmheartbeat.app', severity)
 
     def test_never_a_doctor_status(self):
         # Vitrage's event API sends an event whose details say status up
         # or down to its doctor datasource instead
-        for one in (event(events.FAILED), event(events.RECOVERED),
-                    event(events.STATUS_CHANGED, checks.FAILED),
-                    event(events.STATUS_CHANGED, checks.HEALTHY)):
+        for one in (event(FAILED), event(RECOVERED),
+                    event(STATUS_CHANGED, verdicts.APP_FAILED),
+                    event(STATUS_CHANGED, verdicts.APP_HEALTHY)):
             self.assertNotIn('status', vitrage.vitrage_event(one)['details'])
 
     def test_details(self):
-        one = event(events.FAILED)
+        one = event(FAILED)
         details = vitrage.vitrage_event(one)['details']
         self.assertEqual('compute-1', details['hostname'])
         self.assertEqual(A, details['instance_id'])
@@ -113,7 +120,7 @@ class VitrageEventTestCase(base.TestCase):
                                           type(None)), key)
 
     def test_the_evidence_is_one_bounded_string(self):
-        one = events.Event(events.FAILED, A, 'compute-1', 'heartbeat',
+        one = events.Event(FAILED, A, 'compute-1', 'heartbeat',
                            evidence=('x' * 3000, 'y' * 3000))
         evidence = vitrage.vitrage_event(one)['details']['evidence']
         self.assertEqual(4096, len(evidence))
@@ -123,7 +130,7 @@ class VitrageEventTestCase(base.TestCase):
         # the answers of the other notifiers are unbounded: the datasource
         # would drop the event the monitor counted as delivered
         one = events.Event(
-            events.FAILED, A, 'compute-1', 'heartbeat',
+            FAILED, A, 'compute-1', 'heartbeat',
             details='d' * 20000,
             answers=tuple(('notifier%d' % i, 'x' * 1000) for i in range(20)))
         body = vitrage.vitrage_event(one)
@@ -137,20 +144,20 @@ class VitrageEventTestCase(base.TestCase):
                                                      body['details']))
 
     def test_no_detail_is_reserved_to_vitrage(self):
-        for one in (event(events.FAILED), event(events.RECOVERED),
-                    event(events.STATUS_CHANGED, checks.FAILED)):
+        for one in (event(FAILED), event(RECOVERED),
+                    event(STATUS_CHANGED, verdicts.APP_FAILED)):
             details = vitrage.vitrage_event(one)['details']
             self.assertEqual([], [k for k in details
                                   if vitrage_events.is_reserved(k)])
 
     def test_the_instance_uuid_as_nova_spells_it(self):
-        one = events.Event(events.FAILED, A.upper(), 'compute-1',
+        one = events.Event(FAILED, A.upper(), 'compute-1',
                            'heartbeat')
         self.assertEqual(A, vitrage.vitrage_event(one)['details'][
             'instance_id'])
 
     def test_an_application_status_is_kept_beside_the_alarm_status(self):
-        one = event(events.STATUS_CHANGED, status=checks.DEGRADED)
+        one = event(STATUS_CHANGED, status=verdicts.APP_DEGRADED)
         details = vitrage.vitrage_event(one)['details']
         self.assertEqual(('vmheartbeat.app', 'warning'),
                          (details['name'], details['severity']))
@@ -159,28 +166,28 @@ class VitrageEventTestCase(base.TestCase):
 
     def test_starting_changes_no_alarm(self):
         self.assertIsNone(vitrage.vitrage_event(
-            event(events.STATUS_CHANGED, status=checks.STARTING)))
+            event(STATUS_CHANGED, status=verdicts.APP_STARTING)))
 
     def test_a_time_with_an_offset_is_turned_to_utc(self):
         body = vitrage.vitrage_event(event(
-            events.FAILED, generated_time=GENERATED + '+02:00'))
+            FAILED, generated_time=GENERATED + '+02:00'))
         self.assertEqual('2026-11-24T17:15:00.000000', body['time'])
 
     def test_time_in_the_datasource_format(self):
         for generated in (GENERATED, GENERATED + '+00:00', GENERATED + 'Z',
                           GENERATED + '.000000'):
             body = vitrage.vitrage_event(event(
-                events.FAILED, generated_time=generated))
+                FAILED, generated_time=generated))
             self.assertEqual('2026-11-24T19:15:00.000000', body['time'],
                              generated)
         body = vitrage.vitrage_event(event(
-            events.FAILED, generated_time='2026-11-24T19:15:00.123456'))
+            FAILED, generated_time='2026-11-24T19:15:00.123456'))
         self.assertEqual('2026-11-24T19:15:00.123456', body['time'])
 
     def test_time_of_an_event_without_a_readable_time_is_now(self):
         before = datetime.datetime.now(datetime.timezone.utc).replace(
             tzinfo=None, microsecond=0)
-        body = vitrage.vitrage_event(event(events.FAILED,
+        body = vitrage.vitrage_event(event(FAILED,
                                            generated_time='not a time'))
         self.assertTrue(re.match(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$',
                                  body['time']), body['time'])
@@ -200,7 +207,7 @@ class VitrageNotifierTestCase(base.TestCase):
                    event_signing_key=KEY)
 
     def test_posts_the_event(self):
-        one = event(events.FAILED)
+        one = event(FAILED)
         answer = vitrage.VitrageNotifier(self.conf).notify(one)
         self.assertEqual('posted vmheartbeat.alarm.raise vmheartbeat.instance',
                          answer)
@@ -242,15 +249,15 @@ class VitrageNotifierTestCase(base.TestCase):
         notifier = vitrage.VitrageNotifier(self.conf)
         self.assertEqual(
             'posted vmheartbeat.alarm.clear vmheartbeat.app',
-            notifier.notify(event(events.STATUS_CHANGED, checks.HEALTHY)))
+            notifier.notify(event(STATUS_CHANGED, verdicts.APP_HEALTHY)))
         [request] = self.service.wait_requests(1)
         self.assertEqual('vmheartbeat.alarm.clear', request.json()['type'])
         self.assertEqual('vmheartbeat.app', request.json()['details']['name'])
 
     def test_a_repeated_event_posts_the_same_event_signed_again(self):
         notifier = vitrage.VitrageNotifier(self.conf)
-        notifier.notify(event(events.RECOVERED))
-        notifier.notify(event(events.RECOVERED))
+        notifier.notify(event(RECOVERED))
+        notifier.notify(event(RECOVERED))
         first, second = [r.json() for r in self.service.wait_requests(2)]
         self.assertNotEqual(first['details']['signature'],
                             second['details']['signature'])
@@ -276,10 +283,10 @@ class VitrageNotifierTestCase(base.TestCase):
 
     def test_kinds_from_the_configuration(self):
         self.assertEqual(
-            (events.FAILED, events.RECOVERED, events.STATUS_CHANGED),
+            (FAILED, RECOVERED, STATUS_CHANGED),
             vitrage.VitrageNotifier(self.conf).kinds)
         self.flags(group='vitrage', event_kinds=['status_changed'])
-        self.assertEqual((events.STATUS_CHANGED,),
+        self.assertEqual((STATUS_CHANGED,),
                          vitrage.VitrageNotifier(self.conf).kinds)
 
     def test_made_without_contacting_vitrage(self):

@@ -21,6 +21,7 @@ import fixtures
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat.probes import app_mailbox
 from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
 
@@ -402,7 +403,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         result = self.answered(status='failed', details='db down')
         self.assertIs(base.Outcome.FAILED, result.outcome)
         self.assertTrue(result.missed)
-        self.assertEqual(checks.CLASS_APP_FAILED, result.failure_class)
+        self.assertEqual(verdicts.CLASS_APP_FAILED, result.failure_class)
         self.assertEqual('failed', result.status)
         self.assertEqual('db down', result.details)
         self.assertIn('reports failed', result.detail)
@@ -488,7 +489,7 @@ class AppMailboxProbeTestCase(test_base.TestCase):
         result = self.read_run()
         self.assertIs(base.Outcome.FAILED, result.outcome)
         self.assertTrue(result.missed)
-        self.assertEqual(checks.CLASS_AUDIT, result.failure_class)
+        self.assertEqual(verdicts.CLASS_AUDIT, result.failure_class)
         self.assertEqual('audit failed: disk (92% full)', result.detail)
         self.assertEqual('healthy', result.status)
         self.assertEqual('12 workers', result.details)

@@ -26,6 +26,7 @@ from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
 
@@ -100,11 +101,11 @@ class NotifyTaskTestCase(base.TestCase):
         self.assertEqual({'delivered': True, 'answer': 'delivered',
                           'required': True}, self.execute())
         [failure] = self.notifier.delivered
-        self.assertEqual(events.FAILED, failure.kind)
+        self.assertEqual(verdicts.EVENT_FAILED, failure.kind)
         self.assertEqual(A, failure.instance_uuid)
         self.assertEqual('compute-1', failure.hostname)
         self.assertEqual(checks.HEARTBEAT, failure.check)
-        self.assertEqual(checks.CLASS_HEARTBEAT, failure.failure_class)
+        self.assertEqual(verdicts.CLASS_HEARTBEAT, failure.failure_class)
         self.assertTrue(failure.recover)
         self.assertEqual('2026-11-24T19:15:00', failure.generated_time)
         self.assertEqual(('healthy: timed_out',
@@ -188,7 +189,7 @@ class QueueFailureTaskTestCase(base.TestCase):
         constants.DOMAIN_STATE: 'running (reason 1)',
         constants.LAST_PROBE: 'timed_out after 2.000s',
         constants.CHECK: checks.HEARTBEAT,
-        constants.FAILURE_CLASS: checks.CLASS_HEARTBEAT,
+        constants.FAILURE_CLASS: verdicts.CLASS_HEARTBEAT,
         constants.RECOVER: True,
     }
 
@@ -217,7 +218,7 @@ class QueueFailureTaskTestCase(base.TestCase):
             ({'delivered': True, 'answer': 'queued',
               'required': False},) * 2, self.execute())
         [failure] = self.outbox.put_events
-        self.assertEqual(events.FAILED, failure.kind)
+        self.assertEqual(verdicts.EVENT_FAILED, failure.kind)
         self.assertEqual(A, failure.instance_uuid)
         self.assertEqual('compute-1', failure.hostname)
         self.assertTrue(failure.recover)

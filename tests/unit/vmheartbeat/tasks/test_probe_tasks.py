@@ -25,6 +25,7 @@ from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat.probes import base as probe_base
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
+from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
 
@@ -110,8 +111,8 @@ APP_SETTINGS = checks.CheckSettings(checks.APP, 5.0, 2.5, 3, 300.0,
                                     audits=(('db', 60.0),))
 
 
-def app_result(outcome=probe_base.Outcome.ANSWERED, status=checks.HEALTHY,
-               failure_class=None):
+def app_result(outcome=probe_base.Outcome.ANSWERED,
+               status=verdicts.APP_HEALTHY, failure_class=None):
     return probe_base.ProbeResult(outcome, 'detail', 0.0, status=status,
                                   failure_class=failure_class)
 
@@ -129,7 +130,7 @@ class ProbeOnceAppCheckTestCase(base.TestCase):
         # as the escalation keeps it: JSON, with lists for tuples
         self.settings = json.loads(json.dumps(APP_SETTINGS.to_dict()))
 
-    def probe(self, *results, failure_class=checks.CLASS_APP_HEARTBEAT):
+    def probe(self, *results, failure_class=verdicts.CLASS_APP_HEARTBEAT):
         self.prober.probe.side_effect = list(results)
         return probe_tasks.probe_once(self.prober, A, 2.0, checks.APP,
                                       self.settings, failure_class)
@@ -166,26 +167,26 @@ class ProbeOnceAppCheckTestCase(base.TestCase):
 
     def test_degraded_is_an_answer(self):
         self.assertRaises(exception.InstanceAnswered, self.probe,
-                          app_result(status=checks.DEGRADED))
+                          app_result(status=verdicts.APP_DEGRADED))
 
     def test_starting_is_a_miss(self):
-        starting = app_result(status=checks.STARTING)
+        starting = app_result(status=verdicts.APP_STARTING)
         self.assertIs(starting, self.probe(starting))
 
     def test_app_failed_is_a_miss(self):
-        failed = app_result(probe_base.Outcome.FAILED, checks.FAILED,
-                            checks.CLASS_APP_FAILED)
+        failed = app_result(probe_base.Outcome.FAILED, verdicts.APP_FAILED,
+                            verdicts.CLASS_APP_FAILED)
         self.assertIs(failed, self.probe(
-            failed, failure_class=checks.CLASS_APP_FAILED))
+            failed, failure_class=verdicts.CLASS_APP_FAILED))
 
     def test_held_confirms_frozen_too_long(self):
         held = app_result(probe_base.Outcome.HELD, None)
         self.assertIs(held, self.probe(held,
-                                       failure_class=checks.CLASS_FROZEN))
+                                       failure_class=verdicts.CLASS_FROZEN))
 
     def test_held_is_inconclusive_for_other_failures(self):
-        for failure_class in (checks.CLASS_APP_HEARTBEAT,
-                              checks.CLASS_AUDIT, None):
+        for failure_class in (verdicts.CLASS_APP_HEARTBEAT,
+                              verdicts.CLASS_AUDIT, None):
             error = self.assertRaises(
                 exception.ProbeInconclusive, self.probe,
                 app_result(probe_base.Outcome.HELD, None),
@@ -193,8 +194,8 @@ class ProbeOnceAppCheckTestCase(base.TestCase):
             self.assertIn('the app check could not run', str(error))
 
     def test_blocked_is_inconclusive(self):
-        for failure_class in (checks.CLASS_APP_HEARTBEAT,
-                              checks.CLASS_FROZEN):
+        for failure_class in (verdicts.CLASS_APP_HEARTBEAT,
+                              verdicts.CLASS_FROZEN):
             self.assertRaises(exception.ProbeInconclusive, self.probe,
                               app_result(probe_base.Outcome.BLOCKED, None),
                               failure_class=failure_class)
@@ -208,7 +209,7 @@ class ProbeOnceAppCheckTestCase(base.TestCase):
         task = probe_tasks.ConfirmLastProbeTask(A, self.prober)
         self.assertEqual(str(failed), task.execute(
             A, 10.0, checks.EXEC, exec_settings.to_dict(),
-            checks.CLASS_EXEC))
+            verdicts.CLASS_EXEC))
         self.prober.probe.assert_called_once_with(
             checks.CheckKey(A, checks.EXEC), 10.0, exec_settings)
 
