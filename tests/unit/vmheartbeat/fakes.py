@@ -17,6 +17,9 @@
 import collections
 import contextlib
 import threading
+import types
+
+from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
@@ -254,3 +257,57 @@ def transient_error():
 
 def permanent_error():
     return exception.PermanentNotificationError('Masakari answered 400')
+
+
+def server(extra_specs, task_state=None):
+    """A Nova server as openstacksdk gives it, its flavor embedded."""
+    flavor = {'original_name': 'm1.small'}
+    if extra_specs is not None:
+        flavor['extra_specs'] = extra_specs
+    return types.SimpleNamespace(flavor=flavor, task_state=task_state)
+
+
+class FakeCompute:
+    """openstacksdk's compute proxy, as ``nova.Nova`` uses it.
+
+    :ivar servers: {instance UUID: :func:`server`}; any other is not found,
+        as openstacksdk raises it.
+    :ivar error: raised by every call while set.
+    :ivar asked: the UUIDs asked for, in order.
+    """
+
+    def __init__(self, extra_specs=None):
+        self.servers = {uuid: server(specs)
+                        for uuid, specs in (extra_specs or {}).items()}
+        self.error = None
+        self.asked = []
+
+    def get_server(self, instance_uuid):
+        self.asked.append(instance_uuid)
+        if self.error is not None:
+            raise self.error
+        if instance_uuid not in self.servers:
+            raise sdk_exc.NotFoundException('No Server found for %s' % (
+                instance_uuid,))
+        return self.servers[instance_uuid]
+
+
+class RecordingOutbox:
+    """An ``outbox.Outbox`` that records what it is given.
+
+    ``until`` events set ``done``; ``error``, when set, is raised by each
+    ``put`` (after recording it).
+    """
+
+    def __init__(self, error=None, until=1):
+        self.error = error
+        self.events = []
+        self.until = until
+        self.done = threading.Event()
+
+    def put(self, event):
+        self.events.append(event)
+        if len(self.events) >= self.until:
+            self.done.set()
+        if self.error is not None:
+            raise self.error

@@ -19,7 +19,6 @@ import datetime
 import json
 import queue
 import sqlite3
-import threading
 import uuid
 
 import fixtures
@@ -29,6 +28,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
+from tests.unit.vmheartbeat import fakes
 
 #: the event kinds
 FAILED = verdicts.EVENT_FAILED
@@ -65,27 +65,6 @@ def queued(sink):
             return found
         if isinstance(item, events.Event):
             found.append(item)
-
-
-class RecordingOutbox:
-    """An ``outbox.Outbox`` that records what it is given.
-
-    ``until`` events set ``done``; ``error``, when set, is raised by each
-    ``put`` (after recording it).
-    """
-
-    def __init__(self, error=None, until=1):
-        self.error = error
-        self.events = []
-        self.until = until
-        self.done = threading.Event()
-
-    def put(self, event):
-        self.events.append(event)
-        if len(self.events) >= self.until:
-            self.done.set()
-        if self.error is not None:
-            raise self.error
 
 
 class EventTestCase(base.TestCase):
@@ -195,7 +174,7 @@ class RateLimitTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.clock = base.FakeClock(0.0)
-        self.sink = events.EventSink(RecordingOutbox(), INTERVAL,
+        self.sink = events.EventSink(fakes.RecordingOutbox(), INTERVAL,
                                      clock=self.clock)
 
     def test_first_status_change_is_queued_at_once(self):
@@ -331,7 +310,7 @@ class BoundedQueueTestCase(base.TestCase):
         self.logger = self.useFixture(fixtures.FakeLogger(
             level='DEBUG', format='%(levelname)s %(message)s'))
         self.clock = base.FakeClock(0.0)
-        self.sink = events.EventSink(RecordingOutbox(), INTERVAL,
+        self.sink = events.EventSink(fakes.RecordingOutbox(), INTERVAL,
                                      clock=self.clock)
 
     def test_full_queue_drops_the_newest_with_one_warning(self):
@@ -382,7 +361,7 @@ class DeliverTestCase(base.TestCase):
             level='DEBUG', format='%(levelname)s %(message)s'))
 
     def test_the_outbox_gets_the_event(self):
-        outbox = RecordingOutbox()
+        outbox = fakes.RecordingOutbox()
         sink = events.EventSink(outbox, INTERVAL)
         event = episode(REPORTED)
         sink.deliver(event)
@@ -390,7 +369,7 @@ class DeliverTestCase(base.TestCase):
         self.assertEqual('', self.logger.output)
 
     def test_an_outbox_that_cannot_keep_it_is_logged(self):
-        outbox = RecordingOutbox(error=sqlite3.OperationalError(
+        outbox = fakes.RecordingOutbox(error=sqlite3.OperationalError(
             'disk I/O error'))
         sink = events.EventSink(outbox, INTERVAL)
         sink.deliver(episode(REPORTED))
@@ -414,7 +393,7 @@ class ThreadTestCase(base.TestCase):
         self.addCleanup(sink.stop)
 
     def test_the_thread_delivers_in_order(self):
-        outbox = RecordingOutbox(until=3)
+        outbox = fakes.RecordingOutbox(until=3)
         sink = events.EventSink(outbox, INTERVAL)
         self.start(sink)
         sent = [episode(FAILED), episode(REPORTED),
@@ -426,7 +405,7 @@ class ThreadTestCase(base.TestCase):
 
     def test_the_thread_releases_a_held_status_change(self):
         clock = base.FakeClock(0.0)
-        outbox = RecordingOutbox(until=1)
+        outbox = fakes.RecordingOutbox(until=1)
         sink = events.EventSink(outbox, INTERVAL, clock=clock)
         self.start(sink)
         sink.emit(status(value=verdicts.APP_HEALTHY))
@@ -455,7 +434,7 @@ class ThreadTestCase(base.TestCase):
         # a short interval, so that the thread looks again soon: the
         # (fake) time decides when the held change is due
         clock = base.FakeClock(0.0)
-        outbox = RecordingOutbox(until=2)
+        outbox = fakes.RecordingOutbox(until=2)
         sink = events.EventSink(outbox, 0.05, clock=clock)
         self.start(sink)
         sink.emit(status(value=verdicts.APP_HEALTHY))
@@ -473,7 +452,7 @@ class ThreadTestCase(base.TestCase):
 
     def test_an_idle_thread_waits_for_an_event(self):
         """Nothing held: the thread blocks on its queue, no timeout."""
-        sink = events.EventSink(RecordingOutbox(), INTERVAL,
+        sink = events.EventSink(fakes.RecordingOutbox(), INTERVAL,
                                 clock=base.FakeClock(0.0))
         timeouts = []
 
@@ -488,13 +467,13 @@ class ThreadTestCase(base.TestCase):
         self.assertEqual([None], timeouts)
 
     def test_stop_ends_the_thread(self):
-        sink = events.EventSink(RecordingOutbox(), INTERVAL)
+        sink = events.EventSink(fakes.RecordingOutbox(), INTERVAL)
         sink.start()
         sink.stop(timeout=base.WAIT)
         self.assertFalse(sink._thread.is_alive())
 
     def test_stop_before_start(self):
-        events.EventSink(RecordingOutbox(), INTERVAL).stop()
+        events.EventSink(fakes.RecordingOutbox(), INTERVAL).stop()
 
     def test_no_interval_does_not_spin(self):
         """With status_event_interval = 0 the thread still waits.
@@ -502,7 +481,7 @@ class ThreadTestCase(base.TestCase):
         The option allows 0 (no rate limit); the thread must then block on
         its queue, not poll it with a timeout of 0 in a busy loop.
         """
-        sink = events.EventSink(RecordingOutbox(), 0.0)
+        sink = events.EventSink(fakes.RecordingOutbox(), 0.0)
         timeouts = []
 
         class OneGet(queue.Queue):

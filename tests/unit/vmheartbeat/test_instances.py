@@ -38,7 +38,6 @@ from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.test_manager import A
 from tests.unit.vmheartbeat.test_manager import B
 from tests.unit.vmheartbeat.test_manager import domain
-from tests.unit.vmheartbeat.test_manager import FakeCompute
 from tests.unit.vmheartbeat.test_manager import hb
 from tests.unit.vmheartbeat.test_manager import KEY
 from tests.unit.vmheartbeat.test_manager import ManagerTestCase
@@ -54,8 +53,8 @@ Outcome = verdicts.EpisodeOutcome
 class OptInTestCase(ManagerTestCase):
 
     def test_flavor_without_the_extra_spec_is_never_probed(self):
-        compute = FakeCompute({A: {'hw:cpu_policy': 'dedicated'},
-                               B: {KEY: 'true'}})
+        compute = fakes.FakeCompute({A: {'hw:cpu_policy': 'dedicated'},
+                                     B: {KEY: 'true'}})
         policy = optin.FlavorOptIn(self.conf, nova.Nova(
             self.conf, types.SimpleNamespace(compute=compute)), self.clock)
         monitor = self.make_manager(policy)
@@ -77,7 +76,7 @@ class OptInTestCase(ManagerTestCase):
 
     def test_old_answers_are_refreshed_at_a_resync(self):
         self.flags(group='vmheartbeat', optin_refresh_interval=600.0)
-        compute = FakeCompute({A: {KEY: 'true'}, B: {}})
+        compute = fakes.FakeCompute({A: {KEY: 'true'}, B: {}})
         policy = optin.FlavorOptIn(self.conf, nova.Nova(
             self.conf, types.SimpleNamespace(compute=compute)), self.clock)
         monitor = self.make_manager(policy)
@@ -97,7 +96,8 @@ class OptInTestCase(ManagerTestCase):
                          self.logger.output.count('): watched'))
 
         # the operator opted the flavor out, and B in
-        compute.extra_specs = {A: {KEY: 'false'}, B: {KEY: 'true'}}
+        compute.servers = {A: fakes.server({KEY: 'false'}),
+                           B: fakes.server({KEY: 'true'})}
         self.clock.set(1200.0)
         monitor.domains_listed(listing)
         self.assertFalse(monitor.scheduler.watching(hb(A)))
@@ -436,7 +436,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.flags(group='vmheartbeat',
                    state_path=self.useFixture(fixtures.TempDir()).path)
         self.flags(hostname='compute-1')
-        self.compute = FakeCompute({
+        self.compute = fakes.FakeCompute({
             A: {KEY: 'true', KEY + '_app': 'true',
                 KEY + '_report_only': 'exec_check_failed, app_heartbeat_lost,'
                                       'audit_failed, app_failed'},
@@ -629,7 +629,7 @@ class AppEventsTestCase(ManagerTestCase):
                          (item['app_status'], item['app_status_age']))
 
     def test_snapshot_without_an_application_heartbeat(self):
-        self.compute.extra_specs[A] = {KEY: 'true'}
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual((None, '', None), (
@@ -840,7 +840,8 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual([], self.lines('WARNING'))
 
     def test_recovery_asked_for_a_class_that_is_recovered(self):
-        self.compute.extra_specs[A] = {KEY: 'true', KEY + '_app': 'true'}
+        self.compute.servers[A] = fakes.server({KEY: 'true',
+                                                KEY + '_app': 'true'})
         self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
         self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
         kwargs = self.monitor.escalator.start.call_args[1]

@@ -18,7 +18,6 @@ from unittest import mock
 
 import fixtures
 import futurist
-from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
@@ -54,22 +53,6 @@ def hb(instance_uuid):
 def domain(uuid=A, running=True, agent=True, connected=False):
     return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running,
                             connected)
-
-
-class FakeCompute:
-    """openstacksdk's compute proxy: servers with embedded flavors."""
-
-    def __init__(self, extra_specs):
-        self.extra_specs = extra_specs
-        self.asked = []
-
-    def get_server(self, instance_uuid):
-        self.asked.append(instance_uuid)
-        if instance_uuid not in self.extra_specs:
-            raise sdk_exc.NotFoundException('no such server')
-        return types.SimpleNamespace(
-            flavor={'extra_specs': self.extra_specs[instance_uuid]},
-            task_state=None)
 
 
 class ManagerTestCase(test_base.TestCase):

@@ -27,17 +27,18 @@ from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
+from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import test_optin
 
 A = test_optin.A
-server = test_optin.server
+server = fakes.server
 
 
 class NovaTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.compute = test_optin.FakeCompute()
+        self.compute = fakes.FakeCompute()
         self.nova = nova.Nova(self.conf, types.SimpleNamespace(
             compute=self.compute))
 

@@ -29,6 +29,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import nova
 from masakarimonitors_ext.vmheartbeat import optin
 from tests.unit import base
+from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat.notifiers import fake_http
 
 A = '11111111-1111-1111-1111-111111111111'
@@ -113,30 +114,6 @@ class DecideFromExtraSpecsTestCase(base.TestCase):
                       decision.problems[-1])
 
 
-class FakeCompute:
-
-    def __init__(self):
-        self.servers = {}
-        self.error = None
-        self.asked = 0
-
-    def get_server(self, instance_uuid):
-        self.asked += 1
-        if self.error is not None:
-            raise self.error
-        if instance_uuid not in self.servers:
-            raise sdk_exc.NotFoundException('No Server found for %s' % (
-                instance_uuid,))
-        return self.servers[instance_uuid]
-
-
-def server(extra_specs, task_state=None):
-    flavor = {'original_name': 'm1.small'}
-    if extra_specs is not None:
-        flavor['extra_specs'] = extra_specs
-    return types.SimpleNamespace(flavor=flavor, task_state=task_state)
-
-
 class FlavorOptInTestCase(base.TestCase):
 
     def setUp(self):
@@ -146,7 +123,7 @@ class FlavorOptInTestCase(base.TestCase):
                    failure_threshold=3, optin_refresh_interval=600.0,
                    state_path=self.state_path)
         self.clock = base.FakeClock(0.0)
-        self.compute = FakeCompute()
+        self.compute = fakes.FakeCompute()
         self.policy = self.make_policy()
 
     def make_policy(self):
@@ -159,7 +136,7 @@ class FlavorOptInTestCase(base.TestCase):
             compute=self.compute))
 
     def test_opted_in(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         decision = self.policy.decide(A)
         self.assertTrue(decision.watched)
         self.assertEqual(DEFAULTS, decision.settings)
@@ -167,9 +144,9 @@ class FlavorOptInTestCase(base.TestCase):
     def test_configured_key(self):
         self.flags(group='vmheartbeat', extra_spec_key='acme:hb')
         policy = optin.FlavorOptIn(self.conf, self.nova())
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.assertFalse(policy.decide(A).watched)
-        self.compute.servers[A] = server({'acme:hb': 'true'})
+        self.compute.servers[A] = fakes.server({'acme:hb': 'true'})
         self.assertTrue(policy.decide(A, refresh=True).watched)
 
     def test_not_a_nova_instance(self):
@@ -178,19 +155,19 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertIn('not a Nova instance', decision.reason)
 
     def test_answer_is_cached_until_it_is_old(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.clock.advance(599.0)
-        self.compute.servers[A] = server({KEY: 'false'})
+        self.compute.servers[A] = fakes.server({KEY: 'false'})
         self.assertTrue(self.policy.decide(A).watched)
-        self.assertEqual(1, self.compute.asked)
+        self.assertEqual(1, len(self.compute.asked))
         self.clock.advance(1.0)
         self.assertFalse(self.policy.decide(A).watched)
-        self.assertEqual(2, self.compute.asked)
+        self.assertEqual(2, len(self.compute.asked))
 
     def test_needs_refresh_when_old(self):
         self.assertFalse(self.policy.needs_refresh(A))  # never asked
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.clock.advance(599.0)
         self.assertFalse(self.policy.needs_refresh(A))
@@ -200,14 +177,14 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertFalse(self.policy.needs_refresh(A))
 
     def test_refresh_asks_again(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
-        self.compute.servers[A] = server({KEY: 'false'})
+        self.compute.servers[A] = fakes.server({KEY: 'false'})
         self.assertFalse(self.policy.decide(A, refresh=True).watched)
-        self.assertEqual(2, self.compute.asked)
+        self.assertEqual(2, len(self.compute.asked))
 
     def test_nova_down_keeps_the_last_answer(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.clock.advance(3600.0)
         self.compute.error = sdk_exc.SDKException('Nova unreachable')
@@ -224,13 +201,13 @@ class FlavorOptInTestCase(base.TestCase):
             self.assertIn(A, str(raised))
 
     def test_old_microversion_is_unknown(self):
-        self.compute.servers[A] = server(None)
+        self.compute.servers[A] = fakes.server(None)
         error = self.assertRaises(optin.OptInUnknown, self.policy.decide, A)
         self.assertIn('2.47', str(error))
 
     def test_bad_extra_specs_warned_once(self):
-        self.compute.servers[A] = server({KEY: 'true',
-                                          KEY + '_timeout': 'never'})
+        self.compute.servers[A] = fakes.server({KEY: 'true',
+                                                KEY + '_timeout': 'never'})
         self.policy.decide(A)
         self.policy.decide(A, refresh=True)
         self.assertEqual(1, self.logger.output.count(
@@ -241,11 +218,11 @@ class FlavorOptInTestCase(base.TestCase):
             'bad heartbeat extra specs'))
 
     def test_forget_drops_the_cache(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.policy.forget(A)
         self.policy.decide(A)
-        self.assertEqual(2, self.compute.asked)
+        self.assertEqual(2, len(self.compute.asked))
 
     def test_version_discovery_failing_on_first_use_is_unavailable(self):
         # openstacksdk discovers Nova's versions when the compute proxy is
@@ -263,7 +240,7 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertIn('DiscoveryFailure', policy.check())
 
     def test_nova_refusing_connections_keeps_the_last_answer(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.compute.error = ks_exc.ConnectFailure(
             'Unable to establish connection: Connection refused')
@@ -285,9 +262,9 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertRaises(optin.OptInUnknown, policy.decide, A)
 
     def test_answers_are_kept_for_a_restart_while_nova_is_down(self):
-        self.compute.servers[A] = server({KEY: 'true',
-                                          KEY + '_interval': '9'})
-        self.compute.servers[B] = server({})
+        self.compute.servers[A] = fakes.server({KEY: 'true',
+                                                KEY + '_interval': '9'})
+        self.compute.servers[B] = fakes.server({})
         self.policy.decide(A)
         self.policy.decide(B)
 
@@ -298,20 +275,20 @@ class FlavorOptInTestCase(base.TestCase):
         self.assertEqual(9.0, decision.settings.interval)
         self.assertIn('(last known answer)', decision.reason)
         self.assertFalse(restarted.decide(B).watched)
-        self.assertEqual(2, self.compute.asked)  # not asked at start
+        self.assertEqual(2, len(self.compute.asked))  # not asked at start
         # asked again at the next resync; kept while Nova is down
         self.assertTrue(restarted.needs_refresh(A))
         self.assertTrue(restarted.decide(A, refresh=True).watched)
         self.assertTrue(restarted.needs_refresh(A))
         # Nova is back: its answer wins
         self.compute.error = None
-        self.compute.servers[A] = server({KEY: 'false'})
+        self.compute.servers[A] = fakes.server({KEY: 'false'})
         self.assertFalse(restarted.decide(A, refresh=True).watched)
         self.assertFalse(restarted.needs_refresh(A))
         self.assertFalse(self.make_policy().decide(A).watched)
 
     def test_forgotten_instance_is_dropped_from_the_file(self):
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.policy.decide(A)
         self.policy.forget(A)
         self.compute.error = ks_exc.ConnectFailure('Connection refused')
@@ -319,7 +296,7 @@ class FlavorOptInTestCase(base.TestCase):
 
     def test_corrupt_file_is_moved_aside_and_the_monitor_starts(self):
         # the file is an advisory cache: Nova is asked again
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         path = os.path.join(self.state_path, 'optin.json')
         for content in ('{"version": 1, "body": ', '[]',
                         '{"version": 7, "body": {}}', '\xff\xfe',
@@ -397,7 +374,7 @@ class FlavorOptInTestCase(base.TestCase):
         self.flags(group='vmheartbeat', state_path=os.path.join(
             self.state_path, 'missing'))
         policy = self.make_policy()
-        self.compute.servers[A] = server({KEY: 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true'})
         self.assertTrue(policy.decide(A).watched)
         self.assertIn('Cannot keep the opt-in answers', self.logger.output)
 
@@ -572,8 +549,8 @@ class FlavorOptInChecksTestCase(base.TestCase):
                    report_only=['frozen_too_long'],
                    exec_allowed_commands=['/usr/bin/check "my app"'])
         self.clock = base.FakeClock(0.0)
-        self.compute = FakeCompute()
-        self.compute.servers[A] = server({
+        self.compute = fakes.FakeCompute()
+        self.compute.servers[A] = fakes.server({
             KEY: 'true', KEY + '_app': 'true',
             KEY + '_app_audits': 'db:60,disk:10',
             KEY + '_exec': '/usr/bin/check "my app"',
@@ -603,8 +580,8 @@ class FlavorOptInChecksTestCase(base.TestCase):
                          decision.report_only)
 
     def test_audit_min_period_from_the_config(self):
-        self.compute.servers[A] = server({KEY: 'true', KEY + '_app': 'true',
-                                          KEY + '_app_audits': 'db:5'})
+        self.compute.servers[A] = fakes.server({
+            KEY: 'true', KEY + '_app': 'true', KEY + '_app_audits': 'db:5'})
         decision = self.make_policy().decide(A)
         self.assertEqual((), decision.checks[0].audits)
         self.assertIn('period of db is not from 10.0', decision.problems[0])
@@ -631,12 +608,13 @@ class FlavorOptInChecksTestCase(base.TestCase):
         self.assertIsInstance(decision.checks[0].audits, tuple)
         self.assertEqual(frozenset(['audit_failed', 'frozen_too_long']),
                          decision.report_only)
-        self.assertEqual(1, self.compute.asked)
+        self.assertEqual(1, len(self.compute.asked))
 
     def test_changed_checks_are_saved(self):
         self.make_policy().decide(A)
         policy = self.make_policy()
-        self.compute.servers[A] = server({KEY: 'true', KEY + '_app': 'true'})
+        self.compute.servers[A] = fakes.server({KEY: 'true',
+                                                KEY + '_app': 'true'})
         decision = policy.decide(A, refresh=True)
         self.assertEqual(1, len(decision.checks))
         self.assertEqual(frozenset(['frozen_too_long']),

@@ -165,19 +165,6 @@ class NotifyTaskTestCase(base.TestCase):
                           'required': True}, self.execute())
 
 
-class FakeOutbox:
-    """Keeps what is put, or raises ``error``."""
-
-    def __init__(self, error=None):
-        self.error = error
-        self.put_events = []
-
-    def put(self, event):
-        if self.error is not None:
-            raise self.error
-        self.put_events.append(event)
-
-
 class QueueFailureTaskTestCase(base.TestCase):
 
     INPUTS = {
@@ -195,7 +182,7 @@ class QueueFailureTaskTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.outbox = FakeOutbox()
+        self.outbox = fakes.RecordingOutbox()
         self.task = notification_tasks.QueueFailureTask(
             A, ['webhook', 'vitrage'], self.outbox)
 
@@ -217,7 +204,7 @@ class QueueFailureTaskTestCase(base.TestCase):
         self.assertEqual(
             ({'delivered': True, 'answer': 'queued',
               'required': False},) * 2, self.execute())
-        [failure] = self.outbox.put_events
+        [failure] = self.outbox.events
         self.assertEqual(verdicts.EVENT_FAILED, failure.kind)
         self.assertEqual(A, failure.instance_uuid)
         self.assertEqual('compute-1', failure.hostname)
@@ -234,14 +221,14 @@ class QueueFailureTaskTestCase(base.TestCase):
         notify = notification_tasks.NotifyTask(
             A, 'masakari', notifier, REQUIRED)
         notify.execute(**self.INPUTS)
-        self.assertEqual(notifier.delivered, self.outbox.put_events)
+        self.assertEqual(notifier.delivered, self.outbox.events)
         self.assertEqual(events.failure_id(A, '2026-11-24T19:15:00'),
-                         self.outbox.put_events[0].event_id)
+                         self.outbox.events[0].event_id)
         # and again after a restart
         self.execute(task=notification_tasks.QueueFailureTask(
             A, ['webhook', 'vitrage'], self.outbox))
-        self.assertEqual(self.outbox.put_events[0],
-                         self.outbox.put_events[1])
+        self.assertEqual(self.outbox.events[0],
+                         self.outbox.events[1])
 
     def test_an_outbox_that_cannot_keep_it(self):
         self.outbox.error = sqlite3.OperationalError('disk I/O error')
@@ -262,7 +249,7 @@ class QueueFailureTaskTestCase(base.TestCase):
         # one result per notifier, under its delivery name, as the
         # escalator reads them
         for names in (['webhook'], ['webhook', 'vitrage']):
-            outbox = FakeOutbox()
+            outbox = fakes.RecordingOutbox()
             flow = linear_flow.Flow('queue')
             flow.add(notification_tasks.QueueFailureTask(A, names, outbox))
             engine = taskflow.engines.load(flow, store=dict(self.INPUTS))
@@ -273,7 +260,7 @@ class QueueFailureTaskTestCase(base.TestCase):
                      'required': False},
                     engine.storage.fetch(
                         notification_tasks.delivery_name(name)))
-            self.assertEqual(1, len(outbox.put_events))
+            self.assertEqual(1, len(outbox.events))
 
     def test_queued_once_in_an_episode(self):
         deliveries = notification_tasks.Deliveries()
@@ -286,7 +273,7 @@ class QueueFailureTaskTestCase(base.TestCase):
         again = self.execute(task=notification_tasks.QueueFailureTask(
             A, ['webhook', 'vitrage'], self.outbox, deliveries))
         self.assertEqual(first, again)
-        self.assertEqual(1, len(self.outbox.put_events))
+        self.assertEqual(1, len(self.outbox.events))
         self.assertIn('already queued for webhook, vitrage in this episode',
                       self.logger.output)
 
@@ -295,7 +282,7 @@ class DeliveriesSeedTestCase(base.TestCase):
     """A flow resumed from the logbook knows what it had delivered."""
 
     def run_flow(self, notifier):
-        outbox = FakeOutbox()
+        outbox = fakes.RecordingOutbox()
         notify = unordered_flow.Flow('notify')
         one = linear_flow.Flow('one')
         one.add(notification_tasks.NotifyTask(
