@@ -105,6 +105,15 @@ class Instances:
     The scheduler, the prober, the inventory and the escalator are made
     after the table, which they report to: :meth:`attach` hands them over
     before anything is reported.
+
+    Lock order: the table's lock comes first. While it holds it, the table
+    calls only the scheduler (``watch``, ``unwatch``, ``watching``,
+    ``probe_now``), the escalator (``escalating``) and the event sink
+    (``emit``); each takes its own lock briefly and never calls the table
+    back while holding it (the scheduler reports results, the escalator
+    closes episodes, outside their locks: their tests check it). The
+    prober, the opt-in policy and the escalator's ``start`` are called
+    without the table's lock.
     """
 
     def __init__(self, conf, optin_policy, adopter):

@@ -78,3 +78,23 @@ class TestCase(testtools.TestCase):
         """Wait for a ``threading.Event`` another thread sets."""
         if not event.wait(WAIT):
             self.fail('timed out waiting for %s' % what)
+
+
+def held_by_another(lock):
+    """True when another thread than this one cannot take ``lock`` now.
+
+    For a check that a callback runs without its caller's lock: a
+    reentrant lock held by this very thread would let it take it again.
+    """
+    taken = []
+
+    def take():
+        got = lock.acquire(timeout=0.2)
+        taken.append(got)
+        if got:
+            lock.release()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join(WAIT)
+    return not taken[0]

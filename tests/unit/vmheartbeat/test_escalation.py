@@ -388,6 +388,20 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         self.assertEqual(steady.delivered[0].event_id,
                          failing.delivered[0].event_id)
 
+    def test_an_episode_is_closed_without_the_escalator_lock(self):
+        # NOTE: the instances table holds its own lock while it asks the
+        # escalator (escalating): the escalator never calls it back
+        # holding its own, so the two are taken in that order only.
+        escalator, _ = self.make_escalator()
+        held = []
+        self.on_closed = lambda *args: (
+            held.append(test_base.held_by_another(escalator._lock)),
+            self.closed.put(args[:2]))
+        escalator._on_closed = self.on_closed
+        escalator.start(A, ['missed'], 2.0)
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
+        self.assertEqual([False], held)
+
     def test_one_escalation_per_instance(self):
         gate = threading.Event()
         entered = threading.Event()

@@ -259,6 +259,33 @@ class BeatTestCase(SchedulerTestCase):
         self.assertEqual([], self.at(0))
         self.assertEqual(0, self.driver.calls[A])
 
+    def test_a_result_is_reported_without_the_scheduler_lock(self):
+        # NOTE: the instances table holds its own lock while it calls the
+        # scheduler (watch, unwatch, probe_now): the scheduler never calls
+        # it back holding its own, so the two are taken in that order only.
+        held = queue.Queue()
+
+        def on_result(key, result):
+            held.put((result.outcome,
+                      test_base.held_by_another(self.scheduler._cond)))
+
+        self.scheduler._on_result = on_result
+        self.hang(A)
+        self.scheduler.watch(KA, self.settings)
+        self.at(0)
+        self.wait_for(self.driver.entered[A], 'the call of A')
+        # a beat missed at its deadline, reported by the scheduler
+        self.at(2.0)
+        self.assertEqual((base.Outcome.TIMED_OUT, False),
+                         held.get(timeout=test_base.WAIT))
+        # an answer, reported from the call's completion
+        done = self.callbacks_done(KA)
+        self.driver.release(A)
+        self.wait_for(done, 'the hung call to end')
+        self.at(5.0)
+        self.assertEqual((base.Outcome.ANSWERED, False),
+                         held.get(timeout=test_base.WAIT))
+
     def test_result_handler_error_does_not_stop_the_beats(self):
         calls = []
 
