@@ -144,6 +144,12 @@ class EscalatorTestCase(test_base.TestCase):
         self.addCleanup(escalator.stop, 0)
         return escalator, services
 
+    def assert_resumes_a(self, escalator):
+        """The next start resumes A's heartbeat escalation."""
+        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
+                                             verdicts.CLASS_HEARTBEAT)],
+                         escalator.resume_pending())
+
     def outcome(self):
         try:
             return self.closed.get(timeout=test_base.WAIT)
@@ -432,9 +438,7 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             verdicts.CLASS_HEARTBEAT)],
-                         escalator.resume_pending())
+        self.assert_resumes_a(escalator)
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(A, notifier.delivered[0].instance_uuid)
@@ -471,9 +475,7 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             verdicts.CLASS_HEARTBEAT)],
-                         escalator.resume_pending())
+        self.assert_resumes_a(escalator)
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(3, prober.calls)
         self.assertEqual(1, len(notifier.delivered))
@@ -487,9 +489,7 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             prober=prober, notifiers=[('recorder', notifier)])
-        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             verdicts.CLASS_HEARTBEAT)],
-                         escalator.resume_pending())
+        self.assert_resumes_a(escalator)
         self.assertEqual((A, Outcome.ANSWERED), self.outcome())
         self.assertEqual(0, notifier.tries)
         self.assertEqual([], self.books())
@@ -542,9 +542,7 @@ class ResumeTestCase(EscalatorTestCase):
         notifier = fakes.RecordingNotifier()
         escalator, _ = self.make_escalator(
             notifiers=[('recorder', notifier)])
-        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             verdicts.CLASS_HEARTBEAT)],
-                         escalator.resume_pending())
+        self.assert_resumes_a(escalator)
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual(inputs[constants.GENERATED_TIME],
@@ -781,9 +779,7 @@ class FullDiskTestCase(EscalatorTestCase):
         escalator, _ = self.make_escalator(notifiers=[
             ('steady', steady), ('hanging', late)])
         full_disk.LogbookDisk(escalator).read_only = True
-        self.assertEqual([escalation.Resumed(A, checks.HEARTBEAT,
-                                             verdicts.CLASS_HEARTBEAT)],
-                         escalator.resume_pending())
+        self.assert_resumes_a(escalator)
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         # what had been delivered before the stop is not sent again
         self.assertEqual(0, steady.tries)

@@ -21,6 +21,16 @@ from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
 
 
+def assert_bounded(test, session, timeout):
+    """A session that follows no redirect, caps answers, has a deadline."""
+    test.assertIs(False, session.redirect)
+    test.assertEqual(timeout, session.timeout)
+    for scheme in ('http', 'https'):
+        test.assertIsInstance(
+            session.session.get_adapter(scheme + '://service'),
+            receivers.BoundedAdapter)
+
+
 class GetAuthTestCase(base.TestCase):
 
     def setUp(self):
@@ -58,14 +68,6 @@ class ClientsTestCase(base.TestCase):
             keystone.ks_loading, 'load_auth_from_conf_options',
             return_value=None))
 
-    def assert_bounded(self, session, timeout):
-        self.assertIs(False, session.redirect)
-        self.assertEqual(timeout, session.timeout)
-        for scheme in ('http', 'https'):
-            self.assertIsInstance(
-                session.session.get_adapter(scheme + '://service'),
-                receivers.BoundedAdapter)
-
     def test_connection_of_api_reads_masakari_monitors_options(self):
         self.flags(group='api', region='r-api', api_interface='internal')
         with mock.patch.object(keystone.openstack.connection,
@@ -76,7 +78,7 @@ class ClientsTestCase(base.TestCase):
         self.assertEqual('r-api', kwargs['region_name'])
         self.assertEqual('internal', kwargs['interface'])
         self.assertEqual('http://m', kwargs['instance_ha_endpoint_override'])
-        self.assert_bounded(kwargs['session'], 7.0)
+        assert_bounded(self, kwargs['session'], 7.0)
 
     def test_connection_of_a_keystoneauth_group(self):
         self.flags(group='nova', region_name='r1', valid_interfaces=['admin'],
@@ -87,11 +89,11 @@ class ClientsTestCase(base.TestCase):
         kwargs = connection.call_args[1]
         self.assertEqual(('r1', 'admin'),
                          (kwargs['region_name'], kwargs['interface']))
-        self.assert_bounded(kwargs['session'], 2.0)
+        assert_bounded(self, kwargs['session'], 2.0)
 
     def test_adapter_of_a_group(self):
         self.flags(group='mistral', timeout=3.0, region_name='r2')
         adapter = keystone.get_adapter(self.conf, 'mistral')
         self.assertEqual('workflowv2', adapter.service_type)
         self.assertEqual('r2', adapter.region_name)
-        self.assert_bounded(adapter.session, 3.0)
+        assert_bounded(self, adapter.session, 3.0)

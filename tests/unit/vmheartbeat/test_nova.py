@@ -25,9 +25,9 @@ from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext.vmheartbeat import keystone
 from masakarimonitors_ext.vmheartbeat import nova
-from masakarimonitors_ext.vmheartbeat import receivers
 from tests.unit import base
 from tests.unit.vmheartbeat import fakes
+from tests.unit.vmheartbeat import test_keystone
 from tests.unit.vmheartbeat import test_optin
 
 A = test_optin.A
@@ -107,9 +107,4 @@ class MakeNovaConnectionTestCase(base.TestCase):
         self.assertEqual('r1', kwargs['region_name'])
         self.assertIs(auth, kwargs['session'].auth)
         # bounded: no redirects, capped answers, [nova] timeout in all
-        self.assertIs(False, kwargs['session'].redirect)
-        self.assertEqual(2.5, kwargs['session'].timeout)
-        for scheme in ('http', 'https'):
-            self.assertIsInstance(
-                kwargs['session'].session.get_adapter(scheme + '://nova'),
-                receivers.BoundedAdapter)
+        test_keystone.assert_bounded(self, kwargs['session'], 2.5)

@@ -29,6 +29,7 @@ from masakarimonitors_ext.vmheartbeat import receivers
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 from tests.unit.vmheartbeat.notifiers import fake_http
+from tests.unit.vmheartbeat import test_keystone
 
 #: the event kinds
 FAILED = verdicts.EVENT_FAILED
@@ -294,13 +295,9 @@ class MakeMasakariConnectionTestCase(base.TestCase):
         kwargs = connection.call_args[1]
         self.assertEqual('http://127.0.0.1:15868/v1',
                          kwargs['instance_ha_endpoint_override'])
-        self.assertEqual(masakari.DEFAULT_TIMEOUT, kwargs['session'].timeout)
         # bounded: no redirects, capped answers, the timeout in all
-        self.assertIs(False, kwargs['session'].redirect)
-        for scheme in ('http', 'https'):
-            self.assertIsInstance(
-                kwargs['session'].session.get_adapter(scheme + '://m'),
-                receivers.BoundedAdapter)
+        test_keystone.assert_bounded(self, kwargs['session'],
+                                     masakari.DEFAULT_TIMEOUT)
 
     def test_without_endpoint_override(self):
         with mock.patch.object(keystone.openstack.connection,
