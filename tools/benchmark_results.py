@@ -227,7 +227,9 @@ def report(bench, faults, detection_timeout, wall, busy):
     :param wall: its wall time; ``busy``: the machine's busy percentage.
     """
     _latency_table(bench.results, faults, detection_timeout)
-    finished = [r for r in bench.results if 'cpu' in r]
+    # NOTE: a case cut short (its monitor did not stop, say) has its
+    # latencies only
+    finished = [r for r in bench.results if 'repeats' in r]
     _alarm_table(finished, len(bench.bystanders))
     _cpu_table(finished)
     own = resource.getrusage(resource.RUSAGE_SELF)

@@ -111,6 +111,23 @@ def load_notifiers(conf):
     return loaded
 
 
+#: seconds between two looks at the signals while the main thread waits
+SIGNAL_POLL = 1.0
+
+
+def wait_until_set(event, poll=SIGNAL_POLL):
+    """Wait in the main thread for ``event``, its signal handlers running.
+
+    A signal the kernel hands to another thread (any of the monitor's)
+    does not wake a main thread blocked on a lock for ever: its Python
+    handler would only run once something else woke it. Waiting ``poll``
+    seconds at a time, the main thread runs a SIGTERM handler within that
+    time, whichever thread took the signal.
+    """
+    while not event.wait(poll):
+        pass
+
+
 class VMHeartbeatManager:
     """Runs the monitor until :meth:`stop`.
 
@@ -174,7 +191,7 @@ class VMHeartbeatManager:
         self._adopter.submit(self.check_services)
         LOG.info('VM heartbeat monitor started on %s (opt-in: %s)',
                  self.conf.hostname, self.conf.vmheartbeat.opt_in)
-        self._stop.wait()
+        wait_until_set(self._stop)
         LOG.info('VM heartbeat monitor stopping')
         self.log_counts()
         self.status.stop()

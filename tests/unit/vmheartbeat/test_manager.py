@@ -12,6 +12,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import types
 from unittest import mock
@@ -234,6 +238,47 @@ class CheckServicesTestCase(ManagerTestCase):
         monitor = self.make_manager()
         monitor.check_services()
         self.assertNotIn('cannot', self.logger.output)
+
+
+#: a main thread waiting for the stop while SIGTERM can only be taken by
+#: another thread, as the kernel may choose any thread of the monitor
+_SIGNALLED_ELSEWHERE = """
+import signal, sys, threading
+from masakarimonitors_ext.vmheartbeat import manager
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+ready = threading.Event()
+def other():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    ready.set()
+    threading.Event().wait(60)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+threading.Thread(target=other, daemon=True).start()
+ready.wait()
+print('waiting', flush=True)
+manager.wait_until_set(stop, poll=0.1)
+print('stopped', flush=True)
+"""
+
+
+class WaitUntilSetTestCase(test_base.TestCase):
+
+    def test_a_signal_taken_by_another_thread_stops_the_wait(self):
+        child = subprocess.Popen(
+            [sys.executable, '-c', _SIGNALLED_ELSEWHERE],
+            stdout=subprocess.PIPE, text=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__))))))
+        self.addCleanup(child.kill)
+        self.assertEqual('waiting\n', child.stdout.readline())
+        child.send_signal(signal.SIGTERM)
+        # NOTE: with a plain Event.wait() the child never gets here
+        try:
+            out, _ = child.communicate(timeout=test_base.WAIT)
+        except subprocess.TimeoutExpired:
+            self.fail('the wait did not end after SIGTERM')
+        self.assertEqual('stopped\n', out)
+        self.assertEqual(0, child.returncode)
 
 
 class RunTestCase(ManagerTestCase):
