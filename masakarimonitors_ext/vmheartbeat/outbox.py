@@ -443,8 +443,10 @@ class Outbox:
         """Deliver one kept event, retrying until it is done with."""
         try:
             event = events.Event.from_dict(json.loads(data))
-            since = created if stamp is None else json.loads(stamp)
-        except ValueError as e:
+            since = json.loads(stamp)
+            if not isinstance(since, dict):
+                raise ValueError('no time stamp')
+        except (TypeError, ValueError) as e:
             LOG.error('Dropping a health event kept for notifier %s that '
                       'cannot be read: %s', name, e)
             self._done(name, seq)

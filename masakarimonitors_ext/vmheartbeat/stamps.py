@@ -53,12 +53,10 @@ def stamp(monotonic=None, wall=None):
 def elapsed(since, monotonic=None, wall=None):
     """Seconds since a :func:`stamp`, never negative.
 
-    :param since: a stamp, or a bare wall time (from an earlier release).
+    :param since: a stamp.
     """
     monotonic = monotonic or time.monotonic
     wall = wall or time.time
-    if isinstance(since, dict):
-        if since.get('boot') and since['boot'] == boot_id():
-            return max(0.0, monotonic() - float(since['monotonic']))
-        since = since['wall']
-    return max(0.0, wall() - float(since))
+    if since.get('boot') and since['boot'] == boot_id():
+        return max(0.0, monotonic() - float(since['monotonic']))
+    return max(0.0, wall() - float(since['wall']))

@@ -311,6 +311,27 @@ class DeliveryTestCase(OutboxTestCase):
 
 class RestartTestCase(OutboxTestCase):
 
+    def test_a_kept_event_that_cannot_be_read_is_dropped(self):
+        log = fakes.RecordingNotifier()
+        box = self.make(('log', log))
+        for n in range(3):
+            box.put(event(n))
+        # a damaged database: one row without its time stamp, one whose
+        # event is not JSON
+        with box._db:
+            box._db.execute("UPDATE deliveries SET stamp = NULL WHERE "
+                            "event_id = ?", (event(0).event_id,))
+            box._db.execute("UPDATE deliveries SET event = 'x{' WHERE "
+                            "event_id = ?", (event(1).event_id,))
+        box.start()
+        log.wait_delivered(1)
+        self.stop(box)
+        self.assertEqual([event(2)], log.delivered)
+        self.assertEqual(0, box.pending())
+        self.assertEqual(2, self.logger.output.count(
+            'Dropping a health event kept for notifier log that cannot be '
+            'read'))
+
     def test_events_are_kept_across_a_stop(self):
         # the first run delivers event 0, then cannot deliver event 1
         log = fakes.RecordingNotifier()
