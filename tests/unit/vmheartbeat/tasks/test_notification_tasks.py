@@ -13,7 +13,6 @@
 # under the License.
 
 import sqlite3
-import time
 
 import fixtures
 import taskflow.engines
@@ -25,6 +24,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat import events
+from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
@@ -292,7 +292,7 @@ class DeliveriesSeedTestCase(base.TestCase):
         flow = linear_flow.Flow('escalation')
         flow.add(notify)
         store = dict(QueueFailureTaskTestCase.INPUTS,
-                     episode_started=time.time(), probe_timeout=2.0,
+                     episode_started=stamps.stamp(), probe_timeout=2.0,
                      check_settings=None)
         engine = taskflow.engines.load(flow, store=store)
         try:

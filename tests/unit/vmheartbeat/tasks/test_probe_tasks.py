@@ -23,6 +23,7 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import delivery
 from masakarimonitors_ext.vmheartbeat.probes import base as probe_base
+from masakarimonitors_ext.vmheartbeat import stamps
 from masakarimonitors_ext.vmheartbeat.tasks import notification_tasks
 from masakarimonitors_ext.vmheartbeat.tasks import probe_tasks
 from masakarimonitors_ext.vmheartbeat import verdicts
@@ -229,7 +230,8 @@ class LookAgainTaskTestCase(base.TestCase):
             A, 'masakari', self.prober, self.POLICY, self.deliveries)
 
     def execute(self, started_ago):
-        return self.task.execute(A, time.time() - started_ago, 2.0)
+        started = stamps.stamp(lambda: time.monotonic() - started_ago)
+        return self.task.execute(A, started, 2.0)
 
     def test_requires(self):
         self.assertEqual('vmhb-look-again-masakari-' + A, self.task.name)

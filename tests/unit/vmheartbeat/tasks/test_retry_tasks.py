@@ -118,8 +118,10 @@ class DeliveryRetryTestCase(base.TestCase):
         self.started = 1000.0
 
     def on_failure(self, *errors, persisted=False):
+        # a stamp of another boot: the time from the wall clock
+        started = {'boot': None, 'monotonic': 0.0, 'wall': self.started}
         return self.retry.on_failure(history(*errors, persisted=persisted),
-                                     self.started)
+                                     started)
 
     def test_name_and_requires(self):
         self.assertEqual('vmhb-notify-retry-masakari-' + A, self.retry.name)
