@@ -146,7 +146,8 @@ class QueueFailureTask(task.Task):
 
     :param names: the notifiers that take failures through the outbox.
     :param outbox: the ``outbox.Outbox``.
-    :param deliveries: the episode's :class:`Deliveries`, or None.
+    :param deliveries: the episode's :class:`Deliveries` (one of its own
+        when None).
     """
 
     def __init__(self, instance_uuid, names, outbox, deliveries=None,
@@ -158,16 +159,12 @@ class QueueFailureTask(task.Task):
             **kwargs)
         self._names = tuple(names)
         self._outbox = outbox
-        self._deliveries = deliveries
+        self._deliveries = Deliveries() if deliveries is None else deliveries
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe,
                 check=checks.HEARTBEAT,
                 failure_class=verdicts.CLASS_HEARTBEAT, recover=True):
-        if self._deliveries is None:
-            return self._queue(instance_uuid, hostname, generated_time,
-                               evidence, reprobe_result, domain_state,
-                               last_probe, check, failure_class, recover)
         if self._deliveries.all_recorded(self._names):
             LOG.info('Instance %s: the failure was already queued for %s '
                      'in this episode; not queued again', instance_uuid,
@@ -221,7 +218,8 @@ class NotifyTask(task.Task):
     when the logbook cannot be written.
 
     :param policy: the notifier's ``delivery.Policy``, a required one.
-    :param deliveries: the episode's :class:`Deliveries`, or None.
+    :param deliveries: the episode's :class:`Deliveries` (one of its own
+        when None).
     """
 
     def __init__(self, instance_uuid, notifier_name, notifier, policy,
@@ -239,25 +237,23 @@ class NotifyTask(task.Task):
         # NOTE: taskflow's Task owns the attribute "_notifier".
         self._driver_name = notifier_name
         self._driver = notifier
-        self._deliveries = deliveries
+        self._deliveries = Deliveries() if deliveries is None else deliveries
 
     def execute(self, instance_uuid, hostname, generated_time, evidence,
                 reprobe_result, domain_state, last_probe,
                 check=checks.HEARTBEAT,
                 failure_class=verdicts.CLASS_HEARTBEAT, recover=True):
-        if self._deliveries is not None:
-            done = self._deliveries.get(self._driver_name)
-            if done is not None:
-                LOG.info('Instance %s: notifier %s already answered in this '
-                         'episode (%s); not sent again', instance_uuid,
-                         self._driver_name, done['answer'])
-                return done
+        done = self._deliveries.get(self._driver_name)
+        if done is not None:
+            LOG.info('Instance %s: notifier %s already answered in this '
+                     'episode (%s); not sent again', instance_uuid,
+                     self._driver_name, done['answer'])
+            return done
         result = self._deliver(
             instance_uuid, hostname, generated_time, evidence,
             reprobe_result, domain_state, last_probe, check, failure_class,
             recover)
-        if self._deliveries is not None:
-            self._deliveries.record(self._driver_name, result)
+        self._deliveries.record(self._driver_name, result)
         return result
 
     def _deliver(self, instance_uuid, hostname, generated_time, evidence,
