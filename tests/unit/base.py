@@ -98,3 +98,25 @@ def held_by_another(lock):
     thread.start()
     thread.join(WAIT)
     return not taken[0]
+
+
+class SharedDefaultDict(dict):
+    """A ``defaultdict`` that several threads may fill at once.
+
+    ``collections.defaultdict`` builds a missing value in Python code
+    (a ``queue.Queue``, a ``threading.Event``) and may switch threads
+    before it stores it: a probe thread and the test could then each get
+    a value of their own for one key, and the test wait on the one nobody
+    sets. Here one value is made per key.
+    """
+
+    def __init__(self, factory):
+        super().__init__()
+        self._factory = factory
+        self._lock = threading.Lock()
+
+    def __missing__(self, key):
+        with self._lock:
+            if key not in self:
+                self[key] = self._factory()
+            return dict.__getitem__(self, key)

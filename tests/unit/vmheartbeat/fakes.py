@@ -113,7 +113,7 @@ class ScriptedDriver(base.ProbeDriver):
     def __init__(self):
         self.results = {}
         self.calls = collections.Counter()
-        self.entered = collections.defaultdict(threading.Event)
+        self.entered = test_base.SharedDefaultDict(threading.Event)
         self._gates = {}
         self._lock = threading.Lock()
 
@@ -311,3 +311,20 @@ class RecordingOutbox:
             self.done.set()
         if self.error is not None:
             raise self.error
+
+
+class RecordingSink:
+    """An ``events.EventSink`` that keeps what it is given."""
+
+    def __init__(self):
+        self.events = []
+        self.forgotten = []
+
+    def emit(self, event):
+        self.events.append(event)
+
+    def forget(self, instance_uuid):
+        self.forgotten.append(instance_uuid)
+
+    def kinds(self):
+        return [(e.kind, e.check) for e in self.events]

@@ -19,7 +19,6 @@ and a fake clock. ``_Driven.run_due`` handles what is due at the fake
 clock's time in the test's own thread, so every step is deterministic.
 """
 
-import collections
 import queue
 import threading
 
@@ -53,7 +52,7 @@ class SchedulerTestCase(test_base.TestCase):
                                     clock=self.clock)
         self.addCleanup(self.prober.shutdown)
         self.addCleanup(self.driver.release_all)
-        self.results = collections.defaultdict(queue.Queue)
+        self.results = test_base.SharedDefaultDict(queue.Queue)
         self.scheduler = scheduler.BeatScheduler(
             self.prober, self._on_result, clock=self.clock)
         self.settings = fakes.settings(interval=5.0, timeout=2.0)
@@ -93,7 +92,7 @@ class SchedulerTestCase(test_base.TestCase):
         try:
             return self.results[instance_uuid].get(timeout=test_base.WAIT)
         except queue.Empty:
-            self.fail('no heartbeat result for %s' % instance_uuid)
+            self.fail('no heartbeat result for %s' % (instance_uuid,))
 
     def no_result(self, instance_uuid):
         self.assertTrue(self.results[instance_uuid].empty(),
