@@ -42,6 +42,8 @@ CHECK = 'check'
 FAILURE_CLASS = 'failure_class'
 RECOVER = 'recover'
 CHECK_SETTINGS = 'check_settings'
+#: the application's status when the failure was found (None: unknown)
+APP_STATUS = 'app_status'
 REPROBE_ATTEMPT = 'reprobe_attempt'
 REPROBE_RESULT = 'reprobe_result'
 DOMAIN_STATE = 'domain_state'

@@ -50,6 +50,7 @@ from taskflow import states
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
+from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat.flows import listeners
 from masakarimonitors_ext.vmheartbeat import guestdata
 from masakarimonitors_ext.vmheartbeat import logbooks
@@ -152,15 +153,19 @@ class Escalator:
         an episode ends, outcome being a ``verdicts.EpisodeOutcome`` and
         answers the (notifier, answer) pairs of a flow that ran to its end.
     :param stop: a ``threading.Event`` set when the monitor stops.
+    :param sink: an ``events.EventSink``: an episode whose every required
+        notifier took the failure is a ``reported`` event, with what each
+        receiver answered; None for none.
     """
 
     DATABASE = 'escalations.sqlite'
 
-    def __init__(self, flows, conf, on_closed, stop):
+    def __init__(self, flows, conf, on_closed, stop, sink=None):
         self._flows = flows
         self._conf = conf
         self._on_closed = on_closed
         self._stop = stop
+        self._sink = sink
         workers = conf.vmheartbeat.escalation_workers
         self._runner = futurist.ThreadPoolExecutor(max_workers=workers)
         self._task_executor = futurist.ThreadPoolExecutor(
@@ -204,7 +209,7 @@ class Escalator:
 
     def start(self, instance_uuid, evidence, probe_timeout,
               failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
-              recover=True, check_settings=None):
+              recover=True, check_settings=None, status=None):
         """Escalate a failure of an instance, unless one is under way.
 
         :param evidence: the last check results, oldest first.
@@ -215,6 +220,8 @@ class Escalator:
             False the failure is only reported.
         :param check_settings: the failed check's settings as a dict
             (``checks.CheckSettings.to_dict()``), None for the heartbeat.
+        :param status: the application's status when the failure was found
+            (``verdicts.APP_STATES``), None when unknown.
         :returns: False when an escalation of this instance already runs.
         """
         with self._lock:
@@ -226,7 +233,8 @@ class Escalator:
                                 constants.FAILURE_CLASS: failure_class,
                                 constants.CHECK: check,
                                 constants.RECOVER: bool(recover),
-                                constants.CHECK_SETTINGS: check_settings})
+                                constants.CHECK_SETTINGS: check_settings,
+                                constants.APP_STATUS: status})
         return True
 
     def _guarded(self, instance_uuid, func, *args):
@@ -237,9 +245,24 @@ class Escalator:
                           'nothing was reported', instance_uuid)
             self._close(instance_uuid, verdicts.EpisodeOutcome.ERROR, ())
 
-    def _close(self, instance_uuid, outcome, answers):
+    def _close(self, instance_uuid, outcome, answers, store=None):
+        """End an episode; a reported one is a ``reported`` event first.
+
+        :param store: the episode's inputs, for the event.
+        """
         with self._lock:
             self._episodes.pop(instance_uuid, None)
+        if (outcome is verdicts.EpisodeOutcome.NOTIFIED and
+                self._sink is not None):
+            # NOTE: before the table hears of it: the instance's next
+            # answer is its ``recovered`` event, which comes after.
+            self._sink.emit(events.Event(
+                verdicts.EVENT_REPORTED, instance_uuid,
+                store[constants.HOSTNAME], store[constants.CHECK],
+                failure_class=store[constants.FAILURE_CLASS],
+                status=store.get(constants.APP_STATUS),
+                details='every required notifier has it',
+                answers=tuple(answers)))
         self._on_closed(instance_uuid, outcome, answers)
 
     def _episode(self, instance_uuid):
@@ -436,7 +459,7 @@ class Escalator:
                 outcome, answers = self._judged(
                     instance_uuid, engine.storage.fetch_all())
             self._forget_quietly(book)
-        self._close(instance_uuid, outcome, answers)
+        self._close(instance_uuid, outcome, answers, flow_detail.meta[_STORE])
 
     def _judged(self, instance_uuid, stored):
         """The outcome of a flow that ran to its end, logged."""
@@ -472,7 +495,8 @@ class Escalator:
             outcome, answers = self._judged(instance_uuid, {
                 notification_tasks.delivery_name(name): result
                 for name, result in results.items()})
-            self._close(instance_uuid, outcome, answers)
+            self._close(instance_uuid, outcome, answers,
+                        flow_detail.meta[_STORE])
             return
         store = flow_detail.meta[_STORE]
         self._load_and_run(instance_uuid, *self._keep_in_memory(

@@ -462,7 +462,8 @@ class Instances:
                     failure_class=entry.failure_class, check=check,
                     recover=recover,
                     check_settings=(None if check == checks.HEARTBEAT
-                                    else state.settings.to_dict()))
+                                    else state.settings.to_dict()),
+                    status=entry.app_status_now(time.monotonic())[0])
         if failed:
             if result.recover and not recover:
                 LOG.warning('Instance %s: the application asks to be '
@@ -473,6 +474,9 @@ class Instances:
 
     def episode_closed(self, instance_uuid, outcome, answers=()):
         """An escalation ended with ``outcome`` (``verdicts.EpisodeOutcome``).
+
+        The escalator has sent the ``reported`` event of a notified one:
+        the failure's next answer is its ``recovered`` event.
 
         :param answers: (notifier, answer) pairs, what each receiver of
             the failure answered.
@@ -490,12 +494,6 @@ class Instances:
                 # NOTE: reported even when the domain stopped meanwhile
                 # (Masakari's recovery may already have begun)
                 record.unrecovered = escalated
-                self._emit(verdicts.EVENT_REPORTED, instance_uuid,
-                           escalated[0], failure_class=escalated[1],
-                           status=None if entry is None else
-                           entry.app_status_now(time.monotonic())[0],
-                           details='every required notifier has it',
-                           answers=tuple(answers))
             if entry is None:
                 return
             was_suppressed = entry.suppressed

@@ -160,11 +160,11 @@ class VMHeartbeatManager:
         services = types.SimpleNamespace(
             prober=self.prober, inventory=self.inventory, nova=self.nova,
             notifiers=self.notifiers, outbox=self.outbox, stop=self._stop)
-        self.escalator = escalation.Escalator(
-            escalation_flows.EscalationFlows(services, conf), conf,
-            self.instances.episode_closed, self._stop)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
+        self.escalator = escalation.Escalator(
+            escalation_flows.EscalationFlows(services, conf), conf,
+            self.instances.episode_closed, self._stop, self.events)
         self.instances.attach(self.scheduler, self.prober, self.inventory,
                               self.escalator, self.events)
         self.status = status.StatusServer(status.socket_path(conf),

@@ -137,9 +137,10 @@ class EscalatorTestCase(test_base.TestCase):
         services.outbox.start()
         self.addCleanup(services.outbox.close)
         self.addCleanup(services.outbox.stop, 0)
+        services.sink = fakes.RecordingSink()
         escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(services, self.conf), self.conf,
-            self.on_closed, stop)
+            self.on_closed, stop, services.sink)
         escalator.open()
         self.addCleanup(escalator.stop, 0)
         return escalator, services
@@ -309,6 +310,51 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
                          self.answers[A])
         self.assertIn('failure reported (first: delivered; second: '
                       'delivered)', self.logger.output)
+
+    def test_a_reported_episode_is_one_reported_event(self):
+        escalator, services = self.make_escalator(notifiers=[
+            ('first', fakes.RecordingNotifier()),
+            ('second', fakes.RecordingNotifier())])
+        closed_before = []
+        emit = services.sink.emit
+        services.sink.emit = lambda event: (
+            closed_before.append(not self.closed.empty()), emit(event))
+        escalator.start(A, ['missed'], 2.0, status=verdicts.APP_DEGRADED)
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
+        [reported] = services.sink.events
+        self.assertEqual(
+            (verdicts.EVENT_REPORTED, A, 'compute-1', checks.HEARTBEAT,
+             verdicts.CLASS_HEARTBEAT, verdicts.APP_DEGRADED,
+             'every required notifier has it'),
+            (reported.kind, reported.instance_uuid, reported.hostname,
+             reported.check, reported.failure_class, reported.status,
+             reported.details))
+        self.assertEqual((('first', 'delivered'), ('second', 'delivered')),
+                         reported.answers)
+        # sent before the table hears of the end: the instance's next
+        # answer, its ``recovered`` event, comes after it
+        self.assertEqual([False], closed_before)
+
+    def test_the_status_is_unknown_unless_given(self):
+        escalator, services = self.make_escalator()
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
+        [reported] = services.sink.events
+        self.assertIsNone(reported.status)
+
+    def test_episodes_that_report_nothing_are_no_reported_event(self):
+        # answered at a re-probe
+        escalator, services = self.make_escalator(
+            prober=EscalationProber([fakes.TIMED_OUT, fakes.ANSWERED]))
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, Outcome.ANSWERED), self.outcome())
+        self.assertEqual([], services.sink.events)
+        # refused by the required notifier
+        escalator, services = self.make_escalator(notifiers=[
+            ('recorder', fakes.RecordingNotifier([fakes.permanent_error()]))])
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, Outcome.REJECTED), self.outcome())
+        self.assertEqual([], services.sink.events)
 
     def one_refuses_one_delivers(self):
         refusing = fakes.RecordingNotifier([fakes.permanent_error()])
@@ -705,7 +751,7 @@ class FullDiskTestCase(EscalatorTestCase):
             holder['disk'].read_only = n == 1
 
         notifier = fakes.RecordingNotifier(on_try=accepted_then_read_only)
-        escalator, _, disk = self.make_full(notifier)
+        escalator, services, disk = self.make_full(notifier)
         holder['disk'] = disk
         escalator.start(A, ['missed'], 2.0)
         instance_uuid, outcome = self.outcome()
@@ -723,6 +769,9 @@ class FullDiskTestCase(EscalatorTestCase):
         self.assertEqual(1, len(notifier.delivered))
         self.assertEqual([], self.critical_lines())
         self.assertIn('every notifier has answered', self.logger.output)
+        # judged from memory, reported once
+        self.assertEqual([(verdicts.EVENT_REPORTED, checks.HEARTBEAT)],
+                         services.sink.kinds())
 
     def make_full_with_best_effort(self, masakari, other):
         self.flags(group='vmheartbeat', best_effort_notifiers=['other'])

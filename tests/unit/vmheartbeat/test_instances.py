@@ -44,7 +44,6 @@ from tests.unit.vmheartbeat.test_manager import ManagerTestCase
 
 #: the event kinds
 RECOVERED = verdicts.EVENT_RECOVERED
-REPORTED = verdicts.EVENT_REPORTED
 STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 
 Outcome = verdicts.EpisodeOutcome
@@ -201,7 +200,7 @@ class HealthTestCase(ManagerTestCase):
         self.monitor.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=2.0,
             failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
-            recover=True, check_settings=None)
+            recover=True, check_settings=None, status=None)
         evidence = self.monitor.escalator.start.call_args[1]['evidence']
         self.assertEqual(4, len(evidence))
         self.assertEqual(health.FAILED, self.state(self.monitor))
@@ -382,23 +381,6 @@ class InstanceRecordTestCase(ManagerTestCase):
                           record.touched))
 
 
-class RecordingSink:
-    """An ``events.EventSink`` that keeps what it is given."""
-
-    def __init__(self):
-        self.events = []
-        self.forgotten = []
-
-    def emit(self, event):
-        self.events.append(event)
-
-    def forget(self, instance_uuid):
-        self.forgotten.append(instance_uuid)
-
-    def kinds(self):
-        return [(e.kind, e.check) for e in self.events]
-
-
 def app(uuid=A):
     """The application heartbeat of an instance."""
     return checks.CheckKey(uuid, checks.APP)
@@ -446,7 +428,7 @@ class AppEventsTestCase(ManagerTestCase):
             self.clock)
         self.monitor = self.make_manager(policy)
         self.monitor.escalator.escalating.return_value = False
-        self.sink = RecordingSink()
+        self.sink = fakes.RecordingSink()
         self.monitor.instances.events = self.sink
         self.monitor.domains_listed({A: domain(A), B: domain(B)})
         self.clock.set(LATER)
@@ -681,31 +663,30 @@ class AppEventsTestCase(ManagerTestCase):
         kwargs = self.monitor.escalator.start.call_args[1]
         self.assertEqual(verdicts.CLASS_HEARTBEAT, kwargs['failure_class'])
 
+    def escalated_status(self):
+        """The app status the escalation was given, for its report."""
+        return self.monitor.escalator.start.call_args[1]['status']
+
     def test_reported_then_recovered(self):
         self.on_result(app(), APP_FAILED)
+        # the status the escalator's ``reported`` event carries
+        self.assertEqual(verdicts.APP_FAILED, self.escalated_status())
         del self.sink.events[:]
         self.monitor.instances.episode_closed(
             A, Outcome.NOTIFIED,
             (('log', 'logged'), ('masakari', 'not sent: app_failed is '
                                              'report only')))
         self.assertEqual(health.REPORTED, self.state(self.monitor))
-        self.assertEqual([(REPORTED, checks.APP)], self.sink.kinds())
-        reported = self.sink.events[0]
-        self.assertEqual(verdicts.CLASS_APP_FAILED, reported.failure_class)
-        self.assertEqual(verdicts.APP_FAILED, reported.status)
-        self.assertEqual('every required notifier has it', reported.details)
-        self.assertEqual((('log', 'logged'),
-                          ('masakari', 'not sent: app_failed is report '
-                                       'only')), reported.answers)
+        # the escalator sent the ``reported`` event, not the table
+        self.assertEqual([], self.sink.kinds())
         # still failing: nothing new
         self.on_result(app(), APP_FAILED)
-        self.assertEqual(1, len(self.sink.events))
+        self.assertEqual([], self.sink.events)
         self.on_result(app(), APP_HEALTHY)
         self.assertEqual(health.HEALTHY, self.state(self.monitor))
-        self.assertEqual([(REPORTED, checks.APP),
-                          (STATUS_CHANGED, checks.APP),
+        self.assertEqual([(STATUS_CHANGED, checks.APP),
                           (RECOVERED, checks.APP)], self.sink.kinds())
-        recovered = self.sink.events[2]
+        recovered = self.sink.events[1]
         self.assertEqual(verdicts.APP_HEALTHY, recovered.status)
         # what it recovered from
         self.assertEqual(verdicts.CLASS_APP_FAILED, recovered.failure_class)
@@ -716,13 +697,9 @@ class AppEventsTestCase(ManagerTestCase):
             self.on_result(hb(A), fakes.TIMED_OUT)
         self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual([(REPORTED, checks.HEARTBEAT),
-                          (RECOVERED, checks.HEARTBEAT)],
-                         self.sink.kinds())
+        self.assertEqual([(RECOVERED, checks.HEARTBEAT)], self.sink.kinds())
         self.assertEqual(verdicts.CLASS_HEARTBEAT,
                          self.sink.events[0].failure_class)
-        # closed without answers (an older caller): none in the report
-        self.assertEqual((), self.sink.events[0].answers)
 
     def test_report_of_a_dead_application_has_no_status(self):
         self.on_result(app(), APP_HEALTHY)
@@ -731,12 +708,9 @@ class AppEventsTestCase(ManagerTestCase):
         for _ in range(3):
             self.on_result(app(), stale)
         self.assertEqual(health.FAILED, self.state(self.monitor))
-        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
-        self.assertEqual([(STATUS_CHANGED, checks.APP),
-                          (REPORTED, checks.APP)], self.sink.kinds())
-        reported = self.sink.events[1]
-        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, reported.failure_class)
-        self.assertIsNone(reported.status)
+        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, self.monitor.escalator
+                         .start.call_args[1]['failure_class'])
+        self.assertIsNone(self.escalated_status())
 
     def test_recovery_after_a_reboot_has_no_status_of_before(self):
         self.on_result(app(), APP_HEALTHY)
@@ -748,20 +722,16 @@ class AppEventsTestCase(ManagerTestCase):
         self.clock.advance(5.0)
         self.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual([(STATUS_CHANGED, checks.APP),
-                          (REPORTED, checks.HEARTBEAT),
                           (RECOVERED, checks.HEARTBEAT)],
                          self.sink.kinds())
-        self.assertIsNone(self.sink.events[2].status)
+        self.assertIsNone(self.sink.events[1].status)
         # the application answers again: its status is known again
         self.on_result(app(), APP_HEALTHY)
         [item] = self.monitor.instances.snapshot(A)
         self.assertEqual(verdicts.APP_HEALTHY, item['app_status'])
 
-    def test_episodes_that_report_nothing_are_no_reported_event(self):
-        for outcome in (Outcome.ANSWERED,
-                        Outcome.INCONCLUSIVE,
-                        Outcome.INTERRUPTED,
-                        Outcome.REJECTED):
+    def test_a_closed_episode_is_no_event_of_the_table(self):
+        for outcome in Outcome:
             del self.sink.events[:]
             self.monitor.instances.episode_closed(A, outcome)
             self.assertEqual([], self.sink.events, outcome)
@@ -825,7 +795,8 @@ class AppEventsTestCase(ManagerTestCase):
         self.monitor.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=5.0,
             failure_class=verdicts.CLASS_APP_FAILED, check=checks.APP,
-            recover=False, check_settings=mock.ANY)
+            recover=False, check_settings=mock.ANY,
+            status=verdicts.APP_FAILED)
         warnings = self.lines('WARNING')
         self.assertEqual(1, len(warnings), warnings)
         self.assertIn('Instance %s: the application asks to be recovered'
