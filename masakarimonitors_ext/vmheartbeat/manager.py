@@ -22,7 +22,6 @@ to the escalator, whose flow confirms the failure and notifies.
 """
 
 import threading
-import types
 
 import futurist
 from oslo_log import log as logging
@@ -157,13 +156,12 @@ class VMHeartbeatManager:
                                              group.resync_interval)
         self.notifiers = load_notifiers(conf)
         self.outbox = outbox.Outbox(conf, self.notifiers)
-        services = types.SimpleNamespace(
-            prober=self.prober, inventory=self.inventory, nova=self.nova,
-            notifiers=self.notifiers, outbox=self.outbox, stop=self._stop)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
         self.escalator = escalation.Escalator(
-            escalation_flows.EscalationFlows(services, conf), conf,
+            escalation_flows.EscalationFlows(
+                conf, self.prober, self.inventory, self.notifiers,
+                self.outbox, self._stop, nova=self.nova), conf,
             self.instances.episode_closed, self._stop, self.events)
         self.instances.attach(self.scheduler, self.prober, self.inventory,
                               self.escalator, self.events)

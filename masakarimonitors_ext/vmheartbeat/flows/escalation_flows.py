@@ -29,21 +29,30 @@ from masakarimonitors_ext.vmheartbeat import verdicts
 class EscalationFlows:
     """Builds escalation flows.
 
-    :param services: what the tasks use: ``prober``, ``inventory``,
-        ``nova`` (a ``nova.Nova``, or None), ``notifiers`` (a list of
-        (name, driver)), ``outbox`` (an ``outbox.Outbox``) and ``stop``
-        (a ``threading.Event``).
     :param conf: the configuration.
+    :param prober: the ``prober.Prober`` the re-probes go through.
+    :param inventory: the ``inventory.Inventory``, for the domain's state.
+    :param notifiers: the configured notifiers, a list of (name, driver).
+    :param outbox: the ``outbox.Outbox`` that delivers the failure to the
+        notifiers the flow does not deliver to.
+    :param stop: a ``threading.Event`` set when the monitor stops.
+    :param nova: a ``nova.Nova`` for the instance's task state, or None.
     """
 
-    def __init__(self, services, conf):
-        self._services = services
+    def __init__(self, conf, prober, inventory, notifiers, outbox, stop,
+                 nova=None):
         self._conf = conf.vmheartbeat
+        self._prober = prober
+        self._inventory = inventory
+        self._notifiers = notifiers
+        self._outbox = outbox
+        self._stop = stop
+        self._nova = nova
         self._policies = delivery.policies(conf)
 
     def takes_failures(self):
         """The notifiers that get the failure, by a task or the outbox."""
-        return [name for name, notifier in self._services.notifiers
+        return [name for name, notifier in self._notifiers
                 if verdicts.EVENT_FAILED in notifier.kinds]
 
     def get_escalation_flow(self, instance_uuid, deliveries=None):
@@ -74,7 +83,6 @@ class EscalationFlows:
         :param deliveries: the episode's ``notification_tasks.Deliveries``,
             where each notify task records what its delivery gave.
         """
-        services = self._services
         flow = linear_flow.Flow(
             constants.name_for(constants.ESCALATION_FLOW, instance_uuid))
 
@@ -82,20 +90,20 @@ class EscalationFlows:
             constants.name_for(constants.REPROBE_SUBFLOW, instance_uuid),
             retry=retry_tasks.ReprobeRetry(
                 instance_uuid, self._conf.retry_attempts,
-                self._conf.retry_backoff, services.stop))
+                self._conf.retry_backoff, self._stop))
         reprobe.add(probe_tasks.ReprobeInstanceTask(
-            instance_uuid, services.prober, self._conf.retry_attempts))
+            instance_uuid, self._prober, self._conf.retry_attempts))
         flow.add(reprobe)
 
         flow.add(domain_tasks.ConfirmDomainRunningTask(
-            instance_uuid, services.inventory, services.nova))
+            instance_uuid, self._inventory, self._nova))
         flow.add(probe_tasks.ConfirmLastProbeTask(instance_uuid,
-                                                  services.prober))
+                                                  self._prober))
 
         notify = unordered_flow.Flow(
             constants.name_for(constants.NOTIFY_SUBFLOW, instance_uuid))
         queued = []
-        for name, notifier in services.notifiers:
+        for name, notifier in self._notifiers:
             if verdicts.EVENT_FAILED not in notifier.kinds:
                 continue
             policy = self._policies[name]
@@ -106,14 +114,14 @@ class EscalationFlows:
                 constants.name_for('%s-%s' % (constants.NOTIFY_SUBFLOW, name),
                                    instance_uuid),
                 retry=retry_tasks.DeliveryRetry(instance_uuid, name, policy,
-                                                services.stop))
+                                                self._stop))
             one.add(probe_tasks.LookAgainTask(
-                instance_uuid, name, services.prober, policy, deliveries),
+                instance_uuid, name, self._prober, policy, deliveries),
                 notification_tasks.NotifyTask(
                     instance_uuid, name, notifier, policy, deliveries))
             notify.add(one)
         if queued:
             notify.add(notification_tasks.QueueFailureTask(
-                instance_uuid, queued, services.outbox, deliveries))
+                instance_uuid, queued, self._outbox, deliveries))
         flow.add(notify)
         return flow

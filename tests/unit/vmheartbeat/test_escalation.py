@@ -137,10 +137,11 @@ class EscalatorTestCase(test_base.TestCase):
         services.outbox.start()
         self.addCleanup(services.outbox.close)
         self.addCleanup(services.outbox.stop, 0)
-        services.sink = fakes.RecordingSink()
+        sink = fakes.RecordingSink()
         escalator = escalation.Escalator(
-            escalation_flows.EscalationFlows(services, self.conf), self.conf,
-            self.on_closed, stop, services.sink)
+            escalation_flows.EscalationFlows(self.conf, **vars(services)),
+            self.conf, self.on_closed, stop, sink)
+        services.sink = sink
         escalator.open()
         self.addCleanup(escalator.stop, 0)
         return escalator, services

@@ -13,7 +13,6 @@
 # under the License.
 
 import threading
-import types
 
 from taskflow.patterns import linear_flow
 from taskflow.patterns import unordered_flow
@@ -52,12 +51,9 @@ class EscalationFlowTestCase(base.TestCase):
             notifiers = [(name, fakes.RecordingNotifier()) for name in names]
         self.flags(group='vmheartbeat', retry_attempts=4, retry_backoff=0.5,
                    notifiers=[name for name, _ in notifiers])
-        services = types.SimpleNamespace(
-            prober=object(), inventory=fakes.FakeInventory(),
-            nova=fakes.FakeNova(),
-            notifiers=notifiers, outbox=object(),
-            stop=threading.Event())
-        return escalation_flows.EscalationFlows(services, self.conf)
+        return escalation_flows.EscalationFlows(
+            self.conf, object(), fakes.FakeInventory(), notifiers, object(),
+            threading.Event(), nova=fakes.FakeNova())
 
     def test_name_carries_the_uuid(self):
         flow = self.flow('masakari')

@@ -16,7 +16,6 @@
 """An escalation's steps in order, as TaskFlow's listeners see them."""
 
 import threading
-import types
 
 import fixtures
 import taskflow.engines
@@ -52,13 +51,11 @@ class EscalationTransitionsTestCase(base.TestCase):
             format='%(levelname)s %(message)r'))
 
     def run_flow(self, prober, notifier):
-        services = types.SimpleNamespace(
-            prober=prober,
-            inventory=fakes.FakeInventory({A: test_escalation.RUNNING}),
-            nova=fakes.FakeNova(), notifiers=[('masakari', notifier)],
-            outbox=None, stop=threading.Event())
         flow = escalation_flows.EscalationFlows(
-            services, self.conf).get_escalation_flow(A)
+            self.conf, prober,
+            fakes.FakeInventory({A: test_escalation.RUNNING}),
+            [('masakari', notifier)], None, threading.Event(),
+            nova=fakes.FakeNova()).get_escalation_flow(A)
         engine = taskflow.engines.load(flow, store={
             constants.INSTANCE_UUID: A, constants.HOSTNAME: 'compute-1',
             constants.GENERATED_TIME: '2026-12-03T09:00:00',
