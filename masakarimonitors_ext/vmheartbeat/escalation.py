@@ -149,9 +149,6 @@ class Escalator:
 
     :param flows: an ``EscalationFlows`` factory.
     :param conf: the configuration.
-    :param on_closed: called with (instance_uuid, outcome, answers) when
-        an episode ends, outcome being a ``verdicts.EpisodeOutcome`` and
-        answers the (notifier, answer) pairs of a flow that ran to its end.
     :param stop: a ``threading.Event`` set when the monitor stops.
     :param sink: an ``events.EventSink``: an episode whose every required
         notifier took the failure is a ``reported`` event, with what each
@@ -160,10 +157,10 @@ class Escalator:
 
     DATABASE = 'escalations.sqlite'
 
-    def __init__(self, flows, conf, on_closed, stop, sink=None):
+    def __init__(self, flows, conf, stop, sink=None):
         self._flows = flows
         self._conf = conf
-        self._on_closed = on_closed
+        self._on_closed = None
         self._stop = stop
         self._sink = sink
         workers = conf.vmheartbeat.escalation_workers
@@ -176,12 +173,17 @@ class Escalator:
         self._backend = None
         self._memory = impl_memory.MemoryBackend()
 
-    def open(self):
+    def open(self, on_closed):
         """Open (or create) the escalation database.
 
+        :param on_closed: called with (instance_uuid, outcome, answers)
+            when an episode ends, outcome being a
+            ``verdicts.EpisodeOutcome`` and answers the (notifier, answer)
+            pairs of a flow that ran to its end.
         :raises: ConfigurationError naming ``state_path`` when the
             database cannot be created, read or written.
         """
+        self._on_closed = on_closed
         path = self._conf.vmheartbeat.state_path
         db = os.path.join(path, self.DATABASE)
         try:

@@ -21,9 +21,10 @@ it, and whether its adoption is under way. The
 :class:`Instances` table owns every record under one lock and turns what
 it is told into actions:
 
-* the inventory's listings and domain events decide which instances are
-  adopted (asked about their opt-in, off the event path), restarted,
-  suppressed or forgotten, and so which are beaten by the scheduler;
+* what the adoption (``adoption.py``) made of the inventory's listings,
+  domain events and opt-in answers: which instances are watched,
+  restarted, suppressed or forgotten, and so which are beaten by the
+  scheduler;
 * each check's result moves the instance's health, and a failure starts
   its escalation, with the failed check and its failure class;
 * each escalation's outcome moves it on again.
@@ -40,7 +41,6 @@ from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import constants
 from masakarimonitors_ext.vmheartbeat import events
 from masakarimonitors_ext.vmheartbeat import health
-from masakarimonitors_ext.vmheartbeat import optin
 from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import status
 from masakarimonitors_ext.vmheartbeat import verdicts
@@ -56,7 +56,7 @@ class Instance:
     :param domain: its last ``inventory.Domain``, or None.
     :param decision: the ``optin.Decision`` about it, None until decided.
     :param health: its ``health.InstanceHealth`` while watched.
-    :param touched: ``time.monotonic()`` of the last event about it.
+    :param touched: the table's clock at the last event about it.
     :param adopting: an adoption (an opt-in decision) is under way.
     :param blocked: the checks whose commands the guest agent refuses by
         its policy, already logged.
@@ -95,16 +95,30 @@ class Instance:
         return failure_class not in report_only
 
 
+def short_grace(settings):
+    """Grace for a guest past its boot: resumed, or found running.
+
+    Its agent answers at once; one beat of slack covers the agent channel
+    reopening after an incoming migration.
+    """
+    return settings.interval * 2 + settings.timeout
+
+
 class Instances:
     """The instances of this host, the one owner of their state.
 
     :param conf: the configuration.
-    :param optin_policy: an ``optin.OptInPolicy``.
-    :param adopter: an executor that runs adoptions off the event path.
+    :param scheduler: the ``scheduler.BeatScheduler`` that runs the checks
+        of the watched instances.
+    :param prober: the ``prober.Prober``, told of forgotten instances.
+    :param escalator: the ``escalation.Escalator`` failures go to.
+    :param sink: an ``events.EventSink`` for health events, or None.
+    :param clock: ``time.monotonic`` or a stand-in.
 
-    The scheduler, the prober, the inventory and the escalator are made
-    after the table, which they report to: :meth:`attach` hands them over
-    before anything is reported.
+    What the inventory tells (listings, domain events) reaches the table
+    through ``adoption.Adoption``, which decides what it means; the
+    scheduler's results and the escalator's closed episodes come back to
+    :meth:`on_result` and :meth:`episode_closed`.
 
     Lock order: the table's lock comes first. While it holds it, the table
     calls only the scheduler (``watch``, ``unwatch``, ``watching``,
@@ -112,37 +126,28 @@ class Instances:
     (``emit``); each takes its own lock briefly and never calls the table
     back while holding it (the scheduler reports results, the escalator
     closes episodes, outside their locks: their tests check it). The
-    prober, the opt-in policy and the escalator's ``start`` are called
-    without the table's lock.
+    prober and the escalator's ``start`` are called without the table's
+    lock.
     """
 
-    def __init__(self, conf, optin_policy, adopter):
+    def __init__(self, conf, scheduler, prober, escalator, sink=None,
+                 clock=time.monotonic):
         self._conf = conf
-        self._optin = optin_policy
-        self._adopter = adopter
+        self._scheduler = scheduler
+        self._prober = prober
+        self._escalator = escalator
+        self._events = sink
+        self._clock = clock
         self._grace = conf.vmheartbeat.startup_grace_period
         self._cooloff = conf.vmheartbeat.failure_cooloff
         self._records = {}
         self._lock = threading.Lock()
-        self.scheduler = self.prober = None
-        self.inventory = self.escalator = self.events = None
-
-    def attach(self, scheduler, prober, inventory, escalator, sink=None):
-        """The parts the table drives, made after it.
-
-        :param sink: an ``events.EventSink`` for health events, or None.
-        """
-        self.scheduler = scheduler
-        self.prober = prober
-        self.inventory = inventory
-        self.escalator = escalator
-        self.events = sink
 
     def _emit(self, kind, instance_uuid, check, **fields):
-        if self.events is not None:
-            self.events.emit(events.Event(kind, instance_uuid,
-                                          self._conf.hostname, check,
-                                          **fields))
+        if self._events is not None:
+            self._events.emit(events.Event(kind, instance_uuid,
+                                           self._conf.hostname, check,
+                                           **fields))
 
     # Reading
 
@@ -159,7 +164,7 @@ class Instances:
         state and failure, the application's status, and each check with
         its last result.
         """
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             if instance_uuid is None:
                 records = sorted(self._records.values(),
@@ -168,7 +173,7 @@ class Instances:
                 records = [r for r in (self._records.get(instance_uuid),)
                            if r is not None]
             return [status.describe(record, now,
-                                    self.escalator.escalating(record.uuid))
+                                    self._escalator.escalating(record.uuid))
                     for record in records
                     if record.domain is not None or record.health is not None]
 
@@ -192,18 +197,25 @@ class Instances:
             if record.health is None:
                 record.health = health.InstanceHealth(
                     instance_uuid, checks.heartbeat_defaults(self._conf),
-                    time.monotonic(), self._grace)
+                    self._clock(), self._grace)
             record.health.force_failed(check, failure_class)
             record.escalated = (check, record.health.failure_class)
 
-    # Inventory listener
+    # What the adoption found
 
-    def domains_listed(self, domains, listed_at=None):
+    def touch(self, instance_uuid):
+        """An event told of the instance now: newer than a listing begun."""
+        with self._lock:
+            self._record(instance_uuid).touched = self._clock()
+
+    def listed(self, domains, listed_at=None):
         """The inventory listed the running domains.
 
-        :param listed_at: ``time.monotonic()`` when the listing began: an
+        :param listed_at: the clock when the listing began: an
             instance an event told of since then is newer than the listing
             and left as the event made it.
+        :returns: (gone, listed): the instances whose domain is no longer
+            listed, and {uuid: domain} of those the listing is news of.
         """
         with self._lock:
             newer = {uuid for uuid, record in self._records.items()
@@ -212,16 +224,18 @@ class Instances:
             gone = [uuid for uuid, record in self._records.items()
                     if record.domain is not None and uuid not in domains
                     and uuid not in newer]
-            for uuid, domain in domains.items():
-                if uuid not in newer:
-                    self._record(uuid).domain = domain
-        for instance_uuid in gone:
-            self._forget(instance_uuid, 'no longer running')
-        for instance_uuid, domain in domains.items():
-            if instance_uuid not in newer:
-                self._reconcile(instance_uuid, domain)
+            listed = {uuid: domain for uuid, domain in domains.items()
+                      if uuid not in newer}
+            for uuid, domain in listed.items():
+                self._record(uuid).domain = domain
+        return gone, listed
 
-    def _reconcile(self, instance_uuid, domain):
+    def reconcile(self, instance_uuid, domain):
+        """Bring a listed instance's checks in line with its domain.
+
+        :returns: True when it is decided (watched with its beats, or
+            known not to be watched); False when it is to be adopted.
+        """
         with self._lock:
             record = self._record(instance_uuid)
             entry = record.health
@@ -235,37 +249,29 @@ class Instances:
                     # NOTE: an escalation resumed at start made this entry
                     # with default settings and no beats: adopt it.
                     known = False
-        refresh = known and self._optin.needs_refresh(instance_uuid)
-        if not known or refresh:
-            self._submit_adoption(instance_uuid, domain, refresh)
+        return known
 
-    def _submit_adoption(self, instance_uuid, domain, refresh):
-        """Adopt off the event path, once at a time per instance.
+    def begin_adoption(self, instance_uuid):
+        """Mark an adoption under way.
 
-        Nova may take up to its timeout to answer: adoptions of the same
-        instance must not pile up behind a slow Nova.
+        :returns: False when one already is: adoptions of one instance
+            must not pile up behind a slow Nova.
         """
         with self._lock:
             record = self._record(instance_uuid)
             if record.adopting:
-                return
+                return False
             record.adopting = True
-        self._adopter.submit(self._adopt, instance_uuid, domain, refresh)
+            return True
 
-    def domain_event(self, instance_uuid, event, detail):
-        LOG.debug('Instance %s: domain event %s (detail %s)', instance_uuid,
-                  event, detail)
+    def end_adoption(self, instance_uuid):
         with self._lock:
-            self._record(instance_uuid).touched = time.monotonic()
-        if event == constants.EVENT_UNDEFINED:
-            self._forget(instance_uuid, 'undefined')
-            return
-        if event == constants.EVENT_STOPPED:
-            self._forget(instance_uuid, 'stopped')
-            return
-        if event in (constants.EVENT_STARTED, constants.EVENT_REDEFINED):
-            self._submit_adoption(instance_uuid, None,
-                                  event == constants.EVENT_REDEFINED)
+            record = self._records.get(instance_uuid)
+            if record is not None:
+                record.adopting = False
+
+    def lifecycle(self, instance_uuid, event):
+        """A domain event of a watched instance moves its checks."""
         with self._lock:
             entry = self._entry(instance_uuid)
             if entry is None:
@@ -273,40 +279,31 @@ class Instances:
             if event in (constants.EVENT_STARTED, constants.EVENT_REBOOTED):
                 self._restart(entry, self._grace)
             elif event == constants.EVENT_RESUMED:
-                self._restart(entry, self._short_grace(entry.settings),
+                self._restart(entry, short_grace(entry.settings),
                               booted=False)
             elif event == constants.EVENT_SUSPENDED:
                 self._suppress(entry, 'paused')
             elif event in (constants.EVENT_AGENT_DISCONNECTED,
                            constants.EVENT_AGENT_CONNECTED):
-                self.scheduler.probe_now(checks.CheckKey(instance_uuid,
-                                                         checks.HEARTBEAT))
-
-    @staticmethod
-    def _short_grace(settings):
-        """Grace for a guest past its boot: resumed, or found running.
-
-        Its agent answers at once; one beat of slack covers the agent
-        channel reopening after an incoming migration.
-        """
-        return settings.interval * 2 + settings.timeout
+                self._scheduler.probe_now(checks.CheckKey(instance_uuid,
+                                                          checks.HEARTBEAT))
 
     def _restart(self, entry, grace, booted=True):
-        entry.restart(time.monotonic(), grace, booted)
+        entry.restart(self._clock(), grace, booted)
         self._watch(entry)
 
     def _watch(self, entry):
         for kind, state in entry.checks.items():
-            self.scheduler.watch(checks.CheckKey(entry.instance_uuid, kind),
-                                 state.settings)
+            self._scheduler.watch(checks.CheckKey(entry.instance_uuid, kind),
+                                  state.settings)
 
     def _unwatch(self, instance_uuid, kinds=checks.KINDS):
         for kind in kinds:
-            self.scheduler.unwatch(checks.CheckKey(instance_uuid, kind))
+            self._scheduler.unwatch(checks.CheckKey(instance_uuid, kind))
 
     def _watching(self, instance_uuid):
-        return self.scheduler.watching(checks.CheckKey(instance_uuid,
-                                                       checks.HEARTBEAT))
+        return self._scheduler.watching(checks.CheckKey(instance_uuid,
+                                                        checks.HEARTBEAT))
 
     def _suppress(self, entry, reason):
         was_suppressed = entry.suppressed
@@ -320,14 +317,15 @@ class Instances:
                      entry.instance_uuid, entry.suppress_reason)
         self._unwatch(entry.instance_uuid)
 
-    def _forget(self, instance_uuid, reason):
+    def forget(self, instance_uuid, reason, undefined=False):
         """The one way an instance's run is forgotten, by every holder.
 
         Its checks stop (scheduler), its calls' state and its domain go
-        (prober, connection pool), its pending events are dropped (sink);
-        an undefined instance loses its record and its opt-in answer too.
+        (prober, connection pool), its pending events are dropped (sink).
+
+        :param reason: why, for the log.
+        :param undefined: the domain is gone for good: its record goes too.
         """
-        undefined = reason == 'undefined'
         with self._lock:
             record = self._records.get(instance_uuid)
             entry = None if record is None else record.health
@@ -336,44 +334,15 @@ class Instances:
             elif record is not None:
                 record.forget_run()
         self._unwatch(instance_uuid)
-        self.prober.forget(instance_uuid)
-        if self.events is not None:
-            self.events.forget(instance_uuid)
-        if undefined:
-            self._optin.forget(instance_uuid)
+        self._prober.forget(instance_uuid)
+        if self._events is not None:
+            self._events.forget(instance_uuid)
         if entry is not None:
             LOG.info('Instance %s: no longer watched (%s)', instance_uuid,
                      reason)
 
-    def _adopt(self, instance_uuid, domain, refresh):
-        """Decide whether a domain is watched (off the heartbeat path)."""
-        try:
-            self._decide_and_watch(instance_uuid, domain, refresh)
-        finally:
-            with self._lock:
-                record = self._records.get(instance_uuid)
-                if record is not None:
-                    record.adopting = False
-
-    def _decide_and_watch(self, instance_uuid, domain, refresh):
-        try:
-            if domain is None:
-                domain = self.inventory.describe(instance_uuid)
-                if domain is None:
-                    return
-            decision = self._optin.decide(instance_uuid, refresh=refresh)
-        except optin.OptInUnknown as e:
-            LOG.warning('%s; asking again at the next resync', e)
-            return
-        except Exception:
-            LOG.exception('Cannot decide whether instance %s is watched',
-                          instance_uuid)
-            return
-        if decision.watched and not domain.has_agent_channel:
-            decision = optin.Decision(False, reason='opted in (%s) but the '
-                                      'domain has no %s channel' % (
-                                          decision.reason,
-                                          constants.GUEST_AGENT_CHANNEL))
+    def apply(self, instance_uuid, domain, decision):
+        """Watch an instance as its opt-in ``decision`` says, or stop."""
         with self._lock:
             record = self._record(instance_uuid)
             record.domain = domain
@@ -388,9 +357,9 @@ class Instances:
                 # restarted) means no boot to wait for.
                 booted = not domain.agent_connected
                 grace = (self._grace if booted
-                         else self._short_grace(decision.settings))
+                         else short_grace(decision.settings))
                 entry = record.health = health.InstanceHealth(
-                    instance_uuid, decision.settings, time.monotonic(),
+                    instance_uuid, decision.settings, self._clock(),
                     grace, booted)
                 entry.set_checks(decision.checks)
             else:
@@ -439,7 +408,8 @@ class Instances:
                 instance_uuid, check, result, record.blocked)
             state = entry.checks[check]
             before = checklog.Before.of(entry, state)
-            failed = entry.record(result, time.monotonic(), check)
+            now = self._clock()
+            failed = entry.record(result, now, check)
             checklog.log_result(entry, check, state, result, before)
             if result.status is not None and result.status != before.status:
                 self._emit(verdicts.EVENT_STATUS_CHANGED, instance_uuid, check,
@@ -450,7 +420,7 @@ class Instances:
                     entry.state == health.HEALTHY):
                 self._emit(verdicts.EVENT_RECOVERED, instance_uuid, check,
                            failure_class=record.unrecovered[1],
-                           status=entry.app_status_now(time.monotonic())[0],
+                           status=entry.app_status_now(now)[0],
                            details='answering again: %s' % result)
                 record.unrecovered = None
             if failed:
@@ -463,14 +433,14 @@ class Instances:
                     recover=recover,
                     check_settings=(None if check == checks.HEARTBEAT
                                     else state.settings.to_dict()),
-                    status=entry.app_status_now(time.monotonic())[0])
+                    status=entry.app_status_now(now)[0])
         if failed:
             if result.recover and not recover:
                 LOG.warning('Instance %s: the application asks to be '
                             'recovered; the flavor sets %s to report only: '
                             'it is reported, not recovered', instance_uuid,
                             escalation['failure_class'])
-            self.escalator.start(instance_uuid, **escalation)
+            self._escalator.start(instance_uuid, **escalation)
 
     def episode_closed(self, instance_uuid, outcome, answers=()):
         """An escalation ended with ``outcome`` (``verdicts.EpisodeOutcome``).
@@ -497,7 +467,7 @@ class Instances:
             if entry is None:
                 return
             was_suppressed = entry.suppressed
-            entry.episode_ended(outcome, time.monotonic(), self._cooloff)
+            entry.episode_ended(outcome, self._clock(), self._cooloff)
             if entry.suppressed:
                 self._suspended(entry, was_suppressed)
             elif outcome.deferred:

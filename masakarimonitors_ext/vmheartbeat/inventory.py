@@ -100,20 +100,25 @@ class Inventory:
     called from the inventory's own threads and must not block.
 
     :param uri: the libvirt URI.
-    :param listener: the object told.
     :param resync_interval: seconds between two full listings.
     """
 
-    def __init__(self, uri, listener, resync_interval):
+    def __init__(self, uri, resync_interval):
         self.uri = uri
-        self._listener = listener
+        self._listener = None
         self._resync_interval = resync_interval
         self._conn = None
         self._lost = threading.Event()
         self._stop = threading.Event()
         self._thread = None
 
-    def start(self):
+    def listen(self, listener):
+        """Tell ``listener`` (an ``adoption.Adoption``) from now on."""
+        self._listener = listener
+
+    def start(self, listener):
+        """Watch the domains, telling ``listener`` (:meth:`listen`)."""
+        self.listen(listener)
         self._thread = threading.Thread(target=self._run,
                                         name='vmhb-inventory', daemon=True)
         self._thread.start()

@@ -22,6 +22,7 @@ to the escalator, whose flow confirms the failure and notifies.
 """
 
 import threading
+import time
 
 import futurist
 from oslo_log import log as logging
@@ -29,6 +30,7 @@ import stevedore
 
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat import adoption
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import connections
 from masakarimonitors_ext.vmheartbeat import escalation
@@ -114,7 +116,8 @@ def load_notifiers(conf):
 SIGNAL_POLL = 1.0
 
 
-def wait_until_set(event, poll=SIGNAL_POLL):
+def wait_until_set(event, every=None, period=None, poll=SIGNAL_POLL,
+                   clock=time.monotonic):
     """Wait in the main thread for ``event``, its signal handlers running.
 
     A signal the kernel hands to another thread (any of the monitor's)
@@ -122,9 +125,17 @@ def wait_until_set(event, poll=SIGNAL_POLL):
     handler would only run once something else woke it. Waiting ``poll``
     seconds at a time, the main thread runs a SIGTERM handler within that
     time, whichever thread took the signal.
+
+    :param every: called at once, then every ``period`` seconds while it
+        waits (within ``poll``), or None.
     """
-    while not event.wait(poll):
-        pass
+    due = clock()
+    while True:
+        if every is not None and clock() >= due:
+            every()
+            due += period
+        if event.wait(poll):
+            return
 
 
 class VMHeartbeatManager:
@@ -139,21 +150,20 @@ class VMHeartbeatManager:
         self.conf = conf
         group = conf.vmheartbeat
         self._stop = threading.Event()
+        uri = conf.libvirt.connection_uri
+        # NOTE: made in the order of the data flow, each given the parts
+        # it calls; the parts that report back up (the scheduler's
+        # results, the escalator's closed episodes, the inventory's
+        # listings and events) are given their listener when they start.
+        self.inventory = inventory.Inventory(uri, group.resync_interval)
         self.nova = (nova.Nova(conf)
                      if group.opt_in == vmhb_conf.OPT_IN_FLAVOR else None)
         self.optin = optin_policy or optin.make_policy(conf, self.nova)
-        self._adopter = futurist.ThreadPoolExecutor(max_workers=4)
-        self.instances = instances.Instances(conf, self.optin,
-                                             self._adopter)
-        uri = conf.libvirt.connection_uri
         pool = connections.ConnectionPool(uri, group.libvirt_connections)
         self.prober = prober.Prober(load_probe_driver(conf), pool,
                                     group.probe_workers,
                                     drivers=load_check_drivers(conf))
-        self.scheduler = scheduler.BeatScheduler(self.prober,
-                                                 self.instances.on_result)
-        self.inventory = inventory.Inventory(uri, self,
-                                             group.resync_interval)
+        self.scheduler = scheduler.BeatScheduler(self.prober)
         self.notifiers = load_notifiers(conf)
         self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
@@ -161,10 +171,13 @@ class VMHeartbeatManager:
         self.escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(
                 conf, self.prober, self.inventory, self.notifiers,
-                self.outbox, self._stop, nova=self.nova), conf,
-            self.instances.episode_closed, self._stop, self.events)
-        self.instances.attach(self.scheduler, self.prober, self.inventory,
-                              self.escalator, self.events)
+                self.outbox, self._stop, nova=self.nova),
+            conf, self._stop, self.events)
+        self.instances = instances.Instances(
+            conf, self.scheduler, self.prober, self.escalator, self.events)
+        self._adopter = futurist.ThreadPoolExecutor(max_workers=4)
+        self.adoption = adoption.Adoption(self.instances, self.optin,
+                                          self.inventory, self._adopter)
         self.status = status.StatusServer(status.socket_path(conf),
                                           self.instances.snapshot,
                                           self.outbox.counts)
@@ -176,20 +189,21 @@ class VMHeartbeatManager:
         statefile.prepare_state_path(self.conf.vmheartbeat.state_path)
         connections.start_event_loop()
         connections.check_uri(self.conf.libvirt.connection_uri)
-        self.escalator.open()
+        self.escalator.open(self.instances.episode_closed)
         self.outbox.open()
         self.optin.open()
         for resumed in self.escalator.resume_pending():
             self.instances.mark_escalating(*resumed)
         self.outbox.start()
         self.events.start()
-        self.scheduler.start()
-        self.inventory.start()
+        self.scheduler.start(self.instances.on_result)
+        self.inventory.start(self.adoption)
         self.status.start()
         self._adopter.submit(self.check_services)
         LOG.info('VM heartbeat monitor started on %s (opt-in: %s)',
                  self.conf.hostname, self.conf.vmheartbeat.opt_in)
-        wait_until_set(self._stop)
+        wait_until_set(self._stop, self.log_counts,
+                       self.conf.vmheartbeat.resync_interval)
         LOG.info('VM heartbeat monitor stopping')
         self.log_counts()
         self.status.stop()
@@ -226,9 +240,8 @@ class VMHeartbeatManager:
                             'are kept and delivered when it can', name,
                             problem)
 
-    # Inventory listener: the instances table acts, the manager counts
-
     def log_counts(self):
+        """One INFO line: the probe calls of each kind since the start."""
         counts = self.prober.counts()
         app = self.prober.counts(checks.APP)
         run = self.prober.counts(checks.EXEC)
@@ -237,10 +250,3 @@ class VMHeartbeatManager:
                  'exec check runs: %d (answered %d)', counts.total,
                  counts.answered, counts.missed, counts.other, app.total,
                  app.answered, run.total, run.answered)
-
-    def domains_listed(self, domains, listed_at=None):
-        self.log_counts()
-        self.instances.domains_listed(domains, listed_at)
-
-    def domain_event(self, instance_uuid, event, detail):
-        self.instances.domain_event(instance_uuid, event, detail)

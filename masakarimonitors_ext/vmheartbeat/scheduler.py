@@ -71,13 +71,12 @@ class BeatScheduler:
     """Heartbeats watched instances at their own interval.
 
     :param prober: a ``prober.Prober``.
-    :param on_result: called with (key, ProbeResult), from the
-        scheduler thread or a probe thread; must not block.
+    :param clock: ``time.monotonic`` or a stand-in.
     """
 
-    def __init__(self, prober, on_result, clock=time.monotonic):
+    def __init__(self, prober, clock=time.monotonic):
         self._prober = prober
-        self._on_result = on_result
+        self._on_result = None
         self._clock = clock
         self._heap = []
         self._seq = itertools.count()
@@ -132,7 +131,17 @@ class BeatScheduler:
                                     kind, entry.generation, call))
         self._cond.notify()
 
-    def start(self):
+    def listen(self, on_result):
+        """Report each result to ``on_result(key, ProbeResult)``.
+
+        Called from the scheduler thread or a probe thread; it must not
+        block.
+        """
+        self._on_result = on_result
+
+    def start(self, on_result):
+        """Beat from now on, reporting to ``on_result`` (:meth:`listen`)."""
+        self.listen(on_result)
         self._thread = threading.Thread(target=self._run,
                                         name='vmhb-scheduler', daemon=True)
         self._thread.start()

@@ -112,8 +112,12 @@ class EscalatorTestCase(test_base.TestCase):
         self.closed = queue.Queue()
         #: {instance: the answers of its last closed episode}
         self.answers = {}
+        #: called as an episode is closed, before it is recorded
+        self.closing = None
 
     def on_closed(self, instance_uuid, outcome, answers):
+        if self.closing is not None:
+            self.closing()
         self.answers[instance_uuid] = answers
         self.closed.put((instance_uuid, outcome))
 
@@ -140,9 +144,9 @@ class EscalatorTestCase(test_base.TestCase):
         sink = fakes.RecordingSink()
         escalator = escalation.Escalator(
             escalation_flows.EscalationFlows(self.conf, **vars(services)),
-            self.conf, self.on_closed, stop, sink)
+            self.conf, stop, sink)
         services.sink = sink
-        escalator.open()
+        escalator.open(self.on_closed)
         self.addCleanup(escalator.stop, 0)
         return escalator, services
 
@@ -447,10 +451,8 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         # holding its own, so the two are taken in that order only.
         escalator, _ = self.make_escalator()
         held = []
-        self.on_closed = lambda *args: (
-            held.append(test_base.held_by_another(escalator._lock)),
-            self.closed.put(args[:2]))
-        escalator._on_closed = self.on_closed
+        self.closing = lambda: held.append(
+            test_base.held_by_another(escalator._lock))
         escalator.start(A, ['missed'], 2.0)
         self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
         self.assertEqual([False], held)
@@ -644,9 +646,9 @@ class OpenTestCase(EscalatorTestCase):
 
     def assert_names_the_state_path(self, what):
         escalator = escalation.Escalator(mock.Mock(), self.conf,
-                                         mock.Mock(), threading.Event())
+                                         threading.Event())
         error = self.assertRaises(exception.ConfigurationError,
-                                  escalator.open)
+                                  escalator.open, mock.Mock())
         self.assertEqual('vmheartbeat.state_path', error.option)
         self.assertIn(what, str(error))
         self.assertNotIn('\n', str(error))

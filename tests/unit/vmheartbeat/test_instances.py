@@ -14,8 +14,8 @@
 
 """The instances table: adoption, lifecycle events, health, episodes.
 
-Driven through a manager whose scheduler, prober, escalator and
-inventory are fakes (see test_manager.ManagerTestCase).
+Driven through the table and its adoption, with a fake prober, escalator
+and inventory (see ``table.TableTestCase``); no manager is built.
 """
 
 import dataclasses
@@ -35,12 +35,12 @@ from masakarimonitors_ext.vmheartbeat.probes import base
 from masakarimonitors_ext.vmheartbeat import status
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit.vmheartbeat import fakes
-from tests.unit.vmheartbeat.test_manager import A
-from tests.unit.vmheartbeat.test_manager import B
-from tests.unit.vmheartbeat.test_manager import domain
-from tests.unit.vmheartbeat.test_manager import hb
-from tests.unit.vmheartbeat.test_manager import KEY
-from tests.unit.vmheartbeat.test_manager import ManagerTestCase
+from tests.unit.vmheartbeat.table import A
+from tests.unit.vmheartbeat.table import B
+from tests.unit.vmheartbeat.table import domain
+from tests.unit.vmheartbeat.table import hb
+from tests.unit.vmheartbeat.table import KEY
+from tests.unit.vmheartbeat.table import TableTestCase
 
 #: the event kinds
 RECOVERED = verdicts.EVENT_RECOVERED
@@ -49,318 +49,183 @@ STATUS_CHANGED = verdicts.EVENT_STATUS_CHANGED
 Outcome = verdicts.EpisodeOutcome
 
 
-class OptInTestCase(ManagerTestCase):
-
-    def test_flavor_without_the_extra_spec_is_never_probed(self):
-        compute = fakes.FakeCompute({A: {'hw:cpu_policy': 'dedicated'},
-                                     B: {KEY: 'true'}})
-        policy = optin.FlavorOptIn(self.conf, nova.Nova(
-            self.conf, types.SimpleNamespace(compute=compute)), self.clock)
-        monitor = self.make_manager(policy)
-        listing = {A: domain(A), B: domain(B)}
-        monitor.domains_listed(listing)
-        monitor.domains_listed(listing)  # the next resync
-
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.assertIsNone(monitor.instances.health_of(A))
-        self.assertTrue(monitor.scheduler.watching(hb(B)))
-        # a known unwatched instance is not asked about at every resync
-        self.assertEqual([A, B], sorted(compute.asked))
-        # and it is never heartbeated
-        monitor.scheduler._cond.wait = mock.Mock(side_effect=StopIteration)
-        self.clock.set(3600.0)
-        with monitor.scheduler._cond:
-            due = monitor.scheduler._next_due()
-        self.assertEqual([hb(B)], [item[0] for item in due])
-
-    def test_old_answers_are_refreshed_at_a_resync(self):
-        self.flags(group='vmheartbeat', optin_refresh_interval=600.0)
-        compute = fakes.FakeCompute({A: {KEY: 'true'}, B: {}})
-        policy = optin.FlavorOptIn(self.conf, nova.Nova(
-            self.conf, types.SimpleNamespace(compute=compute)), self.clock)
-        monitor = self.make_manager(policy)
-        listing = {A: domain(A), B: domain(B)}
-        monitor.domains_listed(listing)
-        watched_logs = self.logger.output.count('): watched')
-        self.clock.set(599.0)
-        monitor.domains_listed(listing)
-        self.assertEqual([A, B], sorted(compute.asked))
-
-        # same answer after 600 s: asked again, nothing else changes
-        self.clock.set(600.0)
-        monitor.domains_listed(listing)
-        self.assertEqual([A, A, B, B], sorted(compute.asked))
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-        self.assertEqual(watched_logs,
-                         self.logger.output.count('): watched'))
-
-        # the operator opted the flavor out, and B in
-        compute.servers = {A: fakes.server({KEY: 'false'}),
-                           B: fakes.server({KEY: 'true'})}
-        self.clock.set(1200.0)
-        monitor.domains_listed(listing)
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.assertTrue(monitor.scheduler.watching(hb(B)))
-
-    def test_guest_found_with_its_agent_connected_gets_a_short_grace(self):
-        monitor = self.make_manager()
-        # e.g. the monitor restarted: B's agent is up, A may be booting
-        monitor.domains_listed({A: domain(A), B: domain(B, connected=True)})
-        # interval 5 * 2 + timeout 2: B's misses count after 12 s
-        self.clock.set(13.0)
-        for uuid in (A, B):
-            monitor.instances.on_result(hb(uuid), fakes.TIMED_OUT)
-        self.assertEqual(0, monitor.instances.health_of(A).misses)
-        self.assertEqual(1, monitor.instances.health_of(B).misses)
-        # A still has the 60 s startup grace period
-        self.clock.set(61.0)
-        monitor.instances.on_result(hb(A), fakes.TIMED_OUT)
-        self.assertEqual(1, monitor.instances.health_of(A).misses)
-
-    def test_domain_without_agent_channel_is_not_watched(self):
-        monitor = self.make_manager()
-        monitor.domains_listed({A: domain(agent=False)})
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.assertIn('has no org.qemu.guest_agent.0 channel',
-                      self.logger.output)
-
-    def test_nova_unknown_asks_again_at_the_next_resync(self):
-        self.optin.decisions[A] = optin.OptInUnknown('Nova is down')
-        monitor = self.make_manager()
-        monitor.domains_listed({A: domain()})
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.optin.decisions[A] = optin.Decision(True, fakes.settings())
-        monitor.domains_listed({A: domain()})
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-        self.assertEqual(2, self.optin.asked[A])
-
-    def test_domain_first_seen_paused_is_watched_once_running(self):
-        monitor = self.make_manager()
-        monitor.domains_listed({A: domain(running=False)})
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        monitor.domains_listed({A: domain(running=True)})
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-
-    def test_started_domain_is_adopted(self):
-        monitor = self.make_manager()
-        monitor.domain_event(A, constants.EVENT_STARTED, 0)
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-        self.assertEqual(health.STARTING, self.state(monitor))
-
-    def test_listing_older_than_an_event_does_not_forget(self):
-        monitor = self.make_manager()
-        monitor.domains_listed({})
-        # a listing begins at 10s, a guest starts at 11s, the listing
-        # (without it) is handed over at 12s
-        self.clock.set(11.0)
-        monitor.domain_event(A, constants.EVENT_STARTED, 0)
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-        self.clock.set(12.0)
-        monitor.domains_listed({}, listed_at=10.0)
-        self.assertTrue(monitor.scheduler.watching(hb(A)))
-        self.assertIsNotNone(monitor.instances.health_of(A))
-        # a listing that began after the event counts
-        monitor.domains_listed({}, listed_at=11.5)
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-
-    def test_listing_older_than_a_stop_does_not_adopt_again(self):
-        monitor = self.make_manager()
-        monitor.domains_listed({A: domain()}, listed_at=0.0)
-        self.clock.set(11.0)
-        monitor.domain_event(A, constants.EVENT_STOPPED, 0)
-        asked = self.optin.asked[A]
-        monitor.domains_listed({A: domain()}, listed_at=10.0)
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.assertEqual(asked, self.optin.asked[A])
-
-    def test_redefined_domain_refreshes_the_decision(self):
-        monitor = self.make_manager()
-        monitor.domains_listed({A: domain()})
-        self.optin.decisions[A] = optin.Decision(False,
-                                                 reason='flavor changed')
-        monitor.domain_event(A, constants.EVENT_REDEFINED, 1)
-        self.assertFalse(monitor.scheduler.watching(hb(A)))
-        self.assertIsNone(monitor.instances.health_of(A))
-
-
-class HealthTestCase(ManagerTestCase):
+class HealthTestCase(TableTestCase):
 
     def setUp(self):
         super().setUp()
-        self.monitor = self.make_manager()
-        self.monitor.domains_listed({A: domain()})
+        self.parts = self.make_parts()
+        self.parts.domains_listed({A: domain()})
         self.clock.set(100.0)  # past the startup grace period
-        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.parts.instances.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def test_threshold_misses_start_exactly_one_escalation(self):
-        self.miss(self.monitor, 2)
-        self.monitor.escalator.start.assert_not_called()
-        self.miss(self.monitor)
-        self.monitor.escalator.start.assert_called_once_with(
+        self.miss(self.parts, 2)
+        self.parts.escalator.start.assert_not_called()
+        self.miss(self.parts)
+        self.parts.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=2.0,
             failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
             recover=True, check_settings=None, status=None)
-        evidence = self.monitor.escalator.start.call_args[1]['evidence']
+        evidence = self.parts.escalator.start.call_args[1]['evidence']
         self.assertEqual(4, len(evidence))
-        self.assertEqual(health.FAILED, self.state(self.monitor))
-        self.miss(self.monitor, 5)
-        self.assertEqual(1, self.monitor.escalator.start.call_count)
+        self.assertEqual(health.FAILED, self.state(self.parts))
+        self.miss(self.parts, 5)
+        self.assertEqual(1, self.parts.escalator.start.call_count)
 
     def test_answer_resets_the_count(self):
-        self.miss(self.monitor, 2)
-        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
-        self.miss(self.monitor, 2)
-        self.monitor.escalator.start.assert_not_called()
-        self.assertEqual(health.SUSPECT, self.state(self.monitor))
+        self.miss(self.parts, 2)
+        self.parts.instances.on_result(hb(A), fakes.ANSWERED)
+        self.miss(self.parts, 2)
+        self.parts.escalator.start.assert_not_called()
+        self.assertEqual(health.SUSPECT, self.state(self.parts))
 
     def test_inconclusive_results_are_not_misses(self):
         for _ in range(10):
-            self.monitor.instances.on_result(hb(A), fakes.INCONCLUSIVE)
-        self.monitor.escalator.start.assert_not_called()
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+            self.parts.instances.on_result(hb(A), fakes.INCONCLUSIVE)
+        self.parts.escalator.start.assert_not_called()
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def test_paused_domain_is_suppressed_and_never_escalated(self):
-        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
-        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
-        self.miss(self.monitor, 10)  # results of calls still in flight
-        self.monitor.escalator.start.assert_not_called()
+        self.parts.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.assertTrue(self.parts.instances.health_of(A).suppressed)
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
+        self.miss(self.parts, 10)  # results of calls still in flight
+        self.parts.escalator.start.assert_not_called()
 
     def test_not_running_result_suppresses(self):
-        self.miss(self.monitor, 2)
-        self.monitor.instances.on_result(hb(A), fakes.NOT_RUNNING)
-        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
-        self.miss(self.monitor, 10)
-        self.monitor.escalator.start.assert_not_called()
+        self.miss(self.parts, 2)
+        self.parts.instances.on_result(hb(A), fakes.NOT_RUNNING)
+        self.assertTrue(self.parts.instances.health_of(A).suppressed)
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
+        self.miss(self.parts, 10)
+        self.parts.escalator.start.assert_not_called()
 
     def test_listing_shows_a_paused_domain(self):
-        self.monitor.domains_listed({A: domain(running=False)})
-        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
-        self.monitor.domains_listed({A: domain(running=True)})
-        self.assertEqual(health.STARTING, self.state(self.monitor))
-        self.assertTrue(self.monitor.scheduler.watching(hb(A)))
+        self.parts.domains_listed({A: domain(running=False)})
+        self.assertTrue(self.parts.instances.health_of(A).suppressed)
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
+        self.parts.domains_listed({A: domain(running=True)})
+        self.assertEqual(health.STARTING, self.state(self.parts))
+        self.assertTrue(self.parts.scheduler.watching(hb(A)))
 
     def test_resume_restarts_with_a_short_grace(self):
-        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
-        self.monitor.domain_event(A, constants.EVENT_RESUMED, 0)
-        self.assertTrue(self.monitor.scheduler.watching(hb(A)))
-        self.assertEqual(health.STARTING, self.state(self.monitor))
+        self.parts.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.parts.domain_event(A, constants.EVENT_RESUMED, 0)
+        self.assertTrue(self.parts.scheduler.watching(hb(A)))
+        self.assertEqual(health.STARTING, self.state(self.parts))
         # interval 5 * 2 + timeout 2: misses count after 12s, not 60s
         self.clock.advance(11.0)
-        self.miss(self.monitor)
-        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
+        self.miss(self.parts)
+        self.assertEqual(0, self.parts.instances.health_of(A).misses)
         self.clock.advance(2.0)
-        self.miss(self.monitor)
-        self.assertEqual(1, self.monitor.instances.health_of(A).misses)
+        self.miss(self.parts)
+        self.assertEqual(1, self.parts.instances.health_of(A).misses)
 
     def test_reboot_restarts_the_grace_period(self):
-        self.miss(self.monitor, 2)
-        self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
-        self.assertEqual(health.STARTING, self.state(self.monitor))
-        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
+        self.miss(self.parts, 2)
+        self.parts.domain_event(A, constants.EVENT_REBOOTED, 0)
+        self.assertEqual(health.STARTING, self.state(self.parts))
+        self.assertEqual(0, self.parts.instances.health_of(A).misses)
         self.clock.advance(59.0)
-        self.miss(self.monitor, 10)
-        self.monitor.escalator.start.assert_not_called()
-        self.assertEqual(0, self.monitor.instances.health_of(A).misses)
+        self.miss(self.parts, 10)
+        self.parts.escalator.start.assert_not_called()
+        self.assertEqual(0, self.parts.instances.health_of(A).misses)
         self.clock.advance(2.0)
-        self.miss(self.monitor)
-        self.assertEqual(1, self.monitor.instances.health_of(A).misses)
+        self.miss(self.parts)
+        self.assertEqual(1, self.parts.instances.health_of(A).misses)
 
     def test_stopped_forgets_the_instance(self):
-        self.monitor.domain_event(A, constants.EVENT_STOPPED, 5)
-        self.assertIsNone(self.monitor.instances.health_of(A))
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
-        self.monitor.prober.forget.assert_called_once_with(A)
-        self.miss(self.monitor, 10)
-        self.monitor.escalator.start.assert_not_called()
+        self.parts.domain_event(A, constants.EVENT_STOPPED, 5)
+        self.assertIsNone(self.parts.instances.health_of(A))
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
+        self.parts.prober.forget.assert_called_once_with(A)
+        self.miss(self.parts, 10)
+        self.parts.escalator.start.assert_not_called()
         # a stopped instance is started again (say, by Masakari's
         # recovery): its opt-in answer is kept for when Nova is down
         self.assertEqual([], self.optin.forgotten)
 
     def test_undefined_forgets_the_opt_in_answer(self):
-        self.monitor.domain_event(A, constants.EVENT_UNDEFINED, 0)
-        self.assertIsNone(self.monitor.instances.health_of(A))
+        self.parts.domain_event(A, constants.EVENT_UNDEFINED, 0)
+        self.assertIsNone(self.parts.instances.health_of(A))
         self.assertEqual([A], self.optin.forgotten)
         # and every other holder: the prober (with its connection pool)
-        self.monitor.prober.forget.assert_called_once_with(A)
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
+        self.parts.prober.forget.assert_called_once_with(A)
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
 
     def test_gone_from_the_listing_is_forgotten(self):
-        self.monitor.domains_listed({})
-        self.assertIsNone(self.monitor.instances.health_of(A))
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
+        self.parts.domains_listed({})
+        self.assertIsNone(self.parts.instances.health_of(A))
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
 
     def test_agent_events_probe_at_once(self):
-        with mock.patch.object(self.monitor.scheduler,
+        with mock.patch.object(self.parts.scheduler,
                                'probe_now') as probe_now:
-            self.monitor.domain_event(
+            self.parts.domain_event(
                 A, constants.EVENT_AGENT_DISCONNECTED, 2)
-            self.monitor.domain_event(A, constants.EVENT_AGENT_CONNECTED, 2)
+            self.parts.domain_event(A, constants.EVENT_AGENT_CONNECTED, 2)
         self.assertEqual([mock.call(hb(A)), mock.call(hb(A))],
                          probe_now.call_args_list)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def fail_instance(self):
-        self.miss(self.monitor, 3)
-        self.assertEqual(health.FAILED, self.state(self.monitor))
+        self.miss(self.parts, 3)
+        self.assertEqual(health.FAILED, self.state(self.parts))
 
     def test_notified_episode_reports(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
-        self.assertEqual(health.REPORTED, self.state(self.monitor))
-        self.miss(self.monitor, 5)
-        self.assertEqual(1, self.monitor.escalator.start.call_count)
-        self.monitor.instances.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.assertEqual(health.REPORTED, self.state(self.parts))
+        self.miss(self.parts, 5)
+        self.assertEqual(1, self.parts.escalator.start.call_count)
+        self.parts.instances.on_result(hb(A), fakes.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def test_answered_episode_clears(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, Outcome.ANSWERED)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.parts.instances.episode_closed(A, Outcome.ANSWERED)
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
         self.fail_instance()
-        self.assertEqual(2, self.monitor.escalator.start.call_count)
+        self.assertEqual(2, self.parts.escalator.start.call_count)
 
     def test_suppressed_episode_suppresses(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, Outcome.SUPPRESSED)
-        self.assertTrue(self.monitor.instances.health_of(A).suppressed)
-        self.assertFalse(self.monitor.scheduler.watching(hb(A)))
+        self.parts.instances.episode_closed(A, Outcome.SUPPRESSED)
+        self.assertTrue(self.parts.instances.health_of(A).suppressed)
+        self.assertFalse(self.parts.scheduler.watching(hb(A)))
 
     def test_interrupted_episode_stays_failed(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A, Outcome.INTERRUPTED)
-        self.assertEqual(health.FAILED, self.state(self.monitor))
+        self.parts.instances.episode_closed(A, Outcome.INTERRUPTED)
+        self.assertEqual(health.FAILED, self.state(self.parts))
 
     def test_inconclusive_episode_clears(self):
         self.fail_instance()
-        self.monitor.instances.episode_closed(A,
-                                              Outcome.INCONCLUSIVE)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.parts.instances.episode_closed(A, Outcome.INCONCLUSIVE)
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def test_deferred_episode_is_never_reported_and_escalates_again(self):
         self.flags(group='vmheartbeat', failure_cooloff=100.0)
         for outcome in (Outcome.REJECTED,
                         Outcome.ERROR):
-            monitor = self.make_manager()
-            monitor.domains_listed({A: domain()})
-            monitor.instances.on_result(hb(A), fakes.ANSWERED)
-            self.monitor = monitor
+            parts = self.make_parts()
+            parts.domains_listed({A: domain()})
+            parts.instances.on_result(hb(A), fakes.ANSWERED)
+            self.parts = parts
             self.fail_instance()
-            monitor.instances.episode_closed(A, outcome)
-            self.assertEqual(health.SUSPECT, self.state(monitor), outcome)
+            parts.instances.episode_closed(A, outcome)
+            self.assertEqual(health.SUSPECT, self.state(parts), outcome)
             # misses during the cool-off start no escalation
-            self.miss(monitor, 10)
-            self.assertEqual(1, monitor.escalator.start.call_count)
+            self.miss(parts, 10)
+            self.assertEqual(1, parts.escalator.start.call_count)
             self.clock.advance(100.0)
-            self.miss(monitor)
-            self.assertEqual(health.FAILED, self.state(monitor))
-            self.assertEqual(2, monitor.escalator.start.call_count)
+            self.miss(parts)
+            self.assertEqual(health.FAILED, self.state(parts))
+            self.assertEqual(2, parts.escalator.start.call_count)
 
 
-class InstanceRecordTestCase(ManagerTestCase):
+class InstanceRecordTestCase(TableTestCase):
 
     def test_decided(self):
         record = instances.Instance(A)
@@ -403,7 +268,7 @@ APP_BLOCKED = base.ProbeResult(base.Outcome.BLOCKED, 'guest-file-open is '
 LATER = 1000.0
 
 
-class AppEventsTestCase(ManagerTestCase):
+class AppEventsTestCase(TableTestCase):
     """Snapshots and health events of an instance with an app check.
 
     A has the agent heartbeat and an application heartbeat (its flavor
@@ -423,20 +288,24 @@ class AppEventsTestCase(ManagerTestCase):
                 KEY + '_report_only': 'exec_check_failed, app_heartbeat_lost,'
                                       'audit_failed, app_failed'},
             B: {KEY: 'false'}})
-        policy = optin.FlavorOptIn(self.conf, nova.Nova(
+        self.policy = optin.FlavorOptIn(self.conf, nova.Nova(
             self.conf, types.SimpleNamespace(compute=self.compute)),
             self.clock)
-        self.monitor = self.make_manager(policy)
-        self.monitor.escalator.escalating.return_value = False
         self.sink = fakes.RecordingSink()
-        self.monitor.instances.events = self.sink
-        self.monitor.domains_listed({A: domain(A), B: domain(B)})
+        self.start_watching(self.sink)
+
+    def start_watching(self, sink):
+        """A and B listed, A answering past its grace."""
+        self.clock.set(0.0)
+        self.parts = self.make_parts(self.policy, sink)
+        self.parts.escalator.escalating.return_value = False
+        self.parts.domains_listed({A: domain(A), B: domain(B)})
         self.clock.set(LATER)
         self.on_result(hb(A), fakes.ANSWERED)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def on_result(self, key, result):
-        self.monitor.instances.on_result(key, result)
+        self.parts.instances.on_result(key, result)
 
     def lines(self, level):
         return [line for line in self.logger.output.splitlines()
@@ -445,7 +314,7 @@ class AppEventsTestCase(ManagerTestCase):
     # snapshot()
 
     def test_snapshot_of_all(self):
-        snapshot = self.monitor.instances.snapshot()
+        snapshot = self.parts.instances.snapshot()
         self.assertEqual([A, B], [i['instance_uuid'] for i in snapshot])
         watched, unwatched = snapshot
         self.assertEqual({'instance_uuid': B, 'name': 'instance-2222',
@@ -474,8 +343,8 @@ class AppEventsTestCase(ManagerTestCase):
 
     def test_snapshot_of_one(self):
         self.assertEqual([B], [i['instance_uuid'] for i in
-                               self.monitor.instances.snapshot(B)])
-        self.assertEqual([], self.monitor.instances.snapshot(
+                               self.parts.instances.snapshot(B)])
+        self.assertEqual([], self.parts.instances.snapshot(
             '99999999-9999-9999-9999-999999999999'))
 
     def test_snapshot_tells_each_check_and_its_last_result(self):
@@ -483,7 +352,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_DEGRADED)
         self.on_result(hb(A), fakes.TIMED_OUT)
         self.clock.set(LATER + 12.5)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.SUSPECT, item['state'])
         self.assertEqual(verdicts.APP_DEGRADED, item['app_status'])
         self.assertEqual('cache cold', item['app_details'])
@@ -499,42 +368,42 @@ class AppEventsTestCase(ManagerTestCase):
 
     def test_snapshot_of_a_failed_instance(self):
         self.on_result(app(), APP_FAILED)
-        self.monitor.escalator.escalating.return_value = True
-        [item] = self.monitor.instances.snapshot(A)
+        self.parts.escalator.escalating.return_value = True
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.FAILED, item['state'])
         self.assertEqual(verdicts.CLASS_APP_FAILED, item['failure_class'])
         self.assertEqual(checks.APP, item['failed_check'])
         self.assertTrue(item['escalating'])
-        self.monitor.escalator.escalating.assert_called_with(A)
+        self.parts.escalator.escalating.assert_called_with(A)
 
     def test_snapshot_of_a_suppressed_instance(self):
-        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
-        [item] = self.monitor.instances.snapshot(A)
+        self.parts.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.SUPPRESSED, item['state'])
         self.assertEqual('paused', item['suppressed_because'])
 
     def test_snapshot_leaves_out_a_stopped_instance(self):
-        self.monitor.domain_event(A, constants.EVENT_STOPPED, 0)
-        self.assertEqual([], self.monitor.instances.snapshot(A))
+        self.parts.domain_event(A, constants.EVENT_STOPPED, 0)
+        self.assertEqual([], self.parts.instances.snapshot(A))
         self.assertEqual([B], [i['instance_uuid'] for i in
-                               self.monitor.instances.snapshot()])
+                               self.parts.instances.snapshot()])
         self.assertEqual([A], self.sink.forgotten)
 
     def test_snapshot_of_an_instance_being_adopted(self):
         uuid = '33333333-3333-3333-3333-333333333333'
         # an adoption that has not run yet
-        self.monitor.instances._adopter = mock.Mock()
-        self.monitor.domains_listed({A: domain(A), B: domain(B),
-                                     uuid: domain(uuid)})
-        [item] = self.monitor.instances.snapshot(uuid)
+        self.parts.executor.held = []
+        self.parts.domains_listed({A: domain(A), B: domain(B),
+                                   uuid: domain(uuid)})
+        [item] = self.parts.instances.snapshot(uuid)
         self.assertEqual({'instance_uuid': uuid, 'name': 'instance-3333',
                           'watched': False, 'reason': 'being adopted'},
                          item)
 
     def test_snapshot_of_a_resumed_escalation(self):
         uuid = '33333333-3333-3333-3333-333333333333'
-        self.monitor.instances.mark_escalating(uuid, checks.APP)
-        [item] = self.monitor.instances.snapshot(uuid)
+        self.parts.instances.mark_escalating(uuid, checks.APP)
+        [item] = self.parts.instances.snapshot(uuid)
         self.assertIsNone(item['name'])
         self.assertTrue(item['watched'])
         self.assertEqual('not decided', item['reason'])
@@ -545,11 +414,11 @@ class AppEventsTestCase(ManagerTestCase):
     def test_snapshot_of_a_report_only_failure(self):
         # app_failed is report only: Masakari received nothing
         self.on_result(app(), APP_FAILED)
-        self.monitor.instances.episode_closed(
+        self.parts.instances.episode_closed(
             A, Outcome.NOTIFIED,
             (('masakari', 'not sent: app_failed is report only'),))
-        self.assertEqual(health.REPORTED, self.state(self.monitor))
-        [item] = self.monitor.instances.snapshot(A)
+        self.assertEqual(health.REPORTED, self.state(self.parts))
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(status.REPORTED_ONLY, item['state'])
         self.assertEqual(verdicts.CLASS_APP_FAILED, item['failure_class'])
         self.assertIn('  state reported (report only: not recovered), '
@@ -557,14 +426,14 @@ class AppEventsTestCase(ManagerTestCase):
                       status.format_text([item]).splitlines())
         # answering again: healthy, as any reported failure
         self.on_result(app(), APP_HEALTHY)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.HEALTHY, item['state'])
 
     def test_snapshot_of_a_recovered_failure_is_reported(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
-        [item] = self.monitor.instances.snapshot(A)
+        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.REPORTED, item['state'])
         self.assertEqual(verdicts.CLASS_HEARTBEAT, item['failure_class'])
         self.assertIn('  state reported, failure heartbeat_lost of the '
@@ -572,13 +441,13 @@ class AppEventsTestCase(ManagerTestCase):
                       status.format_text([item]).splitlines())
 
     def test_snapshot_of_an_application_that_no_longer_answers(self):
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual((status.APP_UNKNOWN, '', None), (
             item['app_status'], item['app_details'],
             item['app_status_age']))
         self.on_result(app(), APP_DEGRADED)
         self.clock.advance(4.0)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual((verdicts.APP_DEGRADED, 'cache cold', 4.0), (
             item['app_status'], item['app_details'],
             item['app_status_age']))
@@ -587,7 +456,7 @@ class AppEventsTestCase(ManagerTestCase):
                                  started=0.0)
         self.on_result(app(), stale)
         self.clock.advance(1.0)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual((status.APP_UNKNOWN, '', 5.0), (
             item['app_status'], item['app_details'],
             item['app_status_age']))
@@ -601,19 +470,19 @@ class AppEventsTestCase(ManagerTestCase):
     def test_snapshot_of_an_application_whose_check_stopped(self):
         self.on_result(app(), APP_HEALTHY)
         # paused: the checks are not run; the answer ages out
-        self.monitor.domain_event(A, constants.EVENT_SUSPENDED, 0)
+        self.parts.domain_event(A, constants.EVENT_SUSPENDED, 0)
         self.clock.advance(30.0)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(verdicts.APP_HEALTHY, item['app_status'])
         self.clock.advance(0.5)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual((status.APP_UNKNOWN, 30.5),
                          (item['app_status'], item['app_status_age']))
 
     def test_snapshot_without_an_application_heartbeat(self):
         self.compute.servers[A] = fakes.server({KEY: 'true'})
-        self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
-        [item] = self.monitor.instances.snapshot(A)
+        self.parts.domain_event(A, constants.EVENT_REDEFINED, 0)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual((None, '', None), (
             item['app_status'], item['app_details'],
             item['app_status_age']))
@@ -635,11 +504,11 @@ class AppEventsTestCase(ManagerTestCase):
                          (second.status, second.details))
 
     def test_no_event_without_a_sink(self):
-        self.monitor.instances.events = None
+        self.start_watching(None)
         self.on_result(app(), APP_DEGRADED)
         self.on_result(app(), APP_FAILED)
         self.assertEqual([], self.sink.events)
-        self.assertEqual(1, self.monitor.escalator.start.call_count)
+        self.assertEqual(1, self.parts.escalator.start.call_count)
 
     def test_application_failed_is_a_status_change_and_an_escalation(self):
         # the failure itself is sent by the escalation, once confirmed:
@@ -648,8 +517,8 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertEqual([(STATUS_CHANGED, checks.APP)],
                          self.sink.kinds())
         self.assertEqual(verdicts.APP_FAILED, self.sink.events[0].status)
-        self.assertEqual(1, self.monitor.escalator.start.call_count)
-        kwargs = self.monitor.escalator.start.call_args[1]
+        self.assertEqual(1, self.parts.escalator.start.call_count)
+        kwargs = self.parts.escalator.start.call_args[1]
         self.assertEqual(verdicts.CLASS_APP_FAILED, kwargs['failure_class'])
         # failed exactly once
         self.on_result(app(), APP_FAILED)
@@ -659,31 +528,31 @@ class AppEventsTestCase(ManagerTestCase):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
         self.assertEqual([], self.sink.events)
-        self.assertEqual(1, self.monitor.escalator.start.call_count)
-        kwargs = self.monitor.escalator.start.call_args[1]
+        self.assertEqual(1, self.parts.escalator.start.call_count)
+        kwargs = self.parts.escalator.start.call_args[1]
         self.assertEqual(verdicts.CLASS_HEARTBEAT, kwargs['failure_class'])
 
     def escalated_status(self):
         """The app status the escalation was given, for its report."""
-        return self.monitor.escalator.start.call_args[1]['status']
+        return self.parts.escalator.start.call_args[1]['status']
 
     def test_reported_then_recovered(self):
         self.on_result(app(), APP_FAILED)
         # the status the escalator's ``reported`` event carries
         self.assertEqual(verdicts.APP_FAILED, self.escalated_status())
         del self.sink.events[:]
-        self.monitor.instances.episode_closed(
+        self.parts.instances.episode_closed(
             A, Outcome.NOTIFIED,
             (('log', 'logged'), ('masakari', 'not sent: app_failed is '
                                              'report only')))
-        self.assertEqual(health.REPORTED, self.state(self.monitor))
+        self.assertEqual(health.REPORTED, self.state(self.parts))
         # the escalator sent the ``reported`` event, not the table
         self.assertEqual([], self.sink.kinds())
         # still failing: nothing new
         self.on_result(app(), APP_FAILED)
         self.assertEqual([], self.sink.events)
         self.on_result(app(), APP_HEALTHY)
-        self.assertEqual(health.HEALTHY, self.state(self.monitor))
+        self.assertEqual(health.HEALTHY, self.state(self.parts))
         self.assertEqual([(STATUS_CHANGED, checks.APP),
                           (RECOVERED, checks.APP)], self.sink.kinds())
         recovered = self.sink.events[1]
@@ -695,7 +564,7 @@ class AppEventsTestCase(ManagerTestCase):
     def test_reported_heartbeat_failure(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual([(RECOVERED, checks.HEARTBEAT)], self.sink.kinds())
         self.assertEqual(verdicts.CLASS_HEARTBEAT,
@@ -707,8 +576,8 @@ class AppEventsTestCase(ManagerTestCase):
                                  started=0.0)
         for _ in range(3):
             self.on_result(app(), stale)
-        self.assertEqual(health.FAILED, self.state(self.monitor))
-        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, self.monitor.escalator
+        self.assertEqual(health.FAILED, self.state(self.parts))
+        self.assertEqual(verdicts.CLASS_APP_HEARTBEAT, self.parts.escalator
                          .start.call_args[1]['failure_class'])
         self.assertIsNone(self.escalated_status())
 
@@ -716,9 +585,9 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_HEALTHY)
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.monitor.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
         self.clock.advance(5.0)
-        self.monitor.domain_event(A, constants.EVENT_REBOOTED, 0)
+        self.parts.domain_event(A, constants.EVENT_REBOOTED, 0)
         self.clock.advance(5.0)
         self.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual([(STATUS_CHANGED, checks.APP),
@@ -727,13 +596,13 @@ class AppEventsTestCase(ManagerTestCase):
         self.assertIsNone(self.sink.events[1].status)
         # the application answers again: its status is known again
         self.on_result(app(), APP_HEALTHY)
-        [item] = self.monitor.instances.snapshot(A)
+        [item] = self.parts.instances.snapshot(A)
         self.assertEqual(verdicts.APP_HEALTHY, item['app_status'])
 
     def test_a_closed_episode_is_no_event_of_the_table(self):
         for outcome in Outcome:
             del self.sink.events[:]
-            self.monitor.instances.episode_closed(A, outcome)
+            self.parts.instances.episode_closed(A, outcome)
             self.assertEqual([], self.sink.events, outcome)
 
     def test_answer_without_a_report_is_no_recovered_event(self):
@@ -768,7 +637,7 @@ class AppEventsTestCase(ManagerTestCase):
         self.on_result(app(), APP_BLOCKED)
         self.assertEqual(2, len(self.lines('WARNING')))
         # never a failure
-        self.monitor.escalator.start.assert_not_called()
+        self.parts.escalator.start.assert_not_called()
 
     def test_blocked_is_per_check(self):
         self.on_result(app(), APP_BLOCKED)
@@ -782,8 +651,8 @@ class AppEventsTestCase(ManagerTestCase):
 
     def test_blocked_is_logged_again_after_a_restart_of_the_domain(self):
         self.on_result(app(), APP_BLOCKED)
-        self.monitor.domain_event(A, constants.EVENT_STOPPED, 0)
-        self.monitor.domain_event(A, constants.EVENT_STARTED, 0)
+        self.parts.domain_event(A, constants.EVENT_STOPPED, 0)
+        self.parts.domain_event(A, constants.EVENT_STARTED, 0)
         self.clock.advance(LATER)
         self.on_result(app(), APP_BLOCKED)
         self.assertEqual(2, len(self.lines('WARNING')))
@@ -792,7 +661,7 @@ class AppEventsTestCase(ManagerTestCase):
 
     def test_recovery_asked_under_report_only_is_only_reported(self):
         self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
-        self.monitor.escalator.start.assert_called_once_with(
+        self.parts.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=5.0,
             failure_class=verdicts.CLASS_APP_FAILED, check=checks.APP,
             recover=False, check_settings=mock.ANY,
@@ -807,15 +676,15 @@ class AppEventsTestCase(ManagerTestCase):
     def test_report_only_without_a_recovery_request_is_quiet(self):
         self.on_result(app(), APP_FAILED)
         self.assertFalse(
-            self.monitor.escalator.start.call_args[1]['recover'])
+            self.parts.escalator.start.call_args[1]['recover'])
         self.assertEqual([], self.lines('WARNING'))
 
     def test_recovery_asked_for_a_class_that_is_recovered(self):
         self.compute.servers[A] = fakes.server({KEY: 'true',
                                                 KEY + '_app': 'true'})
-        self.monitor.domain_event(A, constants.EVENT_REDEFINED, 0)
+        self.parts.domain_event(A, constants.EVENT_REDEFINED, 0)
         self.on_result(app(), dataclasses.replace(APP_FAILED, recover=True))
-        kwargs = self.monitor.escalator.start.call_args[1]
+        kwargs = self.parts.escalator.start.call_args[1]
         self.assertTrue(kwargs['recover'])
         self.assertEqual(verdicts.CLASS_APP_FAILED, kwargs['failure_class'])
         self.assertEqual(checks.APP, kwargs['check_settings']['kind'])

@@ -57,7 +57,7 @@ class InventoryTestCase(base.TestCase):
         self.useFixture(fixtures.MockPatchObject(
             fake_libvirt, 'openReadOnly', side_effect=self._open))
         self.listener = Listener()
-        self.inventory = inventory.Inventory(URI, self.listener, 3600.0)
+        self.inventory = inventory.Inventory(URI, 3600.0)
 
     def _open(self, uri):
         if self.open_errors:
@@ -128,6 +128,7 @@ class EventsTestCase(InventoryTestCase):
 
     def setUp(self):
         super().setUp()
+        self.inventory.listen(self.listener)
         self.inventory._connect()
         self.conn = self.opened[0]
         self.dom = self.domains[A]
@@ -227,7 +228,7 @@ class RunTestCase(InventoryTestCase):
             inventory, '_RECONNECT_DELAYS', (0.0,)))
 
     def start(self):
-        self.inventory.start()
+        self.inventory.start(self.listener)
         self.addCleanup(self.inventory.stop)
 
     def test_lists_at_start_and_stops(self):

@@ -21,13 +21,11 @@ import types
 from unittest import mock
 
 import fixtures
-import futurist
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
 from masakarimonitors_ext.vmheartbeat import escalation
 from masakarimonitors_ext.vmheartbeat import health
-from masakarimonitors_ext.vmheartbeat import instances
 from masakarimonitors_ext.vmheartbeat import inventory
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat.notifiers import messaging
@@ -41,69 +39,58 @@ from masakarimonitors_ext.vmheartbeat import scheduler
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
+from tests.unit.vmheartbeat import table
+from tests.unit.vmheartbeat.table import A
+from tests.unit.vmheartbeat.table import B
+from tests.unit.vmheartbeat.table import domain
+from tests.unit.vmheartbeat.table import hb
 
 Outcome = verdicts.EpisodeOutcome
-
-A = '11111111-1111-1111-1111-111111111111'
-B = '22222222-2222-2222-2222-222222222222'
-KEY = 'masakari:vm_heartbeat'
-
-
-def hb(instance_uuid):
-    """The agent heartbeat check of an instance."""
-    return checks.CheckKey(instance_uuid, checks.HEARTBEAT)
-
-
-def domain(uuid=A, running=True, agent=True, connected=False):
-    return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running,
-                            connected)
 
 
 class ManagerTestCase(test_base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.clock = test_base.FakeClock(0.0)
-        self.useFixture(fixtures.MockPatchObject(
-            instances, 'time', types.SimpleNamespace(monotonic=self.clock)))
         self.flags(group='vmheartbeat', startup_grace_period=60.0,
                    failure_threshold=3, notifiers=['noop'])
         self.optin = fakes.FakeOptIn({
             A: optin.Decision(True, fakes.settings(), 'opted in'),
             B: optin.Decision(True, fakes.settings(), 'opted in')})
 
-    def make_manager(self, optin_policy=None):
-        monitor = manager.VMHeartbeatManager(self.conf,
-                                             optin_policy or self.optin)
-        for pool in (monitor._adopter, monitor.escalator._runner,
-                     monitor.escalator._task_executor):
-            self.addCleanup(pool.shutdown)
-        self.addCleanup(monitor.prober.shutdown)
-        # decisions are made in the test's thread
-        monitor._adopter = futurist.SynchronousExecutor()
-        monitor.instances._adopter = monitor._adopter
-        monitor.prober = mock.Mock(spec=['submit', 'probe', 'in_flight',
-                                         'shutdown', 'forget', 'counts'])
-        monitor.prober.counts.return_value = prober.Counts(0, 0, 0, 0)
-        # a call that waits for a free connection: with the test's clock
-        # standing still, its deadline never comes
-        monitor.prober.submit.return_value = (mock.Mock(name='call'), False)
-        monitor.scheduler = scheduler.BeatScheduler(
-            monitor.prober, monitor.instances.on_result, clock=self.clock)
-        monitor.escalator = mock.Mock(spec=escalation.Escalator)
-        monitor.inventory = mock.Mock(spec=inventory.Inventory)
-        monitor.inventory.describe.side_effect = domain
-        monitor.instances.attach(monitor.scheduler, monitor.prober,
-                                 monitor.inventory, monitor.escalator)
-        return monitor
+    def make_manager(self, optin_policy=None, beats=None):
+        """A manager whose inventory, prober and escalator are fakes.
+
+        Adoptions run in the test's thread.
+
+        :param beats: its scheduler; a real one (never started) when None.
+        """
+        probes = mock.Mock(spec=['submit', 'probe', 'in_flight',
+                                 'shutdown', 'forget', 'counts'])
+        probes.counts.return_value = prober.Counts(0, 0, 0, 0)
+        probes.submit.return_value = (mock.Mock(name='call'), False)
+        libvirt = mock.Mock(spec=inventory.Inventory)
+        libvirt.describe.side_effect = domain
+        for module, name, part in (
+                (manager.prober, 'Prober', probes),
+                (manager.inventory, 'Inventory', libvirt),
+                (manager.escalation, 'Escalator',
+                 mock.Mock(spec=escalation.Escalator))):
+            self.useFixture(fixtures.MockPatchObject(module, name,
+                                                     return_value=part))
+        if beats is not None:
+            self.useFixture(fixtures.MockPatchObject(
+                manager.scheduler, 'BeatScheduler', return_value=beats))
+        self.useFixture(fixtures.MockPatchObject(
+            manager, 'futurist', types.SimpleNamespace(
+                ThreadPoolExecutor=lambda max_workers: (
+                    table.SteppedExecutor()))))
+        return manager.VMHeartbeatManager(self.conf,
+                                          optin_policy or self.optin)
 
     def state(self, monitor, uuid=A):
         entry = monitor.instances.health_of(uuid)
         return None if entry is None else entry.state
-
-    def miss(self, monitor, times=1, uuid=A):
-        for _ in range(times):
-            monitor.instances.on_result(hb(uuid), fakes.TIMED_OUT)
 
 
 class LoadDriversTestCase(ManagerTestCase):
@@ -263,6 +250,21 @@ print('stopped', flush=True)
 
 class WaitUntilSetTestCase(test_base.TestCase):
 
+    def test_every_runs_at_once_then_each_period_until_set(self):
+        clock = test_base.FakeClock(0.0)
+        calls = []
+
+        class Ticking:
+            """An event set at 10 s, its waits moving the clock."""
+
+            def wait(self, timeout):
+                clock.advance(timeout)
+                return clock() >= 10.0
+
+        manager.wait_until_set(Ticking(), lambda: calls.append(clock()),
+                               3.0, poll=1.0, clock=clock)
+        self.assertEqual([0.0, 3.0, 6.0, 9.0], calls)
+
     def test_a_signal_taken_by_another_thread_stops_the_wait(self):
         child = subprocess.Popen(
             [sys.executable, '-c', _SIGNALLED_ELSEWHERE],
@@ -284,8 +286,8 @@ class WaitUntilSetTestCase(test_base.TestCase):
 class RunTestCase(ManagerTestCase):
 
     def test_run_resumes_escalations_then_stops(self):
-        monitor = self.make_manager()
-        monitor.scheduler = mock.Mock(spec=scheduler.BeatScheduler)
+        monitor = self.make_manager(
+            beats=mock.Mock(spec=scheduler.BeatScheduler))
         monitor.escalator.resume_pending.return_value = [
             escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         order = mock.Mock()
@@ -314,7 +316,7 @@ class RunTestCase(ManagerTestCase):
         monitor.escalator.resume_pending.return_value = [
             escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         started = threading.Event()
-        monitor.inventory.start.side_effect = started.set
+        monitor.inventory.start.side_effect = lambda listener: started.set()
         self.useFixture(fixtures.MockPatchObject(manager.connections,
                                                  'start_event_loop'))
         self.useFixture(fixtures.MockPatchObject(manager.connections,
@@ -327,7 +329,7 @@ class RunTestCase(ManagerTestCase):
         self.assertEqual(health.FAILED, self.state(monitor))
 
         # the inventory's first listing
-        monitor.domains_listed({A: domain()})
+        monitor.adoption.domains_listed({A: domain()})
         self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(7.0, monitor.instances.health_of(A).settings.interval)
         self.assertEqual(health.FAILED, self.state(monitor))

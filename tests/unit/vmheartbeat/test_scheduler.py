@@ -53,8 +53,9 @@ class SchedulerTestCase(test_base.TestCase):
         self.addCleanup(self.prober.shutdown)
         self.addCleanup(self.driver.release_all)
         self.results = test_base.SharedDefaultDict(queue.Queue)
-        self.scheduler = scheduler.BeatScheduler(
-            self.prober, self._on_result, clock=self.clock)
+        self.scheduler = scheduler.BeatScheduler(self.prober,
+                                                 clock=self.clock)
+        self.scheduler.listen(self._on_result)
         self.settings = fakes.settings(interval=5.0, timeout=2.0)
 
     def _on_result(self, instance_uuid, result):
@@ -268,7 +269,7 @@ class BeatTestCase(SchedulerTestCase):
             held.put((result.outcome,
                       test_base.held_by_another(self.scheduler._cond)))
 
-        self.scheduler._on_result = on_result
+        self.scheduler.listen(on_result)
         self.hang(A)
         self.scheduler.watch(KA, self.settings)
         self.at(0)
@@ -292,7 +293,7 @@ class BeatTestCase(SchedulerTestCase):
             calls.append(instance_uuid)
             raise RuntimeError('handler bug')
 
-        self.scheduler._on_result = broken
+        self.scheduler.listen(broken)
         self.hang(A)
         self.scheduler.watch(KA, self.settings)
         self.at(0)
@@ -478,7 +479,7 @@ class SchedulerThreadTestCase(SchedulerTestCase):
 
     def test_hung_instance_does_not_delay_another(self):
         self.hang(A)
-        self.scheduler.start()
+        self.scheduler.start(self._on_result)
         self.addCleanup(self.scheduler.stop)
         self.scheduler.watch(KA, self.settings)
         self.scheduler.watch(KB, self.settings)
@@ -496,7 +497,7 @@ class SchedulerThreadTestCase(SchedulerTestCase):
         self.assertEqual(1, self.driver.calls[A])
 
     def test_stop_ends_the_thread(self):
-        self.scheduler.start()
+        self.scheduler.start(self._on_result)
         self.scheduler.watch(KA, self.settings)
         self.next_result(KA)
         self.scheduler.stop()

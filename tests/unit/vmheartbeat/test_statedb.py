@@ -58,9 +58,9 @@ class StateDatabasesTestCase(base.TestCase):
         self.assertEqual([1], result)
 
     def test_the_escalation_logbook_and_the_outbox(self):
-        escalator = escalation.Escalator(mock.Mock(), self.conf, mock.Mock(),
+        escalator = escalation.Escalator(mock.Mock(), self.conf,
                                          threading.Event())
-        escalator.open()
+        escalator.open(mock.Mock())
         with escalator._backend.engine.connect() as conn:
             logbook = self.pragmas(
                 lambda sql: conn.execute(sqlalchemy.text(sql)))

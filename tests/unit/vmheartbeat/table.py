@@ -1,0 +1,127 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The instances table and its adoption, built as the manager builds them.
+
+A real ``Instances`` table, a real ``Adoption`` and a real
+``BeatScheduler`` (never started: the test's clock stands still), with a
+fake prober, escalator and inventory, and the opt-in policy the test
+gives. No manager is built.
+"""
+
+import dataclasses
+from unittest import mock
+
+from masakarimonitors_ext.vmheartbeat import adoption
+from masakarimonitors_ext.vmheartbeat import checks
+from masakarimonitors_ext.vmheartbeat import escalation
+from masakarimonitors_ext.vmheartbeat import instances
+from masakarimonitors_ext.vmheartbeat import inventory
+from masakarimonitors_ext.vmheartbeat import optin
+from masakarimonitors_ext.vmheartbeat import prober
+from masakarimonitors_ext.vmheartbeat import scheduler
+from tests.unit import base as test_base
+from tests.unit.vmheartbeat import fakes
+
+A = '11111111-1111-1111-1111-111111111111'
+B = '22222222-2222-2222-2222-222222222222'
+KEY = 'masakari:vm_heartbeat'
+
+
+def hb(instance_uuid):
+    """The agent heartbeat check of an instance."""
+    return checks.CheckKey(instance_uuid, checks.HEARTBEAT)
+
+
+def domain(uuid=A, running=True, agent=True, connected=False):
+    return inventory.Domain(uuid, 'instance-%s' % uuid[:4], agent, running,
+                            connected)
+
+
+class SteppedExecutor:
+    """Runs what it is given at once, in the caller's thread.
+
+    While ``held`` is a list, it keeps the calls there instead: an
+    adoption that has not run yet.
+    """
+
+    def __init__(self):
+        self.held = None
+
+    def submit(self, fn, *args, **kwargs):
+        if self.held is not None:
+            self.held.append((fn, args, kwargs))
+            return
+        fn(*args, **kwargs)
+
+    def shutdown(self, wait=True):
+        pass
+
+
+@dataclasses.dataclass
+class Parts:
+    """What a test drives: the table, its adoption and their fakes."""
+
+    instances: object
+    adoption: object
+    scheduler: object
+    prober: object
+    escalator: object
+    inventory: object
+    executor: object
+
+    def domains_listed(self, domains, listed_at=None):
+        self.adoption.domains_listed(domains, listed_at)
+
+    def domain_event(self, instance_uuid, event, detail):
+        self.adoption.domain_event(instance_uuid, event, detail)
+
+
+class TableTestCase(test_base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.clock = test_base.FakeClock(0.0)
+        self.flags(group='vmheartbeat', startup_grace_period=60.0,
+                   failure_threshold=3, notifiers=['noop'])
+        self.optin = fakes.FakeOptIn({
+            A: optin.Decision(True, fakes.settings(), 'opted in'),
+            B: optin.Decision(True, fakes.settings(), 'opted in')})
+
+    def make_parts(self, optin_policy=None, sink=None):
+        probes = mock.Mock(spec=['submit', 'probe', 'in_flight',
+                                 'shutdown', 'forget', 'counts'])
+        probes.counts.return_value = prober.Counts(0, 0, 0, 0)
+        # a call that waits for a free connection: with the test's clock
+        # standing still, its deadline never comes
+        probes.submit.return_value = (mock.Mock(name='call'), False)
+        beats = scheduler.BeatScheduler(probes, clock=self.clock)
+        escalator = mock.Mock(spec=escalation.Escalator)
+        libvirt = mock.Mock(spec=inventory.Inventory)
+        libvirt.describe.side_effect = domain
+        table = instances.Instances(self.conf, beats, probes, escalator,
+                                    sink, clock=self.clock)
+        beats.listen(table.on_result)
+        executor = SteppedExecutor()
+        return Parts(table, adoption.Adoption(
+            table, optin_policy or self.optin, libvirt, executor),
+            beats, probes, escalator, libvirt, executor)
+
+    def state(self, parts, uuid=A):
+        entry = parts.instances.health_of(uuid)
+        return None if entry is None else entry.state
+
+    def miss(self, parts, times=1, uuid=A):
+        for _ in range(times):
+            parts.instances.on_result(hb(uuid), fakes.TIMED_OUT)
