@@ -12,11 +12,21 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Exceptions of the VM heartbeat monitor."""
+"""Exceptions of the VM heartbeat monitor.
+
+An exception that ends an escalation says how: its ``outcome`` is the
+``verdicts.EpisodeOutcome`` the episode ends with (:data:`ENDS_EPISODE`
+lists them). Any other exception that ends one is an ``error``.
+"""
+
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 
 class VMHeartbeatError(Exception):
     """Base of the monitor's exceptions."""
+
+    #: the ``verdicts.EpisodeOutcome`` of an escalation it ends, or None
+    outcome = None
 
 
 class ConfigurationError(VMHeartbeatError):
@@ -37,13 +47,19 @@ class ConfigurationError(VMHeartbeatError):
 class LibvirtUnavailable(VMHeartbeatError):
     """libvirtd cannot be reached: no verdict can be made about a guest."""
 
+    outcome = verdicts.EpisodeOutcome.INCONCLUSIVE
+
 
 class ProbeInconclusive(VMHeartbeatError):
     """The guest could not be asked: no verdict, for or against it."""
 
+    outcome = verdicts.EpisodeOutcome.INCONCLUSIVE
+
 
 class InstanceAnswered(VMHeartbeatError):
     """The guest answered during the escalation: it is not failed."""
+
+    outcome = verdicts.EpisodeOutcome.ANSWERED
 
     def __init__(self, instance_uuid):
         self.instance_uuid = instance_uuid
@@ -57,6 +73,8 @@ class InstanceSuppressed(VMHeartbeatError):
     stock instancemonitor's to report, and a paused, rebooting or migrating
     one is not failed.
     """
+
+    outcome = verdicts.EpisodeOutcome.SUPPRESSED
 
     def __init__(self, instance_uuid, reason):
         self.instance_uuid = instance_uuid
@@ -93,3 +111,10 @@ class TransientNotificationError(NotificationError):
 
 class PermanentNotificationError(NotificationError):
     """A notification was refused for good (configuration or payload)."""
+
+    outcome = verdicts.EpisodeOutcome.REJECTED
+
+
+#: the exceptions that end an escalation with their ``outcome``
+ENDS_EPISODE = (InstanceAnswered, InstanceSuppressed, LibvirtUnavailable,
+                ProbeInconclusive, PermanentNotificationError)

@@ -61,13 +61,6 @@ from masakarimonitors_ext.vmheartbeat import verdicts
 LOG = logging.getLogger(__name__)
 
 _DONE = frozenset([states.SUCCESS, states.REVERTED, states.FAILURE])
-_OUTCOMES = (
-    (exception.InstanceAnswered, verdicts.EpisodeOutcome.ANSWERED),
-    (exception.InstanceSuppressed, verdicts.EpisodeOutcome.SUPPRESSED),
-    (exception.LibvirtUnavailable, verdicts.EpisodeOutcome.INCONCLUSIVE),
-    (exception.ProbeInconclusive, verdicts.EpisodeOutcome.INCONCLUSIVE),
-    (exception.PermanentNotificationError, verdicts.EpisodeOutcome.REJECTED),
-)
 _BOOK_PREFIX = 'vmhb-episode-'
 #: an escalation resumed at start: its instance, check and failure class
 Resumed = collections.namedtuple('Resumed',
@@ -77,15 +70,15 @@ _STORE = 'store'
 
 
 def _outcome_of(error):
-    """The outcome an engine error stands for; None when unexpected."""
-    if isinstance(error, tf_exc.WrappedFailure):
-        for exc_class, outcome in _OUTCOMES:
-            if error.check(exc_class):
-                return outcome
-        return None
-    for exc_class, outcome in _OUTCOMES:
-        if isinstance(error, exc_class):
-            return outcome
+    """The outcome an engine error stands for; None when unexpected.
+
+    A failure TaskFlow read back from the logbook has its exception's type
+    names only: it is matched by its type, as the engine's own are.
+    """
+    for exc_class in exception.ENDS_EPISODE:
+        if (error.check(exc_class) if isinstance(error, tf_exc.WrappedFailure)
+                else isinstance(error, exc_class)):
+            return exc_class.outcome
     return None
 
 

@@ -24,8 +24,10 @@ from unittest import mock
 
 import fixtures
 import sqlalchemy
+from taskflow import exceptions as tf_exc
 from taskflow.persistence import models
 from taskflow import states
+from taskflow.types import failure
 
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat import checks
@@ -633,8 +635,18 @@ class OutcomeOfTestCase(test_base.TestCase):
                  Outcome.SUPPRESSED),
                 (exception.LibvirtUnavailable('down'),
                  Outcome.INCONCLUSIVE),
+                (exception.ProbeInconclusive('held'), Outcome.INCONCLUSIVE),
                 (fakes.permanent_error(), Outcome.REJECTED)):
             self.assertEqual(outcome, escalation._outcome_of(error))
+            # as the parallel engine raises it, and as it is read back
+            # from the logbook (its type names only)
+            stored = failure.Failure.from_exception(error)
+            for failed in (stored, failure.Failure.from_dict(
+                    stored.to_dict())):
+                self.assertEqual(outcome, escalation._outcome_of(
+                    tf_exc.WrappedFailure([failed, failure.Failure(
+                        exc_info=None, exception_str='other',
+                        exc_type_names=['RuntimeError'])])))
 
     def test_unexpected_error(self):
         self.assertIsNone(escalation._outcome_of(RuntimeError('bug')))
