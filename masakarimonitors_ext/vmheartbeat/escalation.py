@@ -169,10 +169,11 @@ class Escalator:
     def open(self, on_closed):
         """Open (or create) the escalation database.
 
-        :param on_closed: called with (instance_uuid, outcome, answers)
-            when an episode ends, outcome being a
-            ``verdicts.EpisodeOutcome`` and answers the (notifier, answer)
-            pairs of a flow that ran to its end.
+        :param on_closed: called with (instance_uuid, outcome, answers,
+            failure) when an episode ends, outcome being a
+            ``verdicts.EpisodeOutcome``, answers the (notifier, answer)
+            pairs of a flow that ran to its end and failure the episode's
+            (check, failure_class), None when it could not run.
         :raises: ConfigurationError naming ``state_path`` when the
             database cannot be created, read or written.
         """
@@ -258,7 +259,9 @@ class Escalator:
                 status=store.get(constants.APP_STATUS),
                 details='every required notifier has it',
                 answers=tuple(answers)))
-        self._on_closed(instance_uuid, outcome, answers)
+        failure = (None if store is None else
+                   (store[constants.CHECK], store[constants.FAILURE_CLASS]))
+        self._on_closed(instance_uuid, outcome, answers, failure)
 
     def _episode(self, instance_uuid):
         with self._lock:

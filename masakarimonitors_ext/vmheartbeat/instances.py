@@ -60,8 +60,6 @@ class Instance:
     :param adopting: an adoption (an opt-in decision) is under way.
     :param blocked: the checks whose commands the guest agent refuses by
         its policy, already logged.
-    :param escalated: (check, failure_class) of the failure under
-        escalation, None when none is.
     :param unrecovered: (check, failure_class) of a reported failure
         whose check has not answered since; kept while the domain is
         stopped and started again (Masakari's recovery), so that its
@@ -75,7 +73,6 @@ class Instance:
     touched: float = None
     adopting: bool = False
     blocked: frozenset = frozenset()
-    escalated: tuple = None
     unrecovered: tuple = None
 
     @property
@@ -199,7 +196,6 @@ class Instances:
                     instance_uuid, checks.heartbeat_defaults(self._conf),
                     self._clock(), self._grace)
             record.health.force_failed(check, failure_class)
-            record.escalated = (check, record.health.failure_class)
 
     # What the adoption found
 
@@ -424,7 +420,6 @@ class Instances:
                            details='answering again: %s' % result)
                 record.unrecovered = None
             if failed:
-                record.escalated = (check, entry.failure_class)
                 recover = record.recovers(entry.failure_class)
                 escalation = dict(
                     evidence=list(entry.evidence),
@@ -442,7 +437,8 @@ class Instances:
                             escalation['failure_class'])
             self._escalator.start(instance_uuid, **escalation)
 
-    def episode_closed(self, instance_uuid, outcome, answers=()):
+    def episode_closed(self, instance_uuid, outcome, answers=(),
+                       failure=None):
         """An escalation ended with ``outcome`` (``verdicts.EpisodeOutcome``).
 
         The escalator has sent the ``reported`` event of a notified one:
@@ -450,6 +446,8 @@ class Instances:
 
         :param answers: (notifier, answer) pairs, what each receiver of
             the failure answered.
+        :param failure: the episode's (check, failure_class), as the
+            escalator has it; None when it could not run.
         """
         if outcome is verdicts.EpisodeOutcome.INTERRUPTED:
             return
@@ -457,13 +455,12 @@ class Instances:
             record = self._records.get(instance_uuid)
             if record is None:
                 return
-            escalated, record.escalated = record.escalated, None
             entry = record.health
             if (outcome is verdicts.EpisodeOutcome.NOTIFIED and
-                    escalated is not None):
+                    failure is not None):
                 # NOTE: reported even when the domain stopped meanwhile
                 # (Masakari's recovery may already have begun)
-                record.unrecovered = escalated
+                record.unrecovered = tuple(failure)
             if entry is None:
                 return
             was_suppressed = entry.suppressed

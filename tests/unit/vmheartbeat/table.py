@@ -118,6 +118,13 @@ class TableTestCase(test_base.TestCase):
             table, optin_policy or self.optin, libvirt, executor),
             beats, probes, escalator, libvirt, executor)
 
+    def close_episode(self, parts, outcome, answers=(), uuid=A):
+        """The escalator closes the episode it was started with."""
+        started = parts.escalator.start.call_args
+        failure = None if started is None else (
+            started[1]['check'], started[1]['failure_class'])
+        parts.instances.episode_closed(uuid, outcome, answers, failure)
+
     def state(self, parts, uuid=A):
         entry = parts.instances.health_of(uuid)
         return None if entry is None else entry.state

@@ -114,13 +114,16 @@ class EscalatorTestCase(test_base.TestCase):
         self.closed = queue.Queue()
         #: {instance: the answers of its last closed episode}
         self.answers = {}
+        #: {instance: the (check, failure_class) its last episode closed}
+        self.failures = {}
         #: called as an episode is closed, before it is recorded
         self.closing = None
 
-    def on_closed(self, instance_uuid, outcome, answers):
+    def on_closed(self, instance_uuid, outcome, answers, failure):
         if self.closing is not None:
             self.closing()
         self.answers[instance_uuid] = answers
+        self.failures[instance_uuid] = failure
         self.closed.put((instance_uuid, outcome))
 
     def make_escalator(self, prober=None, notifiers=None, states_=None,
@@ -341,6 +344,9 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         # sent before the table hears of the end: the instance's next
         # answer, its ``recovered`` event, comes after it
         self.assertEqual([False], closed_before)
+        # the table hears which failure it was
+        self.assertEqual((checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT),
+                         self.failures[A])
 
     def test_the_status_is_unknown_unless_given(self):
         escalator, services = self.make_escalator()

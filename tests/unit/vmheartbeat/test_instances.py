@@ -175,7 +175,7 @@ class HealthTestCase(TableTestCase):
 
     def test_notified_episode_reports(self):
         self.fail_instance()
-        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.close_episode(self.parts, Outcome.NOTIFIED)
         self.assertEqual(health.REPORTED, self.state(self.parts))
         self.miss(self.parts, 5)
         self.assertEqual(1, self.parts.escalator.start.call_count)
@@ -184,25 +184,25 @@ class HealthTestCase(TableTestCase):
 
     def test_answered_episode_clears(self):
         self.fail_instance()
-        self.parts.instances.episode_closed(A, Outcome.ANSWERED)
+        self.close_episode(self.parts, Outcome.ANSWERED)
         self.assertEqual(health.HEALTHY, self.state(self.parts))
         self.fail_instance()
         self.assertEqual(2, self.parts.escalator.start.call_count)
 
     def test_suppressed_episode_suppresses(self):
         self.fail_instance()
-        self.parts.instances.episode_closed(A, Outcome.SUPPRESSED)
+        self.close_episode(self.parts, Outcome.SUPPRESSED)
         self.assertTrue(self.parts.instances.health_of(A).suppressed)
         self.assertFalse(self.parts.scheduler.watching(hb(A)))
 
     def test_interrupted_episode_stays_failed(self):
         self.fail_instance()
-        self.parts.instances.episode_closed(A, Outcome.INTERRUPTED)
+        self.close_episode(self.parts, Outcome.INTERRUPTED)
         self.assertEqual(health.FAILED, self.state(self.parts))
 
     def test_inconclusive_episode_clears(self):
         self.fail_instance()
-        self.parts.instances.episode_closed(A, Outcome.INCONCLUSIVE)
+        self.close_episode(self.parts, Outcome.INCONCLUSIVE)
         self.assertEqual(health.HEALTHY, self.state(self.parts))
 
     def test_deferred_episode_is_never_reported_and_escalates_again(self):
@@ -414,8 +414,8 @@ class AppEventsTestCase(TableTestCase):
     def test_snapshot_of_a_report_only_failure(self):
         # app_failed is report only: Masakari received nothing
         self.on_result(app(), APP_FAILED)
-        self.parts.instances.episode_closed(
-            A, Outcome.NOTIFIED,
+        self.close_episode(
+            self.parts, Outcome.NOTIFIED,
             (('masakari', 'not sent: app_failed is report only'),))
         self.assertEqual(health.REPORTED, self.state(self.parts))
         [item] = self.parts.instances.snapshot(A)
@@ -432,7 +432,7 @@ class AppEventsTestCase(TableTestCase):
     def test_snapshot_of_a_recovered_failure_is_reported(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.close_episode(self.parts, Outcome.NOTIFIED)
         [item] = self.parts.instances.snapshot(A)
         self.assertEqual(health.REPORTED, item['state'])
         self.assertEqual(verdicts.CLASS_HEARTBEAT, item['failure_class'])
@@ -541,8 +541,8 @@ class AppEventsTestCase(TableTestCase):
         # the status the escalator's ``reported`` event carries
         self.assertEqual(verdicts.APP_FAILED, self.escalated_status())
         del self.sink.events[:]
-        self.parts.instances.episode_closed(
-            A, Outcome.NOTIFIED,
+        self.close_episode(
+            self.parts, Outcome.NOTIFIED,
             (('log', 'logged'), ('masakari', 'not sent: app_failed is '
                                              'report only')))
         self.assertEqual(health.REPORTED, self.state(self.parts))
@@ -564,7 +564,7 @@ class AppEventsTestCase(TableTestCase):
     def test_reported_heartbeat_failure(self):
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.close_episode(self.parts, Outcome.NOTIFIED)
         self.on_result(hb(A), fakes.ANSWERED)
         self.assertEqual([(RECOVERED, checks.HEARTBEAT)], self.sink.kinds())
         self.assertEqual(verdicts.CLASS_HEARTBEAT,
@@ -585,7 +585,7 @@ class AppEventsTestCase(TableTestCase):
         self.on_result(app(), APP_HEALTHY)
         for _ in range(3):
             self.on_result(hb(A), fakes.TIMED_OUT)
-        self.parts.instances.episode_closed(A, Outcome.NOTIFIED)
+        self.close_episode(self.parts, Outcome.NOTIFIED)
         self.clock.advance(5.0)
         self.parts.domain_event(A, constants.EVENT_REBOOTED, 0)
         self.clock.advance(5.0)
@@ -602,7 +602,7 @@ class AppEventsTestCase(TableTestCase):
     def test_a_closed_episode_is_no_event_of_the_table(self):
         for outcome in Outcome:
             del self.sink.events[:]
-            self.parts.instances.episode_closed(A, outcome)
+            self.close_episode(self.parts, outcome)
             self.assertEqual([], self.sink.events, outcome)
 
     def test_answer_without_a_report_is_no_recovered_event(self):
