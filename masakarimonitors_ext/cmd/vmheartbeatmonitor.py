@@ -32,7 +32,7 @@ from oslo_log import log as logging
 from masakarimonitors_ext import conf
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import guestdata
+from masakarimonitors_ext.vmheartbeat.common import guestdata
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
 

@@ -30,22 +30,22 @@ import stevedore
 
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import adoption
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import connections
-from masakarimonitors_ext.vmheartbeat import escalation
-from masakarimonitors_ext.vmheartbeat import events
-from masakarimonitors_ext.vmheartbeat.flows import escalation_flows
-from masakarimonitors_ext.vmheartbeat import instances
-from masakarimonitors_ext.vmheartbeat import inventory
-from masakarimonitors_ext.vmheartbeat import nova
-from masakarimonitors_ext.vmheartbeat import optin
-from masakarimonitors_ext.vmheartbeat import outbox
-from masakarimonitors_ext.vmheartbeat import prober
-from masakarimonitors_ext.vmheartbeat import scheduler
-from masakarimonitors_ext.vmheartbeat import statefile
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.common import nova
+from masakarimonitors_ext.vmheartbeat.common import statefile
+from masakarimonitors_ext.vmheartbeat.escalation import episodes
+from masakarimonitors_ext.vmheartbeat.escalation.flows import escalation_flows
+from masakarimonitors_ext.vmheartbeat.health import instances
+from masakarimonitors_ext.vmheartbeat.probing import connections
+from masakarimonitors_ext.vmheartbeat.probing import prober
+from masakarimonitors_ext.vmheartbeat.probing import scheduler
+from masakarimonitors_ext.vmheartbeat.reporting import events
+from masakarimonitors_ext.vmheartbeat.reporting import outbox
 from masakarimonitors_ext.vmheartbeat import status
 from masakarimonitors_ext.vmheartbeat import verdicts
+from masakarimonitors_ext.vmheartbeat.watching import adoption
+from masakarimonitors_ext.vmheartbeat.watching import inventory
+from masakarimonitors_ext.vmheartbeat.watching import optin
 
 LOG = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class VMHeartbeatManager:
         self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
-        self.escalator = escalation.Escalator(
+        self.escalator = episodes.Escalator(
             escalation_flows.EscalationFlows(
                 conf, self.prober, self.inventory, self.notifiers,
                 self.outbox, self._stop, nova=self.nova),

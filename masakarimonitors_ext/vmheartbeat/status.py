@@ -37,9 +37,8 @@ import traceback
 
 from oslo_log import log as logging
 
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import guestdata
-from masakarimonitors_ext.vmheartbeat import health
+from masakarimonitors_ext.vmheartbeat.common import guestdata
+from masakarimonitors_ext.vmheartbeat.health import views
 
 LOG = logging.getLogger(__name__)
 
@@ -52,13 +51,7 @@ _MAX_ANSWER = 16 * 1024 * 1024
 #: seconds the server waits after accept() failed (out of descriptors)
 _ACCEPT_PAUSE = 1.0
 
-#: the state shown for a reported failure of a class set to report only:
-#: every required notifier has it, but Masakari was not asked to recover
-REPORTED_ONLY = 'reported_only'
-_STATE_TEXT = {REPORTED_ONLY: 'reported (report only: not recovered)'}
-#: the application's status when no answer of it stands (see
-#: ``health.InstanceHealth.app_status_now``)
-APP_UNKNOWN = 'unknown'
+_STATE_TEXT = {views.REPORTED_ONLY: 'reported (report only: not recovered)'}
 
 
 class StatusError(Exception):
@@ -357,61 +350,6 @@ def _ask(path, instance, timeout):
     return instances, notifiers
 
 
-def describe(record, now, escalating):
-    """One ``instances.Instance`` record as the status shows it.
-
-    Its ``state`` is the health state, except that a reported failure of
-    a class the instance reports only (Masakari was not asked to recover
-    it) is :data:`REPORTED_ONLY`, not ``reported``. Its ``app_status`` is
-    the application's status only while its last answer stands, else
-    :data:`APP_UNKNOWN` (None without an application heartbeat), and
-    ``app_status_age`` the seconds since that last answer (None before
-    any).
-
-    :param now: ``time.monotonic()`` the ages are counted from.
-    :param escalating: an escalation of the instance runs.
-    """
-    entry, decision = record.health, record.decision
-    if decision is not None:
-        reason = decision.reason
-    else:
-        reason = 'being adopted' if record.adopting else 'not decided'
-    item = {'instance_uuid': record.uuid,
-            'name': getattr(record.domain, 'name', None),
-            'watched': entry is not None, 'reason': reason}
-    if entry is None:
-        return item
-    app_status, app_details = entry.app_status_now(now)
-    answered_at = entry.app_status_at
-    if app_status is None and (checks.APP in entry.checks or
-                               answered_at is not None):
-        app_status = APP_UNKNOWN
-    shown = entry.state
-    if shown == health.REPORTED and not record.recovers(entry.failure_class):
-        shown = REPORTED_ONLY
-    item.update(
-        state=shown, suppressed_because=entry.suppress_reason,
-        failure_class=entry.failure_class, failed_check=entry.failed_check,
-        escalating=escalating, app_status=app_status,
-        app_details=app_details,
-        app_status_age=(None if answered_at is None
-                        else round(now - answered_at, 3)),
-        report_only=sorted(getattr(decision, 'report_only', ())),
-        checks={})
-    for kind, state in entry.checks.items():
-        last = state.last
-        item['checks'][kind] = {
-            'interval': state.settings.interval,
-            'timeout': state.settings.timeout,
-            'failure_threshold': state.settings.failure_threshold,
-            'misses': state.misses,
-            'last': None if last is None else {
-                'outcome': last.outcome.value, 'detail': last.detail,
-                'status': last.status, 'details': last.details,
-                'age': round(now - state.last_at, 3)}}
-    return item
-
-
 #: characters of one field of the answer the text shows
 _SHOWN = 2048
 
@@ -489,7 +427,7 @@ def _block(item):
             _text(item['failure_class']), _text(item.get('failed_check')),
             ', escalating' if item.get('escalating') else '')
     lines.append('  ' + state)
-    if item.get('app_status') == APP_UNKNOWN:
+    if item.get('app_status') == views.APP_UNKNOWN:
         age = item.get('app_status_age')
         lines.append('  application: unknown (%s)' % (
             'no answer yet' if age is None else 'last answer %s' % _age(

@@ -30,9 +30,9 @@ import subprocess
 
 import fixtures
 
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat.probes import app_mailbox
-from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.probing.probes import app_mailbox
+from masakarimonitors_ext.vmheartbeat.probing.probes import base
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt

@@ -28,9 +28,9 @@ import fixtures
 
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import events
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import intake
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import events as health
-from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.reporting import events as health
+from masakarimonitors_ext.vmheartbeat.reporting.notifiers import vitrage
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 

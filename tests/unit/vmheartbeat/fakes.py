@@ -22,10 +22,10 @@ import types
 from openstack import exceptions as sdk_exc
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import optin
-from masakarimonitors_ext.vmheartbeat.probes import base
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.probing.probes import base
 from masakarimonitors_ext.vmheartbeat import verdicts
+from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit import base as test_base
 
 

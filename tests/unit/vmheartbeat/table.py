@@ -23,14 +23,14 @@ gives. No manager is built.
 import dataclasses
 from unittest import mock
 
-from masakarimonitors_ext.vmheartbeat import adoption
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import escalation
-from masakarimonitors_ext.vmheartbeat import instances
-from masakarimonitors_ext.vmheartbeat import inventory
-from masakarimonitors_ext.vmheartbeat import optin
-from masakarimonitors_ext.vmheartbeat import prober
-from masakarimonitors_ext.vmheartbeat import scheduler
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.escalation import episodes
+from masakarimonitors_ext.vmheartbeat.health import instances
+from masakarimonitors_ext.vmheartbeat.probing import prober
+from masakarimonitors_ext.vmheartbeat.probing import scheduler
+from masakarimonitors_ext.vmheartbeat.watching import adoption
+from masakarimonitors_ext.vmheartbeat.watching import inventory
+from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
 
@@ -107,7 +107,7 @@ class TableTestCase(test_base.TestCase):
         # standing still, its deadline never comes
         probes.submit.return_value = (mock.Mock(name='call'), False)
         beats = scheduler.BeatScheduler(probes, clock=self.clock)
-        escalator = mock.Mock(spec=escalation.Escalator)
+        escalator = mock.Mock(spec=episodes.Escalator)
         libvirt = mock.Mock(spec=inventory.Inventory)
         libvirt.describe.side_effect = domain
         table = instances.Instances(self.conf, beats, probes, escalator,

@@ -23,20 +23,20 @@ from unittest import mock
 import fixtures
 
 from masakarimonitors_ext import exception
-from masakarimonitors_ext.vmheartbeat import checks
-from masakarimonitors_ext.vmheartbeat import escalation
-from masakarimonitors_ext.vmheartbeat import health
-from masakarimonitors_ext.vmheartbeat import inventory
+from masakarimonitors_ext.vmheartbeat.common import checks
+from masakarimonitors_ext.vmheartbeat.escalation import episodes
+from masakarimonitors_ext.vmheartbeat.health import machine
 from masakarimonitors_ext.vmheartbeat import manager
-from masakarimonitors_ext.vmheartbeat.notifiers import messaging
-from masakarimonitors_ext.vmheartbeat.notifiers import mistral
-from masakarimonitors_ext.vmheartbeat.notifiers import noop
-from masakarimonitors_ext.vmheartbeat.notifiers import vitrage
-from masakarimonitors_ext.vmheartbeat import optin
-from masakarimonitors_ext.vmheartbeat import prober
-from masakarimonitors_ext.vmheartbeat.probes import guest_agent
-from masakarimonitors_ext.vmheartbeat import scheduler
+from masakarimonitors_ext.vmheartbeat.probing import prober
+from masakarimonitors_ext.vmheartbeat.probing.probes import guest_agent
+from masakarimonitors_ext.vmheartbeat.probing import scheduler
+from masakarimonitors_ext.vmheartbeat.reporting.notifiers import messaging
+from masakarimonitors_ext.vmheartbeat.reporting.notifiers import mistral
+from masakarimonitors_ext.vmheartbeat.reporting.notifiers import noop
+from masakarimonitors_ext.vmheartbeat.reporting.notifiers import vitrage
 from masakarimonitors_ext.vmheartbeat import verdicts
+from masakarimonitors_ext.vmheartbeat.watching import inventory
+from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import table
@@ -74,8 +74,8 @@ class ManagerTestCase(test_base.TestCase):
         for module, name, part in (
                 (manager.prober, 'Prober', probes),
                 (manager.inventory, 'Inventory', libvirt),
-                (manager.escalation, 'Escalator',
-                 mock.Mock(spec=escalation.Escalator))):
+                (manager.episodes, 'Escalator',
+                 mock.Mock(spec=episodes.Escalator))):
             self.useFixture(fixtures.MockPatchObject(module, name,
                                                      return_value=part))
         if beats is not None:
@@ -289,7 +289,7 @@ class RunTestCase(ManagerTestCase):
         monitor = self.make_manager(
             beats=mock.Mock(spec=scheduler.BeatScheduler))
         monitor.escalator.resume_pending.return_value = [
-            escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
+            episodes.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         order = mock.Mock()
         for name, part in (('scheduler', monitor.scheduler),
                            ('inventory', monitor.inventory),
@@ -300,7 +300,7 @@ class RunTestCase(ManagerTestCase):
             monitor.stop()
             monitor.run()
 
-        self.assertEqual(health.FAILED, self.state(monitor))
+        self.assertEqual(machine.FAILED, self.state(monitor))
         names = [c[0] for c in order.mock_calls]
         self.assertEqual(['escalator.open', 'escalator.resume_pending',
                           'scheduler.start', 'inventory.start',
@@ -314,7 +314,7 @@ class RunTestCase(ManagerTestCase):
             True, fakes.settings(interval=7.0, timeout=1.0), 'opted in')
         monitor = self.make_manager()
         monitor.escalator.resume_pending.return_value = [
-            escalation.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
+            episodes.Resumed(A, checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT)]
         started = threading.Event()
         monitor.inventory.start.side_effect = lambda listener: started.set()
         self.useFixture(fixtures.MockPatchObject(manager.connections,
@@ -326,13 +326,13 @@ class RunTestCase(ManagerTestCase):
         self.addCleanup(runner.join, test_base.WAIT)
         self.addCleanup(monitor.stop)
         self.wait_for(started, 'the start')
-        self.assertEqual(health.FAILED, self.state(monitor))
+        self.assertEqual(machine.FAILED, self.state(monitor))
 
         # the inventory's first listing
         monitor.adoption.domains_listed({A: domain()})
         self.assertTrue(monitor.scheduler.watching(hb(A)))
         self.assertEqual(7.0, monitor.instances.health_of(A).settings.interval)
-        self.assertEqual(health.FAILED, self.state(monitor))
+        self.assertEqual(machine.FAILED, self.state(monitor))
         monitor.instances.episode_closed(A, Outcome.ANSWERED)
-        self.assertEqual(health.HEALTHY, self.state(monitor))
+        self.assertEqual(machine.HEALTHY, self.state(monitor))
         self.assertTrue(monitor.scheduler.watching(hb(A)))

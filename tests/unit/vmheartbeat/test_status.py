@@ -23,6 +23,7 @@ import time
 
 import fixtures
 
+from masakarimonitors_ext.vmheartbeat.health import views
 from masakarimonitors_ext.vmheartbeat import status
 from tests.unit import base
 
@@ -549,7 +550,7 @@ class FormatTextTestCase(base.TestCase):
             status.format_text([item]).splitlines()[1])
 
     def test_application_unknown(self):
-        item = dict(WATCHED, app_status=status.APP_UNKNOWN, app_details='',
+        item = dict(WATCHED, app_status=views.APP_UNKNOWN, app_details='',
                     app_status_age=42.04)
         self.assertEqual('  application: unknown (last answer 42.0s ago)',
                          status.format_text([item]).splitlines()[2])
@@ -558,7 +559,7 @@ class FormatTextTestCase(base.TestCase):
                          status.format_text([item]).splitlines()[2])
 
     def test_reported_only(self):
-        item = dict(FAILED, state=status.REPORTED_ONLY, escalating=False)
+        item = dict(FAILED, state=views.REPORTED_ONLY, escalating=False)
         self.assertEqual(
             '  state reported (report only: not recovered), failure '
             'app_failed of the app check',

@@ -1,0 +1,24 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from masakarimonitors_ext.vmheartbeat.probing.probes import noop
+from tests.unit import base
+
+
+class NoopProbeTestCase(base.TestCase):
+
+    def test_always_answers_without_calling(self):
+        domain = object()  # any call on it would fail
+        result = noop.NoopProbe(max_answer_bytes=10).probe(domain, 1.0)
+        self.assertTrue(result.answered)
