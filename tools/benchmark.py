@@ -41,7 +41,7 @@ It asserts nothing and exits 0 unless the testbed fails. It runs its own
 Masakari (ports, directory and RabbitMQ vhost below), so the functional
 tests can run at the same time. Run as root after tools/testbed/setup.sh::
 
-    .venv/bin/python tools/benchmark.py [--runs 6]
+    .venv/bin/python -m tools.benchmark [--runs 6]
 
 It prints its plan with an estimate of its duration, one line per trial,
 then the tables. Six runs per fault and case (54 trials) take about 8 to 9
@@ -60,25 +60,22 @@ import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from tools.benchmark_results import BENCH_API_PORT
+from tools.benchmark_results import bench_masakari
+from tools.benchmark_results import BENCH_MASAKARI_DIR
+from tools.benchmark_results import BENCH_RABBIT_VHOST
+from tools.benchmark_results import BENCH_STANDIN_PORT
+from tools.benchmark_results import clock
+from tools.benchmark_results import cpu_seconds
+from tools.benchmark_results import machine_jiffies
+from tools.benchmark_results import MonitorLog
+from tools.benchmark_results import report
+from tools.benchmark_results import say
 
-from tools.benchmark_results import BENCH_API_PORT  # noqa: E402
-from tools.benchmark_results import bench_masakari  # noqa: E402
-from tools.benchmark_results import BENCH_MASAKARI_DIR  # noqa: E402
-from tools.benchmark_results import BENCH_RABBIT_VHOST  # noqa: E402
-from tools.benchmark_results import BENCH_STANDIN_PORT  # noqa: E402
-from tools.benchmark_results import clock  # noqa: E402
-from tools.benchmark_results import cpu_seconds  # noqa: E402
-from tools.benchmark_results import machine_jiffies  # noqa: E402
-from tools.benchmark_results import MonitorLog  # noqa: E402
-from tools.benchmark_results import report  # noqa: E402
-from tools.benchmark_results import say  # noqa: E402
-
-from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import masakari_api  # noqa: E402
-from tests.functional.fixtures import monitor  # noqa: E402
-from tests.functional.fixtures import service_processes  # noqa: E402
+from tests.functional.fixtures.clients import masakari_api
+from tests.functional.fixtures.services import libvirt_guest
+from tests.functional.fixtures.services import monitor
+from tests.functional.fixtures.services import service_processes
 
 HOSTNAME = 'compute-1'
 EXTRA_SPECS = {'masakari:vm_heartbeat': 'true'}

@@ -39,7 +39,7 @@ It runs its own Masakari (the ports, directory and RabbitMQ vhost of
 tools/benchmark.py; do not run both at once). It asserts nothing. Run as
 root after tools/testbed/setup.sh::
 
-    .venv/bin/python tools/benchmark_app.py [--baseline 6d9e1f6]
+    .venv/bin/python -m tools.benchmark_app [--baseline 6d9e1f6]
 """
 
 import argparse
@@ -54,23 +54,20 @@ import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from tools.benchmark_results import BENCH_API_PORT
+from tools.benchmark_results import bench_masakari
+from tools.benchmark_results import BENCH_MASAKARI_DIR
+from tools.benchmark_results import BENCH_RABBIT_VHOST
+from tools.benchmark_results import BENCH_STANDIN_PORT
+from tools.benchmark_results import clock
+from tools.benchmark_results import cpu_seconds
+from tools.benchmark_results import log_time
+from tools.benchmark_results import percentile
+from tools.benchmark_results import say
 
-from tools.benchmark_results import BENCH_API_PORT  # noqa: E402
-from tools.benchmark_results import bench_masakari  # noqa: E402
-from tools.benchmark_results import BENCH_MASAKARI_DIR  # noqa: E402
-from tools.benchmark_results import BENCH_RABBIT_VHOST  # noqa: E402
-from tools.benchmark_results import BENCH_STANDIN_PORT  # noqa: E402
-from tools.benchmark_results import clock  # noqa: E402
-from tools.benchmark_results import cpu_seconds  # noqa: E402
-from tools.benchmark_results import log_time  # noqa: E402
-from tools.benchmark_results import percentile  # noqa: E402
-from tools.benchmark_results import say  # noqa: E402
-
-from tests.functional.fixtures import guest_app  # noqa: E402
-from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import monitor  # noqa: E402
+from tests.functional.fixtures.services import guest_app
+from tests.functional.fixtures.services import libvirt_guest
+from tests.functional.fixtures.services import monitor
 
 HOSTNAME = 'compute-1'
 KEY = 'masakari:vm_heartbeat'

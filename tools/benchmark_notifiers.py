@@ -44,7 +44,7 @@ It runs its own services on ports and directories of its own (Masakari of
 tools/benchmark.py: do not run both at once). It asserts nothing. Run as
 root after tools/testbed/setup.sh::
 
-    .venv/bin/python tools/benchmark_notifiers.py [--runs 10]
+    .venv/bin/python -m tools.benchmark_notifiers [--runs 10]
 """
 
 import argparse
@@ -58,23 +58,20 @@ import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from tools.benchmark_results import bench_masakari
+from tools.benchmark_results import clock
+from tools.benchmark_results import cpu_seconds
+from tools.benchmark_results import log_time
+from tools.benchmark_results import percentile
+from tools.benchmark_results import say
 
-from tools.benchmark_results import bench_masakari  # noqa: E402
-from tools.benchmark_results import clock  # noqa: E402
-from tools.benchmark_results import cpu_seconds  # noqa: E402
-from tools.benchmark_results import log_time  # noqa: E402
-from tools.benchmark_results import percentile  # noqa: E402
-from tools.benchmark_results import say  # noqa: E402
-
-from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import mistral_service  # noqa: E402
-from tests.functional.fixtures import monitor  # noqa: E402
-from tests.functional.fixtures import notification_listener  # noqa: E402
-from tests.functional.fixtures import rabbitmq  # noqa: E402
-from tests.functional.fixtures import service_processes  # noqa: E402
-from tests.functional.fixtures import vitrage_service  # noqa: E402
+from tests.functional.fixtures.clients import notification_listener
+from tests.functional.fixtures.services import libvirt_guest
+from tests.functional.fixtures.services import mistral_service
+from tests.functional.fixtures.services import monitor
+from tests.functional.fixtures.services import rabbitmq
+from tests.functional.fixtures.services import service_processes
+from tests.functional.fixtures.services import vitrage_service
 
 HOSTNAME = 'compute-1'
 KEY = 'masakari:vm_heartbeat'

@@ -60,7 +60,7 @@ def bench_masakari(hostname, api_port=BENCH_API_PORT,
                    base_dir=BENCH_MASAKARI_DIR,
                    rabbit_vhost=BENCH_RABBIT_VHOST):
     """The benchmarks' Masakari service; a repeat is never a 409 there."""
-    from tests.functional.fixtures import masakari_service
+    from tests.functional.fixtures.services import masakari_service
     return masakari_service.MasakariService(
         hostnames=(hostname,), api_port=api_port, standin_port=standin_port,
         base_dir=base_dir, rabbit_vhost=rabbit_vhost,

@@ -40,16 +40,13 @@ import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-
-from tests.functional.fixtures import libvirt_guest  # noqa: E402
-from tests.functional.fixtures import masakari_service  # noqa: E402
-from tests.functional.fixtures import mistral_service  # noqa: E402
-from tests.functional.fixtures import monitor  # noqa: E402
-from tests.functional.fixtures import notification_listener  # noqa: E402
-from tests.functional.fixtures import rabbitmq  # noqa: E402
-from tests.functional.fixtures import vitrage_service  # noqa: E402
+from tests.functional.fixtures.clients import notification_listener
+from tests.functional.fixtures.services import libvirt_guest
+from tests.functional.fixtures.services import masakari_service
+from tests.functional.fixtures.services import mistral_service
+from tests.functional.fixtures.services import monitor
+from tests.functional.fixtures.services import rabbitmq
+from tests.functional.fixtures.services import vitrage_service
 
 HOSTNAME = 'compute-1'
 VHOST = 'vmhb-demo'

@@ -29,4 +29,5 @@ echo "demo: set-up first (4 to 6 minutes on a fresh machine, seconds" \
      "backend received"
 "$TOP/tools/testbed/setup.sh"
 VENV=${VMHB_VENV:-$TOP/.venv}
-exec "$VENV/bin/python" "$TOP/tools/demo.py" "$@"
+cd "$TOP"
+exec "$VENV/bin/python" -m tools.demo "$@"

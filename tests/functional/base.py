@@ -29,10 +29,10 @@ import uuid
 
 import testtools
 
-from tests.functional.fixtures import fault_proxy
-from tests.functional.fixtures import libvirt_guest
-from tests.functional.fixtures import masakari_service
-from tests.functional.fixtures import monitor
+from tests.functional.fixtures.faults import fault_proxy
+from tests.functional.fixtures.services import libvirt_guest
+from tests.functional.fixtures.services import masakari_service
+from tests.functional.fixtures.services import monitor
 
 HOSTNAME = 'compute-1'
 EXTRA_SPEC = 'masakari:vm_heartbeat'

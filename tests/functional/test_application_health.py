@@ -29,7 +29,7 @@ import re
 from testtools import content
 
 from tests.functional import base
-from tests.functional.fixtures import guest_app
+from tests.functional.fixtures.services import guest_app
 
 SPEC = base.EXTRA_SPEC
 APP_SPECS = {SPEC + '_app': 'true', SPEC + '_app_interval': '1',

@@ -38,11 +38,11 @@ import threading
 from masakarimonitors_ext.vitrage_datasources.vmheartbeat import (
     events as vitrage_events)
 from tests.functional import base
-from tests.functional.fixtures import mistral_service
-from tests.functional.fixtures import notification_listener
-from tests.functional.fixtures import rabbitmq
-from tests.functional.fixtures import tcp_proxy
-from tests.functional.fixtures import vitrage_service
+from tests.functional.fixtures.clients import notification_listener
+from tests.functional.fixtures.faults import tcp_proxy
+from tests.functional.fixtures.services import mistral_service
+from tests.functional.fixtures.services import rabbitmq
+from tests.functional.fixtures.services import vitrage_service
 from tests.functional import test_application_health as app_tests
 
 VHOST = 'vmhb-events'
