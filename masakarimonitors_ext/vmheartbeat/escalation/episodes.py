@@ -402,9 +402,8 @@ class Escalator:
                 backend=backend or self._backend, engine='parallel',
                 executor=self._task_executor)
         except Exception as e:
-            if not (episode.persisted and logbooks.cannot_write(e)):
+            if not self._lost(instance_uuid, episode, book, flow_detail, e):
                 raise
-            self._logbook_lost(instance_uuid, episode, book, flow_detail, e)
             return
         with self._lock:
             episode.engine = engine
@@ -418,9 +417,7 @@ class Escalator:
             with listeners.EscalationLogListener(engine):
                 engine.run()
         except Exception as e:
-            if episode.persisted and logbooks.cannot_write(e):
-                self._logbook_lost(instance_uuid, episode, book,
-                                   flow_detail, e)
+            if self._lost(instance_uuid, episode, book, flow_detail, e):
                 return
             outcome = _outcome_of(e)
             if outcome is None:
@@ -472,6 +469,16 @@ class Escalator:
                       instance_uuid, '; '.join(
                           '%s: %s' % a for a in answers))
         return outcome, answers
+
+    def _lost(self, instance_uuid, episode, book, flow_detail, error):
+        """Handle ``error`` if the episode's logbook cannot be written.
+
+        :returns: True when it was that (see :meth:`_logbook_lost`).
+        """
+        if not (episode.persisted and logbooks.cannot_write(error)):
+            return False
+        self._logbook_lost(instance_uuid, episode, book, flow_detail, error)
+        return True
 
     def _logbook_lost(self, instance_uuid, episode, book, flow_detail,
                       error):

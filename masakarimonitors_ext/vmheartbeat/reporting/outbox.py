@@ -353,16 +353,10 @@ class Outbox:
         Those kept in memory, the database being full, are counted.
         """
         with self._lock:
-            if name is None:
-                row = self._db.execute(
-                    'SELECT COUNT(*) FROM deliveries').fetchone()
-                memory = sum(len(m) for m in self._memory.values())
-            else:
-                row = self._db.execute(
-                    'SELECT COUNT(*) FROM deliveries WHERE notifier = ?',
-                    (name,)).fetchone()
-                memory = len(self._memory[name])
-        return row[0] + memory
+            kept = self._kept()
+        if name is None:
+            return sum(kept.values())
+        return kept.get(name, 0)
 
     def counts(self):
         """Each notifier's events waiting and dropped, as the status shows.
@@ -373,14 +367,24 @@ class Outbox:
             ``dropped`` (since the start).
         """
         with self._lock:
-            kept = dict(self._db.execute(
-                'SELECT notifier, COUNT(*) FROM deliveries GROUP BY '
-                'notifier').fetchall())
+            kept = self._kept()
             return [{'notifier': name,
                      'policy': self._policies[name].name,
-                     'pending': kept.get(name, 0) + len(self._memory[name]),
+                     'pending': kept.get(name, 0),
                      'dropped': self._dropped[name]}
                     for name, _ in self._notifiers]
+
+    def _kept(self):
+        """{notifier: deliveries kept, in the database or in memory}.
+
+        Called under the lock.
+        """
+        kept = dict(self._db.execute(
+            'SELECT notifier, COUNT(*) FROM deliveries GROUP BY '
+            'notifier').fetchall())
+        for name, memory in self._memory.items():
+            kept[name] = kept.get(name, 0) + len(memory)
+        return kept
 
     def _head(self, name):
         """The oldest delivery of a notifier: the database's, then memory's.
