@@ -49,6 +49,25 @@ def domain(uuid=A, running=True, agent=True, connected=False):
                             connected)
 
 
+def fake_prober():
+    """A prober whose calls wait for a free connection.
+
+    With the test's clock standing still, their deadline never comes.
+    """
+    probes = mock.Mock(spec=['submit', 'probe', 'in_flight', 'shutdown',
+                             'forget', 'counts'])
+    probes.counts.return_value = prober.Counts(0, 0, 0, 0)
+    probes.submit.return_value = (mock.Mock(name='call'), False)
+    return probes
+
+
+def fake_inventory():
+    """An inventory that describes every domain as :func:`domain` does."""
+    libvirt = mock.Mock(spec=inventory.Inventory)
+    libvirt.describe.side_effect = domain
+    return libvirt
+
+
 class SteppedExecutor:
     """Runs what it is given at once, in the caller's thread.
 
@@ -100,16 +119,10 @@ class TableTestCase(test_base.TestCase):
             B: optin.Decision(True, fakes.settings(), 'opted in')})
 
     def make_parts(self, optin_policy=None, sink=None):
-        probes = mock.Mock(spec=['submit', 'probe', 'in_flight',
-                                 'shutdown', 'forget', 'counts'])
-        probes.counts.return_value = prober.Counts(0, 0, 0, 0)
-        # a call that waits for a free connection: with the test's clock
-        # standing still, its deadline never comes
-        probes.submit.return_value = (mock.Mock(name='call'), False)
+        probes = fake_prober()
         beats = scheduler.BeatScheduler(probes, clock=self.clock)
         escalator = mock.Mock(spec=episodes.Escalator)
-        libvirt = mock.Mock(spec=inventory.Inventory)
-        libvirt.describe.side_effect = domain
+        libvirt = fake_inventory()
         table = instances.Instances(self.conf, beats, probes, escalator,
                                     sink, clock=self.clock)
         beats.listen(table.on_result)

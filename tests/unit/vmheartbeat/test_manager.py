@@ -27,7 +27,6 @@ from masakarimonitors_ext.vmheartbeat.common import checks
 from masakarimonitors_ext.vmheartbeat.escalation import episodes
 from masakarimonitors_ext.vmheartbeat.health import machine
 from masakarimonitors_ext.vmheartbeat import manager
-from masakarimonitors_ext.vmheartbeat.probing import prober
 from masakarimonitors_ext.vmheartbeat.probing.probes import guest_agent
 from masakarimonitors_ext.vmheartbeat.probing import scheduler
 from masakarimonitors_ext.vmheartbeat.reporting.notifiers import messaging
@@ -35,28 +34,18 @@ from masakarimonitors_ext.vmheartbeat.reporting.notifiers import mistral
 from masakarimonitors_ext.vmheartbeat.reporting.notifiers import noop
 from masakarimonitors_ext.vmheartbeat.reporting.notifiers import vitrage
 from masakarimonitors_ext.vmheartbeat import verdicts
-from masakarimonitors_ext.vmheartbeat.watching import inventory
 from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit import base as test_base
 from tests.unit.vmheartbeat import fakes
 from tests.unit.vmheartbeat import table
 from tests.unit.vmheartbeat.table import A
-from tests.unit.vmheartbeat.table import B
 from tests.unit.vmheartbeat.table import domain
 from tests.unit.vmheartbeat.table import hb
 
 Outcome = verdicts.EpisodeOutcome
 
 
-class ManagerTestCase(test_base.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.flags(group='vmheartbeat', startup_grace_period=60.0,
-                   failure_threshold=3, notifiers=['noop'])
-        self.optin = fakes.FakeOptIn({
-            A: optin.Decision(True, fakes.settings(), 'opted in'),
-            B: optin.Decision(True, fakes.settings(), 'opted in')})
+class ManagerTestCase(table.TableTestCase):
 
     def make_manager(self, optin_policy=None, beats=None):
         """A manager whose inventory, prober and escalator are fakes.
@@ -65,15 +54,9 @@ class ManagerTestCase(test_base.TestCase):
 
         :param beats: its scheduler; a real one (never started) when None.
         """
-        probes = mock.Mock(spec=['submit', 'probe', 'in_flight',
-                                 'shutdown', 'forget', 'counts'])
-        probes.counts.return_value = prober.Counts(0, 0, 0, 0)
-        probes.submit.return_value = (mock.Mock(name='call'), False)
-        libvirt = mock.Mock(spec=inventory.Inventory)
-        libvirt.describe.side_effect = domain
         for module, name, part in (
-                (manager.prober, 'Prober', probes),
-                (manager.inventory, 'Inventory', libvirt),
+                (manager.prober, 'Prober', table.fake_prober()),
+                (manager.inventory, 'Inventory', table.fake_inventory()),
                 (manager.episodes, 'Escalator',
                  mock.Mock(spec=episodes.Escalator))):
             self.useFixture(fixtures.MockPatchObject(module, name,
@@ -87,10 +70,6 @@ class ManagerTestCase(test_base.TestCase):
                     table.SteppedExecutor()))))
         return manager.VMHeartbeatManager(self.conf,
                                           optin_policy or self.optin)
-
-    def state(self, monitor, uuid=A):
-        entry = monitor.instances.health_of(uuid)
-        return None if entry is None else entry.state
 
 
 class LoadDriversTestCase(ManagerTestCase):
