@@ -209,10 +209,14 @@ class FunctionalTestCase(testtools.TestCase):
         return guest
 
     def wait_watched(self, proc, guest, timeout=60):
-        proc.wait_for_log(r'Instance %s \(.*\): watched' % guest.uuid,
-                          timeout)
-        proc.wait_for_log(r'Instance %s: answering heartbeats' % guest.uuid,
-                          timeout)
+        """The monitor watches the guest and its agent answers.
+
+        As ``status --json`` shows it, not as the log words it.
+        """
+        return proc.wait_for_status(
+            guest.uuid, lambda item: item['watched'] and
+            item.get('state') == 'healthy', 'watched and answering',
+            timeout)
 
     def wait_notifications(self, guest, count=1, timeout=DETECTION_WINDOW):
         deadline = time.monotonic() + timeout
