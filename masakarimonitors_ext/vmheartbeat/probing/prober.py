@@ -225,13 +225,20 @@ class Prober:
         self._pool.forget(instance_uuid)
 
     def counts(self, kind=checks.HEARTBEAT):
-        """:class:`Counts` of the calls of one check kind since start."""
+        """:class:`Counts` of the calls of one check kind since start.
+
+        Each call is counted by its ``probes.base.Outcome`` (None for a
+        call that gave none); ``missed`` are the outcomes in
+        ``probes.base.MISSES``, ``other`` the rest.
+        """
         with self._lock:
-            counts = dict(self._counts)
-        answered = counts.get((kind, 'answered'), 0)
-        missed = counts.get((kind, 'missed'), 0)
-        other = counts.get((kind, 'other'), 0)
-        return Counts(answered + missed + other, answered, missed, other)
+            outcomes = {outcome: n for (k, outcome), n in self._counts.items()
+                        if k == kind}
+        total = sum(outcomes.values())
+        answered = outcomes.get(base.Outcome.ANSWERED, 0)
+        missed = sum(n for outcome, n in outcomes.items()
+                     if outcome in base.MISSES)
+        return Counts(total, answered, missed, total - answered - missed)
 
     def _run(self, key, call, wait, tier, check):
         result = None
@@ -254,12 +261,7 @@ class Prober:
 
     def _account(self, instance_uuid, call, result, kind):
         """Count a completed call and track held calls (under the lock)."""
-        if result is not None and result.answered:
-            self._counts[kind, 'answered'] += 1
-        elif result is not None and result.missed:
-            self._counts[kind, 'missed'] += 1
-        else:
-            self._counts[kind, 'other'] += 1
+        self._counts[kind, None if result is None else result.outcome] += 1
         if call.started is None:
             return
         held = (self._clock() - call.started if call.held is None
