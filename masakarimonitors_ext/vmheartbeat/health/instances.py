@@ -54,7 +54,10 @@ class Instance:
 
     :param uuid: the instance (its libvirt domain UUID).
     :param domain: its last ``inventory.Domain``, or None.
-    :param decision: the ``optin.Decision`` about it, None until decided.
+    :param decision: the ``optin.Decision`` applied to this run of the
+        domain, None until decided; it goes with the run. The opt-in
+        policy keeps what Nova answered, across runs and restarts, and is
+        asked again when it says the answer is due for a refresh.
     :param health: its ``machine.InstanceHealth`` while watched.
     :param touched: the table's clock at the last event about it.
     :param adopting: an adoption (an opt-in decision) is under way.
