@@ -12,9 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import base64
 import json
-import posixpath
 
 import fixtures
 
@@ -24,6 +22,7 @@ from masakarimonitors_ext.vmheartbeat.probing.probes import base
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
+from tests.unit.vmheartbeat.probing.probes import fake_agent
 
 A = '11111111-1111-1111-1111-111111111111'
 FORGED = '\n2026-01-01 00:00:00.000 1 ERROR forged\x1b[2J\u2028\r'
@@ -32,107 +31,9 @@ FORGED = '\n2026-01-01 00:00:00.000 1 ERROR forged\x1b[2J\u2028\r'
 agent_error = fake_libvirt.agent_error
 
 
-def frozen_error(command):
-    return agent_error(command, 'Command %s has been disabled: the agent '
-                       'is in frozen state' % command)
-
-
-def blocked_error(command):
-    return agent_error(command, 'Command %s has been disabled' % command)
-
-
-class FakeGuest:
-    """qemu-ga's guest-file-* commands on a guest filesystem held in a dict.
-
-    :param dirs: the directories that exist.
-
-    ``fail`` maps a command name to an exception raised instead of running
-    it; ``garbage`` a command name to a text answered once instead of the
-    real answer (the command runs, but for guest-file-open).
-    """
-
-    def __init__(self, dirs=(app_mailbox.MAILBOX,)):
-        self.files = {}
-        self.dirs = set(dirs)
-        self.handles = {}
-        self.next_handle = 1000
-        self.fail = {}
-        self.garbage = {}
-        self.calls = []
-        self.opens = 0
-        self.closes = 0
-
-    def __call__(self, domain, command, timeout, flags):
-        request = json.loads(command)
-        name = request['execute']
-        self.calls.append((name, request.get('arguments', {}), timeout))
-        error = self.fail.get(name)
-        if error is not None:
-            raise error
-        if name == 'guest-file-open' and name in self.garbage:
-            return self.garbage.pop(name)
-        answer = json.dumps({'return': getattr(
-            self, name.replace('-', '_'))(**request['arguments'])})
-        return self.garbage.pop(name, answer)
-
-    def guest_file_open(self, path, mode):
-        if (mode == 'r' and path not in self.files or
-                posixpath.dirname(path) not in self.dirs):
-            raise agent_error('guest-file-open', "failed to open file '%s' "
-                              "(mode: '%s'): No such file or directory" % (
-                                  path, mode))
-        if mode == 'w':
-            self.files[path] = b''
-        handle = self.next_handle
-        self.next_handle += 1
-        self.handles[handle] = [path, 0]
-        self.opens += 1
-        return handle
-
-    def handle(self, handle, command):
-        if handle not in self.handles:
-            raise agent_error(command, "Invalid parameter 'handle'")
-        return self.handles[handle]
-
-    def guest_file_read(self, handle, count):
-        path, pos = self.handle(handle, 'guest-file-read')
-        data = self.files[path][pos:pos + count]
-        self.handles[handle][1] = pos + len(data)
-        return {'count': len(data),
-                'buf-b64': base64.b64encode(data).decode(),
-                'eof': pos + len(data) >= len(self.files[path])}
-
-    def guest_file_write(self, handle, **arguments):
-        path, pos = self.handle(handle, 'guest-file-write')
-        data = base64.b64decode(arguments['buf-b64'])
-        self.files[path] = self.files[path][:pos] + data
-        self.handles[handle][1] = pos + len(data)
-        return {'count': len(data), 'eof': False}
-
-    def guest_file_close(self, handle):
-        self.handle(handle, 'guest-file-close')
-        del self.handles[handle]
-        self.closes += 1
-        return {}
-
-    def names(self):
-        return [name for name, _, _ in self.calls]
-
-    # The application in the guest
-
-    def challenge(self):
-        return json.loads(self.files[app_mailbox.CHALLENGE].decode())
-
-    def answer_raw(self, data):
-        self.files[app_mailbox.ANSWER] = data
-
-    def answer(self, challenge=None, status='healthy', **fields):
-        """Answer the challenge in the mailbox (or ``challenge``)."""
-        body = {'version': 1, 'status': status,
-                'challenge': (self.challenge()['challenge']
-                              if challenge is None else challenge)}
-        body.update(fields)
-        self.answer_raw(json.dumps(body).encode() + b'\n')
+frozen_error = fake_agent.frozen_error
+blocked_error = fake_agent.blocked_error
+FakeGuest = fake_agent.FakeGuest
 
 
 class AppMailboxProbeTestCase(test_base.TestCase):

@@ -13,7 +13,6 @@
 # under the License.
 
 import base64
-import json
 import subprocess
 
 import fixtures
@@ -23,6 +22,7 @@ from masakarimonitors_ext.vmheartbeat.probing.probes import base
 from masakarimonitors_ext.vmheartbeat.probing.probes import guest_exec
 from tests.unit import base as test_base
 from tests.unit import fake_libvirt
+from tests.unit.vmheartbeat.probing.probes import fake_agent
 
 A = '11111111-1111-1111-1111-111111111111'
 PID = 98
@@ -86,33 +86,7 @@ def frozen_error(command='guest-exec'):
                        'is in frozen state' % command)
 
 
-class ScriptedAgent:
-    """A qemu-ga playing a script, by command name.
-
-    Each entry of ``script`` is a list of answers given in turn, the last
-    one again and again; an answer is a text, an exception to raise or a
-    callable of the request.
-    """
-
-    def __init__(self, **script):
-        self.script = {name.replace('_', '-'): list(answers)
-                       for name, answers in script.items()}
-        self.calls = []
-
-    def __call__(self, domain, command, timeout, flags):
-        request = json.loads(command)
-        self.calls.append((request, timeout, flags))
-        answers = self.script.get(request['execute'])
-        if not answers:
-            raise agent_error(request['execute'], 'The command %s has not '
-                              'been found' % request['execute'])
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer(request) if callable(answer) else answer
-
-    def names(self):
-        return [request['execute'] for request, _, _ in self.calls]
+ScriptedAgent = fake_agent.ScriptedAgent
 
 
 class GuestExecProbeTestCase(test_base.TestCase):
