@@ -19,6 +19,18 @@ of itself, the kinds of health events, and how an escalation episode
 ended (:class:`EpisodeOutcome`: the escalator says it, the health machine
 takes it as it is). The configuration's choices are these words too. It
 imports nothing, so that every layer, the options included, uses it.
+
+A few words stand on more than one axis, because each axis is a public
+format of its own: ``failed`` is what an application says of itself
+(:data:`APP_FAILED`, the guest protocol), the kind of a health event
+(:data:`EVENT_FAILED`, the event format), a probe's outcome
+(``probes.base.Outcome.FAILED``, in the status and the log) and an
+instance's health state (``health.machine.FAILED``, in the status);
+``starting`` and ``healthy`` are an application's status and a health
+state. In the code each is named by its axis (``APP_``, ``EVENT_``,
+``Outcome.``, ``machine.``), never by the bare word, and the JSON that
+carries them says which axis a value is on (``app_status``, ``kind``,
+``outcome``, ``state``).
 """
 
 import enum

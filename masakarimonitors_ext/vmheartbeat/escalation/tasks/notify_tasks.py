@@ -37,7 +37,14 @@ def delivery_name(notifier_name):
 
 
 def delivered(delivered, answer, required):
-    """What a notify task provides: did it deliver, what was answered."""
+    """What a notify or queue task provides: did it deliver, what was said.
+
+    A JSON object, as TaskFlow keeps a task's result in the logbook and
+    gives it back to a resumed flow: ``delivered`` (the receiver has it),
+    ``answer`` (what it answered, or why not) and ``required`` (a refusal
+    leaves the episode not reported). Made only here, and judged only by
+    the escalator (``episodes._judge``).
+    """
     return {'delivered': delivered, 'answer': answer, 'required': required}
 
 
