@@ -44,6 +44,7 @@ root after tools/testbed/setup.sh::
 
 import argparse
 import concurrent.futures
+import glob
 import os
 import random
 import re
@@ -190,11 +191,21 @@ class Bench:
             'heartbeat calls, %d exec runs' % (cpu1 - cpu0, window, *calls))
 
     def baseline_env(self):
+        """The monitor's environment to run the code of the baseline.
+
+        Its tree comes first on the path, with its own package metadata:
+        the probe drivers and notifiers are the baseline's entry points,
+        wherever its modules were.
+        """
         tree = '/tmp/vmhb-baseline-%s' % self.args.baseline
         if not os.path.isdir(tree):
             subprocess.run(['git', 'worktree', 'add', '--detach', tree,
                             self.args.baseline], check=True,
                            stdout=subprocess.DEVNULL)
+        if not glob.glob(os.path.join(tree, '*.egg-info')):
+            subprocess.run([sys.executable, 'setup.py', '-q', 'egg_info'],
+                           cwd=tree, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         return {'PYTHONPATH': tree}
 
     def latency_runs(self):
