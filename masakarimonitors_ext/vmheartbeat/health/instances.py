@@ -111,7 +111,7 @@ class Instances:
     :param scheduler: the ``scheduler.BeatScheduler`` that runs the checks
         of the watched instances.
     :param prober: the ``prober.Prober``, told of forgotten instances.
-    :param escalator: the ``escalation.Escalator`` failures go to.
+    :param escalator: the ``episodes.Escalator`` failures go to.
     :param sink: an ``events.EventSink`` for health events, or None.
     :param clock: ``time.monotonic`` or a stand-in.
 
