@@ -19,6 +19,9 @@ foreground and stops cleanly on SIGTERM or SIGINT.
 
 ``masakari-vmheartbeatmonitor status [--json] [INSTANCE]`` asks the running
 monitor, through its local socket, what it knows of the instances.
+``masakari-vmheartbeatmonitor reset-budget INSTANCE|--all`` forgets the
+recoveries of one instance, or of all, so that their next failures are
+recovered again.
 """
 
 import json
@@ -28,11 +31,13 @@ import sys
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from masakarimonitors_ext import conf
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
 from masakarimonitors_ext import exception
 from masakarimonitors_ext.vmheartbeat.common import guestdata
+from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
 
@@ -41,11 +46,15 @@ LOG = logging.getLogger(__name__)
 PROG = 'masakari-vmheartbeatmonitor'
 
 
+#: the instance a subcommand is about (its UUID), shared by them all
+INSTANCE_OPT = cfg.StrOpt('instance', positional=True, required=False,
+                          help='The instance (its UUID); every instance '
+                               'when left out.')
+
 STATUS_OPTS = [
     cfg.BoolOpt('json', default=False,
                 help='Print the status as JSON.'),
-    cfg.StrOpt('instance', positional=True, required=False,
-               help='Only this instance (its UUID).'),
+    INSTANCE_OPT,
 ]
 
 
@@ -88,10 +97,58 @@ def status_main(argv):
     return 0
 
 
+RESET_OPTS = [
+    cfg.BoolOpt('all', default=False,
+                help='Reset the budget of every instance.'),
+    INSTANCE_OPT,
+]
+
+
+def reset_budget_main(argv):
+    """Reset recovery budgets (exit 2, with one line, when it cannot).
+
+    The running monitor is asked through its socket; when none answers
+    and none holds the budgets' file, the file is changed directly.
+    """
+    config = conf.CONF
+    config.register_cli_opts(RESET_OPTS)
+    config(argv, project='masakarimonitors', prog=PROG + ' reset-budget')
+    prog = PROG + ' reset-budget'
+    if bool(config.instance) == bool(config.all):
+        sys.stderr.write('%s: name one INSTANCE, or --all\n' % prog)
+        return 2
+    if config.instance and not uuidutils.is_uuid_like(config.instance):
+        sys.stderr.write('%s: %s is not an instance UUID\n' % (
+            prog, guestdata.escape(config.instance, 80)))
+        return 2
+    instance = config.instance.lower() if config.instance else None
+    what = 'every instance' if instance is None else instance
+    try:
+        done = status.command(status.socket_path(config),
+                              manager.RESET_BUDGET, instance)
+    except status.StatusError as e:
+        try:
+            count = guards.reset_offline(config, instance)
+        except exception.ConfigurationError as error:
+            count, e = None, error
+        if count is None:
+            sys.stderr.write('%s: %s\n' % (prog, e))
+            return 2
+        print('Recovery budget reset for %s (%d with recoveries kept); '
+              'no monitor runs: it reads them at its start.' % (what, count))
+        return 0
+    print('Recovery budget reset for %s (%s with recoveries kept).' % (
+        what, guestdata.escape(done.get('instances_reset'), 20)))
+    return 0
+
+
+SUBCOMMANDS = {'status': status_main, 'reset-budget': reset_budget_main}
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ['status']:
-        return status_main(argv[1:])
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     config = conf.CONF
     logging.register_options(config)
     config(argv, project='masakarimonitors', prog=PROG)

@@ -26,6 +26,7 @@ from masakarimonitors_ext.conf import api
 from masakarimonitors_ext.conf import guest_checks
 from masakarimonitors_ext.conf import notifiers
 from masakarimonitors_ext.conf import nova
+from masakarimonitors_ext.conf import recovery
 from masakarimonitors_ext.conf import vmheartbeat
 
 CONF = cfg.CONF
@@ -35,3 +36,4 @@ nova.register_opts(CONF)
 vmheartbeat.register_opts(CONF)
 guest_checks.register_opts(CONF)
 notifiers.register_opts(CONF)
+recovery.register_opts(CONF)

@@ -25,6 +25,7 @@ from masakarimonitors_ext.conf import api
 from masakarimonitors_ext.conf import guest_checks
 from masakarimonitors_ext.conf import notifiers
 from masakarimonitors_ext.conf import nova
+from masakarimonitors_ext.conf import recovery
 from masakarimonitors_ext.conf import vmheartbeat
 
 
@@ -38,6 +39,7 @@ def list_opts():
         (nova.GROUP, list(nova.list_opts()[nova.GROUP])),
         (vmheartbeat.GROUP, vmheartbeat.opts),
         (guest_checks.GROUP, guest_checks.opts),
+        (recovery.GROUP, recovery.opts),
         (notifiers.MESSAGING, notifiers.messaging_opts),
         (notifiers.MISTRAL, list(notifiers.list_opts()[notifiers.MISTRAL])),
         (notifiers.VITRAGE, list(notifiers.list_opts()[notifiers.VITRAGE])),

@@ -26,6 +26,7 @@ import time
 
 import futurist
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 import stevedore
 
 from masakarimonitors_ext.conf import vmheartbeat as vmhb_conf
@@ -35,6 +36,7 @@ from masakarimonitors_ext.vmheartbeat.common import nova
 from masakarimonitors_ext.vmheartbeat.common import statefile
 from masakarimonitors_ext.vmheartbeat.escalation import episodes
 from masakarimonitors_ext.vmheartbeat.escalation.flows import escalation_flows
+from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat.health import instances
 from masakarimonitors_ext.vmheartbeat.probing import connections
 from masakarimonitors_ext.vmheartbeat.probing import prober
@@ -51,6 +53,8 @@ LOG = logging.getLogger(__name__)
 
 PROBES_NAMESPACE = 'masakarimonitors_ext.vmheartbeat.probes'
 NOTIFIERS_NAMESPACE = 'masakarimonitors_ext.vmheartbeat.notifiers'
+#: the status socket's command that resets recovery budgets
+RESET_BUDGET = 'reset-budget'
 
 
 def load_probe_driver(conf):
@@ -168,19 +172,21 @@ class VMHeartbeatManager:
         self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
+        self.guards = guards.RecoveryGuards(conf)
         self.escalator = episodes.Escalator(
             escalation_flows.EscalationFlows(
                 conf, self.prober, self.inventory, self.notifiers,
                 self.outbox, self._stop, nova=self.nova),
-            conf, self._stop, self.events)
+            conf, self._stop, self.events, self.guards)
         self.instances = instances.Instances(
-            conf, self.scheduler, self.prober, self.escalator, self.events)
+            conf, self.scheduler, self.prober, self.escalator, self.events,
+            guards=self.guards)
         self._adopter = futurist.ThreadPoolExecutor(max_workers=4)
         self.adoption = adoption.Adoption(self.instances, self.optin,
                                           self.inventory, self._adopter)
-        self.status = status.StatusServer(status.socket_path(conf),
-                                          self.instances.snapshot,
-                                          self.outbox.counts)
+        self.status = status.StatusServer(
+            status.socket_path(conf), self.instances.snapshot,
+            self.outbox.counts, {RESET_BUDGET: self.reset_budget})
 
     # Lifecycle
 
@@ -189,6 +195,10 @@ class VMHeartbeatManager:
         statefile.prepare_state_path(self.conf.vmheartbeat.state_path)
         connections.start_event_loop()
         connections.check_uri(self.conf.libvirt.connection_uri)
+        if not self.guards.open():
+            raise exception.ConfigurationError(
+                'vmheartbeat.state_path', 'another monitor runs with this '
+                'state_path (it holds %s)' % guards.LOCK)
         self.escalator.open(self.instances.episode_closed)
         self.outbox.open()
         self.optin.open()
@@ -217,10 +227,22 @@ class VMHeartbeatManager:
             notifier.close()
         self._adopter.shutdown(wait=False)
         self.prober.shutdown()
+        self.guards.close()
         LOG.info('VM heartbeat monitor stopped')
 
     def stop(self):
         self._stop.set()
+
+    def reset_budget(self, instance_uuid):
+        """The ``reset-budget`` command: forget recoveries, of one or all.
+
+        :param instance_uuid: the instance, None for every instance.
+        """
+        if instance_uuid is not None and not uuidutils.is_uuid_like(
+                instance_uuid):
+            raise ValueError('not an instance UUID')
+        return {'instances_reset': self.guards.reset(
+            None if instance_uuid is None else instance_uuid.lower())}
 
     def check_services(self):
         """Check Nova and the notifiers once: one WARNING line each.

@@ -24,6 +24,10 @@ host is asked, or ``{"error": "..."}``.
 ``masakari-vmheartbeatmonitor status`` is that client: it asks only a
 socket of root or of its own user, and prints the answer escaped, since
 it carries what guests said.
+
+A request may name a command instead (``{"command": "reset-budget",
+"instance": UUID or null}``): the monitor runs it, only for a client of
+root or of its own user, and answers ``{"done": {...}}``.
 """
 
 import json
@@ -51,7 +55,8 @@ _MAX_ANSWER = 16 * 1024 * 1024
 #: seconds the server waits after accept() failed (out of descriptors)
 _ACCEPT_PAUSE = 1.0
 
-_STATE_TEXT = {views.REPORTED_ONLY: 'reported (report only: not recovered)'}
+_STATE_TEXT = {views.REPORTED_ONLY: 'reported (report only: not recovered)',
+               views.ON_HOLD: 'failed, on hold (not escalated yet)'}
 
 
 class StatusError(Exception):
@@ -91,12 +96,15 @@ class StatusServer:
     :param snapshot: returns a list of JSON-serializable dicts.
     :param notifiers: returns a list of JSON-serializable dicts, one per
         notifier, for an answer about the whole host; None for none.
+    :param commands: {name: callable(instance) returning a
+        JSON-serializable dict}, the commands a client may ask for.
     """
 
-    def __init__(self, path, snapshot, notifiers=None):
+    def __init__(self, path, snapshot, notifiers=None, commands=None):
         self.path = path
         self._snapshot = snapshot
         self._notifiers = notifiers
+        self._commands = commands or {}
         self._sock = None
         self._thread = None
         self._stopping = threading.Event()
@@ -153,14 +161,20 @@ class StatusServer:
 
     def _answer(self, conn):
         try:
-            instance = self._parse(self._read(conn))
+            instance, command = self._parse(self._read(conn))
+            if command is not None:
+                command = self._command(conn, command)
         except _BadRequest as e:
             LOG.warning('Status request refused: %s', e)
             data = json.dumps({'error': 'bad request: %s' % e})
         else:
             try:
-                answer = {'instances': self._snapshot(instance)}
-                if instance is None and self._notifiers is not None:
+                if command is not None:
+                    answer = {'done': command(instance)}
+                else:
+                    answer = {'instances': self._snapshot(instance)}
+                if (command is None and instance is None and
+                        self._notifiers is not None):
                     answer['notifiers'] = self._notifiers()
                 data = json.dumps(answer, allow_nan=False)
             except Exception as e:
@@ -192,9 +206,20 @@ class StatusServer:
                 raise _BadRequest('larger than %d bytes' % _MAX_REQUEST)
         return data.partition(b'\n')[0]
 
+    def _command(self, conn, name):
+        """The command asked for, for a client of root or of this user."""
+        func = self._commands.get(name)
+        if func is None:
+            raise _BadRequest('no command %s' % guestdata.escape(name, 40))
+        peer, trusted = _peer_uid(conn), _trusted_uids()
+        if peer is None or peer not in trusted:
+            raise _BadRequest('command %s refused to uid %s: only %s may '
+                              'ask it' % (name, peer, _who(trusted)))
+        return func
+
     @staticmethod
     def _parse(line):
-        """The instance asked for, or None for all."""
+        """(the instance asked for or None for all, the command or None)."""
         try:
             request = guestdata.loads(line.decode('utf-8') or '{}',
                                       _MAX_REQUEST, _MAX_REQUEST_DEPTH)
@@ -207,7 +232,10 @@ class StatusServer:
         instance = request.get('instance')
         if instance is not None and not isinstance(instance, str):
             raise _BadRequest('instance is not a string')
-        return instance
+        command = request.get('command')
+        if command is not None and not isinstance(command, str):
+            raise _BadRequest('command is not a string')
+        return instance, command
 
     def stop(self):
         if self._sock is None:
@@ -298,6 +326,36 @@ def query_host(path, timeout=10.0):
 
 def _ask(path, instance, timeout):
     """The answer's instances and notifiers, checked as :func:`query`."""
+    answer = _exchange(path, {'instance': instance}, timeout)
+    instances = answer.get('instances')
+    if not isinstance(instances, list) or not all(
+            isinstance(item, dict) for item in instances):
+        raise StatusError('unreadable answer from the monitor: no list of '
+                          'instances')
+    notifiers = answer.get('notifiers', [])
+    if not isinstance(notifiers, list) or not all(
+            isinstance(item, dict) for item in notifiers):
+        raise StatusError('unreadable answer from the monitor: a list of '
+                          'notifiers that is not one')
+    return instances, notifiers
+
+
+def command(path, name, instance=None, timeout=10.0):
+    """Have the running monitor run a command, checked as :func:`query`.
+
+    :returns: what it answered it did, a dict.
+    :raises: StatusError as :func:`query`; also when the monitor refused.
+    """
+    done = _exchange(path, {'command': name, 'instance': instance},
+                     timeout).get('done')
+    if not isinstance(done, dict):
+        raise StatusError('unreadable answer from the monitor: it does not '
+                          'say what it did')
+    return done
+
+
+def _exchange(path, request, timeout):
+    """One request to the monitor and its answer, an object."""
     shown = guestdata.escape(path, 500)
     _check_socket(path, shown)
     try:
@@ -310,7 +368,7 @@ def _ask(path, instance, timeout):
                 raise StatusError('the process serving %s runs as uid %d, '
                                   'not as %s: refusing to ask it' % (
                                       shown, peer, _who(trusted)))
-            sock.sendall(json.dumps({'instance': instance}).encode() + b'\n')
+            sock.sendall(json.dumps(request).encode() + b'\n')
             data = b''
             while not data.endswith(b'\n'):
                 chunk = sock.recv(65536)
@@ -337,17 +395,7 @@ def _ask(path, instance, timeout):
                           'object')
     if 'error' in answer:
         raise StatusError(guestdata.escape(answer['error'], 500))
-    instances = answer.get('instances')
-    if not isinstance(instances, list) or not all(
-            isinstance(item, dict) for item in instances):
-        raise StatusError('unreadable answer from the monitor: no list of '
-                          'instances')
-    notifiers = answer.get('notifiers', [])
-    if not isinstance(notifiers, list) or not all(
-            isinstance(item, dict) for item in notifiers):
-        raise StatusError('unreadable answer from the monitor: a list of '
-                          'notifiers that is not one')
-    return instances, notifiers
+    return answer
 
 
 #: characters of one field of the answer the text shows
@@ -441,6 +489,7 @@ def _block(item):
         lines.append('  report only: %s' % (
             ', '.join(_text(c) for c in report_only)
             if isinstance(report_only, list) else _text(report_only)))
+    lines.extend(_recovery_lines(_dict(item.get('recovery'))))
     for kind, check in sorted(_dict(item.get('checks')).items()):
         check = _dict(check)
         last = check.get('last')
@@ -458,3 +507,20 @@ def _block(item):
             _number(check.get('failure_threshold')),
             _number(check.get('interval'))))
     return lines
+
+
+def _recovery_lines(recovery):
+    """The instance's recovery budget, as the guards describe it."""
+    if not recovery:
+        return []
+    line = '  recoveries: %s of %s within %ss (last %s)' % (
+        _number(recovery.get('recoveries')),
+        _number(recovery.get('max_recoveries')),
+        _number(recovery.get('window')),
+        _text(recovery.get('last_recovery')))
+    if recovery.get('permission') not in (None, 'recover'):
+        line += '; next failure %s until %s: %s' % (
+            'on hold' if recovery.get('permission') == 'hold'
+            else 'reported only', _text(recovery.get('until') or 'raised'),
+            _text(recovery.get('reason')))
+    return [line]

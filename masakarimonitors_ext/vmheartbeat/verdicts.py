@@ -17,8 +17,10 @@
 What an instance fails of (its failure class), what an application says
 of itself, the kinds of health events, and how an escalation episode
 ended (:class:`EpisodeOutcome`: the escalator says it, the health machine
-takes it as it is). The configuration's choices are these words too. It
-imports nothing, so that every layer, the options included, uses it.
+takes it as it is), and what the recovery guards let be done with a
+failure (:class:`Permission`). The configuration's choices are these
+words too. It imports nothing, so that every layer, the options
+included, uses it.
 
 A few words stand on more than one axis, because each axis is a public
 format of its own: ``failed`` is what an application says of itself
@@ -57,8 +59,24 @@ EVENT_FAILED = 'failed'
 EVENT_REPORTED = 'reported'
 EVENT_RECOVERED = 'recovered'
 EVENT_STATUS_CHANGED = 'status_changed'
+EVENT_RECOVERY_SUSPENDED = 'recovery_suspended'
 EVENT_KINDS = (EVENT_FAILED, EVENT_REPORTED, EVENT_RECOVERED,
-               EVENT_STATUS_CHANGED)
+               EVENT_STATUS_CHANGED, EVENT_RECOVERY_SUSPENDED)
+
+
+class Permission(enum.Enum):
+    """What the recovery guards let be done with one failure."""
+
+    #: escalate it, and have Masakari recover the instance
+    RECOVER = 'recover'
+    #: escalate it, reported only: Masakari is not asked to recover it
+    REPORT_ONLY = 'report_only'
+    #: do not escalate it yet: it is escalated when the hold ends, if the
+    #: instance still fails
+    HOLD = 'hold'
+
+    def __str__(self):
+        return self.value
 
 
 class EpisodeOutcome(enum.Enum):

@@ -44,6 +44,7 @@ RECOVER = 'recover'
 CHECK_SETTINGS = 'check_settings'
 #: the application's status when the failure was found (None: unknown)
 APP_STATUS = 'app_status'
+RECOVERY_RUN = 'recovery_run'
 REPROBE_ATTEMPT = 'reprobe_attempt'
 REPROBE_RESULT = 'reprobe_result'
 DOMAIN_STATE = 'domain_state'

@@ -146,12 +146,16 @@ class Escalator:
     :param sink: an ``events.EventSink``: an episode whose every required
         notifier took the failure is a ``reported`` event, with what each
         receiver answered; None for none.
+    :param guards: the ``guards.RecoveryGuards`` that keep each recovery
+        Masakari was asked for (an episode reported with ``recover``);
+        None to keep none.
     """
 
     DATABASE = 'escalations.sqlite'
 
-    def __init__(self, flows, conf, stop, sink=None):
+    def __init__(self, flows, conf, stop, sink=None, guards=None):
         self._flows = flows
+        self._guards = guards
         self._conf = conf
         self._on_closed = None
         self._stop = stop
@@ -205,7 +209,8 @@ class Escalator:
 
     def start(self, instance_uuid, evidence, probe_timeout,
               failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
-              recover=True, check_settings=None, status=None):
+              recover=True, check_settings=None, status=None,
+              recovery_run=1):
         """Escalate a failure of an instance, unless one is under way.
 
         :param evidence: the last check results, oldest first.
@@ -218,6 +223,9 @@ class Escalator:
             (``checks.CheckSettings.to_dict()``), None for the heartbeat.
         :param status: the application's status when the failure was found
             (``verdicts.APP_STATES``), None when unknown.
+        :param recovery_run: for a failure to recover, its place in its
+            run of recoveries (``guards.Permit.run``), kept by the guards
+            once it is reported.
         :returns: False when an escalation of this instance already runs.
         """
         with self._lock:
@@ -230,7 +238,8 @@ class Escalator:
                                 constants.CHECK: check,
                                 constants.RECOVER: bool(recover),
                                 constants.CHECK_SETTINGS: check_settings,
-                                constants.APP_STATUS: status})
+                                constants.APP_STATUS: status,
+                                constants.RECOVERY_RUN: recovery_run})
         return True
 
     def _guarded(self, instance_uuid, func, *args):
@@ -248,6 +257,12 @@ class Escalator:
         """
         with self._lock:
             self._episodes.pop(instance_uuid, None)
+        if (outcome is verdicts.EpisodeOutcome.NOTIFIED and
+                self._guards is not None and store[constants.RECOVER]):
+            # NOTE: an episode a previous version began has no run: the
+            # first of one is the least back-off after it.
+            self._guards.recovered(instance_uuid,
+                                   store.get(constants.RECOVERY_RUN) or 1)
         if (outcome is verdicts.EpisodeOutcome.NOTIFIED and
                 self._sink is not None):
             # NOTE: before the table hears of it: the instance's next

@@ -36,6 +36,7 @@ import time
 
 from oslo_log import log as logging
 
+from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.common import checks
 from masakarimonitors_ext.vmheartbeat.common import constants
 from masakarimonitors_ext.vmheartbeat.health import checklog
@@ -67,6 +68,9 @@ class Instance:
         whose check has not answered since; kept while the domain is
         stopped and started again (Masakari's recovery), so that its
         answer is the ``recovered`` event.
+    :param permit: the recovery guards' ``guards.Permit`` for its current
+        failure, None when they were not asked (no failure, or a class the
+        flavor reports only).
     """
 
     uuid: str
@@ -77,6 +81,7 @@ class Instance:
     adopting: bool = False
     blocked: frozenset = frozenset()
     unrecovered: tuple = None
+    permit: object = None
 
     @property
     def decided(self):
@@ -93,6 +98,10 @@ class Instance:
         """Masakari is asked to recover this failure class."""
         report_only = getattr(self.decision, 'report_only', ())
         return failure_class not in report_only
+
+    def budget(self, default):
+        """Its ``budgets.Budget``: the operator's, with its flavor's."""
+        return budgets.of(default, getattr(self.decision, 'recovery', ()))
 
 
 def short_grace(settings):
@@ -114,6 +123,8 @@ class Instances:
     :param escalator: the ``episodes.Escalator`` failures go to.
     :param sink: an ``events.EventSink`` for health events, or None.
     :param clock: ``time.monotonic`` or a stand-in.
+    :param guards: the ``guards.RecoveryGuards`` asked before a failure is
+        escalated to be recovered; None to recover every failure.
 
     What the inventory tells (listings, domain events) reaches the table
     through ``adoption.Adoption``, which decides what it means; the
@@ -122,8 +133,9 @@ class Instances:
 
     Lock order: the table's lock comes first. While it holds it, the table
     calls only the scheduler (``watch``, ``unwatch``, ``watching``,
-    ``probe_now``), the escalator (``escalating``) and the event sink
-    (``emit``); each takes its own lock briefly and never calls the table
+    ``probe_now``), the escalator (``escalating``), the recovery guards
+    (``permit``, ``describe``) and the event sink (``emit``); each takes
+    its own lock briefly and never calls the table
     back while holding it (the scheduler reports results, the escalator
     closes episodes, outside their locks: their tests check it). The
     prober and the escalator's ``start`` are called without the table's
@@ -131,8 +143,10 @@ class Instances:
     """
 
     def __init__(self, conf, scheduler, prober, escalator, sink=None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, guards=None):
         self._conf = conf
+        self._guards = guards
+        self._budget = budgets.defaults(conf)
         self._scheduler = scheduler
         self._prober = prober
         self._escalator = escalator
@@ -173,9 +187,16 @@ class Instances:
                 records = [r for r in (self._records.get(instance_uuid),)
                            if r is not None]
             return [views.describe(record, now,
-                                   self._escalator.escalating(record.uuid))
+                                   self._escalator.escalating(record.uuid),
+                                   self._guard_view(record))
                     for record in records
                     if record.domain is not None or record.health is not None]
+
+    def _guard_view(self, record):
+        if self._guards is None or record.health is None:
+            return None
+        return self._guards.describe(record.uuid,
+                                     record.budget(self._budget))
 
     def _record(self, instance_uuid):
         record = self._records.get(instance_uuid)
@@ -422,8 +443,12 @@ class Instances:
                            status=entry.app_status_now(now)[0],
                            details='answering again: %s' % result)
                 record.unrecovered = None
+            if failed or entry.still_failing(check, result):
+                failed = self._guarded(record, entry)
             if failed:
-                recover = record.recovers(entry.failure_class)
+                recover = record.recovers(entry.failure_class) and (
+                    record.permit is None or record.permit.permission is
+                    verdicts.Permission.RECOVER)
                 escalation = dict(
                     evidence=list(entry.evidence),
                     probe_timeout=state.settings.call_timeout,
@@ -431,14 +456,47 @@ class Instances:
                     recover=recover,
                     check_settings=(None if check == checks.HEARTBEAT
                                     else state.settings.to_dict()),
-                    status=entry.app_status_now(now)[0])
+                    status=entry.app_status_now(now)[0],
+                    recovery_run=(record.permit.run if recover and
+                                  record.permit is not None else 0))
         if failed:
-            if result.recover and not recover:
+            if result.recover and not record.recovers(
+                    escalation['failure_class']):
                 LOG.warning('Instance %s: the application asks to be '
                             'recovered; the flavor sets %s to report only: '
                             'it is reported, not recovered', instance_uuid,
                             escalation['failure_class'])
             self._escalator.start(instance_uuid, **escalation)
+
+    def _guarded(self, record, entry):
+        """Ask the recovery guards about a failure, failed or on hold.
+
+        :returns: True when it is to be escalated now (recovered or
+            reported only), False when it is on hold.
+        """
+        record.permit = None
+        if self._guards is None or not record.recovers(entry.failure_class):
+            entry.release()
+            return True
+        permit, news = self._guards.permit(record.uuid,
+                                           record.budget(self._budget))
+        record.permit = permit
+        if news:
+            LOG.warning('Instance %s: its %s is %s, not recovered: %s; '
+                        'until %s', record.uuid, entry.failure_class,
+                        'on hold' if permit.permission is
+                        verdicts.Permission.HOLD else 'reported only',
+                        permit.reason, permit.until_iso or 'its budget '
+                        'is raised')
+            self._emit(verdicts.EVENT_RECOVERY_SUSPENDED, record.uuid,
+                       entry.failed_check, failure_class=entry.failure_class,
+                       recover=False, until=permit.until_iso,
+                       details='%s: %s' % (permit.permission, permit.reason))
+        if permit.permission is verdicts.Permission.HOLD:
+            entry.hold()
+            return False
+        entry.release()
+        return True
 
     def episode_closed(self, instance_uuid, outcome, answers=(),
                        failure=None):

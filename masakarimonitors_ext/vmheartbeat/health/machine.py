@@ -21,6 +21,9 @@
         |                   +----answer-------+  +----deferred-------+
         |                   |                                        |
         |                   +----answer---- reported <--notified-----+
+        |                   |                                        |
+        |                   +----answer---- on_hold <-----hold-------+
+        |                                     +------release-------> failed
         +--restart (started, rebooted, resumed)-- any state
     any state --suppress (paused, stopping, migrating)--> suppressed
 
@@ -45,6 +48,11 @@ it on: ``notified`` (the notification was taken) to reported, ``cleared``
 ``deferred`` (nothing could be reported: the notification was refused or
 the escalation could not run) back to suspect, held off for a cool-off
 period after which a still failing instance is escalated again.
+
+A failure that the recovery guards hold (a maintenance pause, the
+back-off between two recoveries) is ``on_hold``: not escalated yet, and
+released to be escalated by a later miss of its check once the guards
+let it; an answer of that check clears it, as it would a reported one.
 """
 
 import collections
@@ -60,6 +68,7 @@ HEALTHY = 'healthy'
 SUSPECT = 'suspect'
 FAILED = 'failed'
 REPORTED = 'reported'
+ON_HOLD = 'on_hold'
 SUPPRESSED = 'suppressed'
 
 ANSWER = 'answer'
@@ -70,6 +79,8 @@ CLEARED = 'cleared'
 DEFERRED = 'deferred'
 RESTART = 'restart'
 SUPPRESS = 'suppress'
+HOLD = 'hold'
+RELEASE = 'release'
 
 _TRANSITIONS = (
     (STARTING, ANSWER, HEALTHY), (STARTING, MISS, SUSPECT),
@@ -79,7 +90,11 @@ _TRANSITIONS = (
     (FAILED, NOTIFIED, REPORTED), (FAILED, CLEARED, HEALTHY),
     (FAILED, DEFERRED, SUSPECT),
     (REPORTED, ANSWER, HEALTHY), (REPORTED, MISS, REPORTED),
+    (FAILED, HOLD, ON_HOLD), (ON_HOLD, ANSWER, HEALTHY),
+    (ON_HOLD, RELEASE, FAILED),
 )
+_STATES = (STARTING, HEALTHY, SUSPECT, FAILED, REPORTED, ON_HOLD,
+           SUPPRESSED)
 
 EVIDENCE_SIZE = 10
 #: why an instance the escalation found not running is suppressed
@@ -93,11 +108,11 @@ _AGENT_LOST = frozenset([base.Outcome.TIMED_OUT, base.Outcome.NOT_CONNECTED])
 
 def _build_machine():
     machine = machines.FiniteMachine()
-    for state in (STARTING, HEALTHY, SUSPECT, FAILED, REPORTED, SUPPRESSED):
+    for state in _STATES:
         machine.add_state(state)
     for source, event, target in _TRANSITIONS:
         machine.add_transition(source, target, event)
-    for state in (STARTING, HEALTHY, SUSPECT, FAILED, REPORTED, SUPPRESSED):
+    for state in _STATES:
         machine.add_transition(state, STARTING, RESTART)
         machine.add_transition(state, SUPPRESSED, SUPPRESS)
     machine.default_start_state = STARTING
@@ -313,7 +328,7 @@ class InstanceHealth:
 
     def _answered(self, state, check):
         state.misses = 0
-        if self.state in (FAILED, REPORTED):
+        if self.state in (FAILED, REPORTED, ON_HOLD):
             if check == self.failed_check and self._fire(ANSWER):
                 self.failed_check = self.failure_class = None
             return False
@@ -412,6 +427,19 @@ class InstanceHealth:
         self._held_until = now + cooloff
         self.failed_check = self.failure_class = None
         return self._fire(DEFERRED)
+
+    def hold(self):
+        """The guards hold the failure: it is not escalated for now."""
+        return self._fire(HOLD)
+
+    def still_failing(self, check, result):
+        """A held failure's check missed again: it may be released."""
+        return (self.state == ON_HOLD and check == self.failed_check and
+                result.missed)
+
+    def release(self):
+        """The guards let a held failure go: it is escalated now."""
+        return self._fire(RELEASE)
 
     @property
     def held_until(self):

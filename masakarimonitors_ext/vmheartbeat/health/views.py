@@ -16,28 +16,35 @@
 
 from masakarimonitors_ext.vmheartbeat.common import checks
 from masakarimonitors_ext.vmheartbeat.health import machine
+from masakarimonitors_ext.vmheartbeat import verdicts
 
 #: the state shown for a reported failure of a class set to report only:
 #: every required notifier has it, but Masakari was not asked to recover
 REPORTED_ONLY = 'reported_only'
+#: the state of a failure the recovery guards hold
+ON_HOLD = machine.ON_HOLD
 #: the application's status when no answer of it stands (see
 #: ``machine.InstanceHealth.app_status_now``)
 APP_UNKNOWN = 'unknown'
 
 
-def describe(record, now, escalating):
+def describe(record, now, escalating, recovery=None):
     """One ``instances.Instance`` record as the status shows it.
 
     Its ``state`` is the health state, except that a reported failure of
     a class the instance reports only (Masakari was not asked to recover
-    it) is :data:`REPORTED_ONLY`, not ``reported``. Its ``app_status`` is
-    the application's status only while its last answer stands, else
+    it, by the flavor or by the recovery guards) is :data:`REPORTED_ONLY`,
+    not ``reported``; a failure the guards hold is ``on_hold``. Its
+    ``app_status`` is the application's status only while its last
+    answer stands, else
     :data:`APP_UNKNOWN` (None without an application heartbeat), and
     ``app_status_age`` the seconds since that last answer (None before
     any).
 
     :param now: ``time.monotonic()`` the ages are counted from.
     :param escalating: an escalation of the instance runs.
+    :param recovery: its recovery budget as the recovery guards describe
+        it (``guards.RecoveryGuards.describe``), None without guards.
     """
     entry, decision = record.health, record.decision
     if decision is not None:
@@ -55,7 +62,11 @@ def describe(record, now, escalating):
                                answered_at is not None):
         app_status = APP_UNKNOWN
     shown = entry.state
-    if shown == machine.REPORTED and not record.recovers(entry.failure_class):
+    permit = record.permit
+    if shown == machine.REPORTED and (
+            not record.recovers(entry.failure_class) or (
+                permit is not None and
+                permit.permission is not verdicts.Permission.RECOVER)):
         shown = REPORTED_ONLY
     item.update(
         state=shown, suppressed_because=entry.suppress_reason,
@@ -65,7 +76,7 @@ def describe(record, now, escalating):
         app_status_age=(None if answered_at is None
                         else round(now - answered_at, 3)),
         report_only=sorted(getattr(decision, 'report_only', ())),
-        checks={})
+        recovery=recovery, checks={})
     for kind, state in entry.checks.items():
         last = state.last
         item['checks'][kind] = {

@@ -17,8 +17,11 @@
 An :class:`Event` is something that happened to the health of one
 instance: a failure confirmed by its escalation (``failed``), what the
 notifiers answered once every required one delivered it (``reported``),
-the instance answering again after a report (``recovered``), or a change
-of the health status an application reports (``status_changed``).
+the instance answering again after a report (``recovered``), a change
+of the health status an application reports (``status_changed``), or the
+recovery guards holding its recoveries back (``recovery_suspended``: its
+recovery budget spent, or the back-off after a recovery, with why and
+until when).
 
 Failures reach the notifiers through their escalation flow; the other
 kinds through the :class:`EventSink`, which hands them to the persisted
@@ -54,7 +57,7 @@ _STATUS_SEVERITY = {verdicts.APP_FAILED: ERROR, verdicts.APP_DEGRADED: WARNING}
 
 #: the version of :meth:`Event.to_dict`; a new field raises the minor
 #: number, a changed or removed one the major number
-VERSION = '1.0'
+VERSION = '1.1'
 
 #: the namespace of the identifiers of failure events (uuid5), so that
 #: every try of one failure carries the same identifier
@@ -100,6 +103,9 @@ class Event:
         escalation found, most recent last.
     :param answers: for ``reported``: (notifier, answer) pairs, what each
         receiver answered.
+    :param until: for ``recovery_suspended``: ISO 8601 UTC time at which
+        the instance may be recovered again, None for never (its budget
+        is 0).
     :param generated_time: ISO 8601 UTC time of the event; for a failure,
         the same for every try.
     :param event_id: a UUID, the same for every try of this event, so that
@@ -116,6 +122,7 @@ class Event:
     details: str = ''
     evidence: tuple = ()
     answers: tuple = ()
+    until: str = None
     generated_time: str = dataclasses.field(default_factory=_now)
     event_id: str = dataclasses.field(default_factory=_new_id)
 
@@ -130,6 +137,8 @@ class Event:
             return ERROR
         if self.kind == verdicts.EVENT_STATUS_CHANGED:
             return _STATUS_SEVERITY.get(self.status, INFO)
+        if self.kind == verdicts.EVENT_RECOVERY_SUSPENDED:
+            return WARNING
         return INFO
 
     def to_dict(self):

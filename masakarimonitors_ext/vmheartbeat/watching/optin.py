@@ -36,6 +36,7 @@ from oslo_utils import strutils
 from oslo_utils import uuidutils
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.common import checks
 from masakarimonitors_ext.vmheartbeat.common import guestdata
 from masakarimonitors_ext.vmheartbeat.common import nova as nova_client
@@ -56,6 +57,8 @@ class Decision:
     :param problems: bad extra-spec values that were replaced by defaults.
     :param checks: its application-level ``checks.CheckSettings``.
     :param report_only: failure classes not recovered, only reported.
+    :param recovery: what the flavor overrides of the recovery budget,
+        sorted (field, value) pairs (``budgets.from_extra_specs``).
     """
 
     watched: bool
@@ -64,6 +67,7 @@ class Decision:
     problems: tuple = ()
     checks: tuple = ()
     report_only: frozenset = frozenset()
+    recovery: tuple = ()
 
 
 class OptInUnknown(exception.VMHeartbeatError):
@@ -110,8 +114,9 @@ def decide_from_extra_specs(extra_specs, key, defaults, check_defaults=None,
             extra_specs, key, check_defaults, audit_min_period, report_only,
             exec_allowed_commands)
         problems.extend(more)
+    recovery = budgets.from_extra_specs(extra_specs, key, problems)
     return Decision(True, settings, 'flavor extra spec %s=%s' % (key, raw),
-                    tuple(problems), found, classes)
+                    tuple(problems), found, classes, recovery)
 
 
 def _decisions_from(body, conf):
@@ -166,7 +171,8 @@ def _decision_from(entry, conf):
         raise ValueError('reason is not text')
     return Decision(entry['watched'], settings,
                     guestdata.escape(reason, 500), checks=found,
-                    report_only=report_only)
+                    report_only=report_only,
+                    recovery=budgets.from_stored(entry.get('recovery', {})))
 
 
 def _body_of(decisions):
@@ -176,7 +182,8 @@ def _body_of(decisions):
                                  in checks.BOUNDED[checks.HEARTBEAT]}
                                 if d.settings else None),
                    'checks': [c.to_dict() for c in d.checks],
-                   'report_only': sorted(d.report_only)}
+                   'report_only': sorted(d.report_only),
+                   'recovery': dict(d.recovery)}
             for uuid, d in decisions.items()}
 
 

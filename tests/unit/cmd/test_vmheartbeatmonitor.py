@@ -16,11 +16,15 @@ import io
 import json
 import os
 import signal
+import time
 from unittest import mock
 
 import fixtures
 
 from masakarimonitors_ext.cmd import vmheartbeatmonitor
+from masakarimonitors_ext.vmheartbeat.common import budgets
+from masakarimonitors_ext.vmheartbeat.escalation import guards
+from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
 from tests.unit import base
 
@@ -291,3 +295,77 @@ class StatusMainTestCase(base.TestCase):
             ['masakari-vmheartbeatmonitor status: the monitor does not '
              'know instance \\x1b[2J\\nx on this host'],
             self.stderr.getvalue().splitlines())
+
+
+class ResetBudgetMainTestCase(base.TestCase):
+    """``masakari-vmheartbeatmonitor reset-budget``."""
+
+    def setUp(self):
+        super().setUp()
+        self.tempdir = self.useFixture(fixtures.TempDir()).path
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
+        self.stdout = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
+        self.socket = os.path.join(self.tempdir, status.SOCKET)
+        self.flags(group='vmheartbeat', state_path=self.tempdir)
+
+    def reset(self, *args):
+        # NOTE: each run of a command parses the command line once
+        self.conf.clear()
+        path = os.path.join(self.tempdir, 'masakarimonitors.conf')
+        with open(path, 'w') as f:
+            f.write('[vmheartbeat]\nstate_path = %s\n' % self.tempdir)
+        confdir = os.path.join(self.tempdir, 'conf.d')
+        os.makedirs(confdir, exist_ok=True)
+        return vmheartbeatmonitor.main(['reset-budget', '--config-file',
+                                        path, '--config-dir', confdir] +
+                                       list(args))
+
+    def kept(self, wall=time.time):
+        kept = guards.RecoveryGuards(self.conf, wall=wall)
+        self.assertTrue(kept.open())
+        kept.recovered(A, 1)
+        return kept
+
+    def test_asks_the_running_monitor(self):
+        done = []
+        server = status.StatusServer(
+            self.socket, lambda _i: [], commands={
+                manager.RESET_BUDGET: lambda i: done.append(i) or {
+                    'instances_reset': 1}})
+        server.start()
+        self.addCleanup(server.stop)
+        self.assertEqual(0, self.reset(A.upper()))
+        self.assertEqual([A], done)
+        self.assertIn('Recovery budget reset for %s (1 with' % A,
+                      self.stdout.getvalue())
+        self.assertEqual(0, self.reset('--all'))
+        self.assertEqual([A, None], done)
+
+    def test_changes_the_file_when_no_monitor_runs(self):
+        self.kept().close()
+        self.assertEqual(0, self.reset(A))
+        self.assertIn('no monitor runs', self.stdout.getvalue())
+        again = self.kept()
+        self.assertEqual(1, again.describe(A, budgets.defaults(self.conf))[
+            'recoveries'])
+        again.close()
+
+    def test_a_monitor_that_holds_the_file_but_does_not_answer(self):
+        holder = self.kept()
+        self.addCleanup(holder.close)
+        self.assertEqual(2, self.reset(A))
+        self.assertIn('no status socket', self.stderr.getvalue())
+        self.assertEqual(1, holder.describe(A, budgets.defaults(self.conf))[
+            'recoveries'])
+
+    def test_an_instance_or_all_is_required(self):
+        self.assertEqual(2, self.reset())
+        self.assertIn('name one INSTANCE, or --all', self.stderr.getvalue())
+        self.assertEqual(2, self.reset('--all', A))
+
+    def test_not_a_uuid_is_refused_escaped(self):
+        self.assertEqual(2, self.reset('../x\x1b[2J'))
+        self.assertIn('../x\\x1b[2J is not an instance UUID',
+                      self.stderr.getvalue())

@@ -28,8 +28,8 @@ class ListOptsTestCase(base.TestCase):
 
     def test_every_group_in_order(self):
         self.assertEqual(['DEFAULT', 'libvirt', 'api', 'nova', 'vmheartbeat',
-                          'guest_checks', 'messaging_notifier', 'mistral',
-                          'vitrage'],
+                          'guest_checks', 'recovery', 'messaging_notifier',
+                          'mistral', 'vitrage'],
                          [_name(group) for group, _ in opts.list_opts()])
 
     def test_every_option_has_help(self):

@@ -118,13 +118,13 @@ class TableTestCase(test_base.TestCase):
             A: optin.Decision(True, fakes.settings(), 'opted in'),
             B: optin.Decision(True, fakes.settings(), 'opted in')})
 
-    def make_parts(self, optin_policy=None, sink=None):
+    def make_parts(self, optin_policy=None, sink=None, guards=None):
         probes = fake_prober()
         beats = scheduler.BeatScheduler(probes, clock=self.clock)
         escalator = mock.Mock(spec=episodes.Escalator)
         libvirt = fake_inventory()
         table = instances.Instances(self.conf, beats, probes, escalator,
-                                    sink, clock=self.clock)
+                                    sink, clock=self.clock, guards=guards)
         beats.listen(table.on_result)
         executor = SteppedExecutor()
         return Parts(table, adoption.Adoption(

@@ -20,6 +20,7 @@ import socket
 import stat
 import threading
 import time
+from unittest import mock
 
 import fixtures
 
@@ -635,3 +636,73 @@ class FormatNotifiersTestCase(base.TestCase):
         for line in lines:
             self.assertTrue(line.isprintable(), line)
         self.assertEqual('  - (-): - waiting, - dropped', lines[2])
+
+
+class CommandTestCase(StatusTestCase):
+    """Commands on the status socket: only for root or the monitor's user."""
+
+    def serve_commands(self):
+        self.done = []
+
+        def reset(instance):
+            self.done.append(instance)
+            return {'instances_reset': 1}
+
+        server = status.StatusServer(self.path, self.snapshot,
+                                     commands={'reset-budget': reset})
+        server.start()
+        self.addCleanup(server.stop)
+
+    def test_a_command_is_run_and_answered(self):
+        self.serve_commands()
+        self.assertEqual({'instances_reset': 1},
+                         status.command(self.path, 'reset-budget', 'x'))
+        self.assertEqual(['x'], self.done)
+        self.assertEqual({'instances_reset': 1},
+                         status.command(self.path, 'reset-budget'))
+        self.assertEqual(['x', None], self.done)
+        # the snapshot was not asked
+        self.assertEqual([], self.snapshot.asked)
+
+    def test_an_unknown_command_is_refused(self):
+        self.serve_commands()
+        error = self.assertRaises(status.StatusError, status.command,
+                                  self.path, 'rm -rf /\x1b[2J')
+        self.assertIn('bad request: no command rm -rf /', str(error))
+        self.assertNotIn('\x1b', str(error))
+        self.assertEqual([], self.done)
+
+    def test_a_command_that_is_not_text_is_refused(self):
+        self.serve_commands()
+        answer = self.ask_raw(b'{"command": ["reset-budget"]}\n')
+        self.assertEqual({'error': 'bad request: command is not a string'},
+                         answer)
+
+    def test_a_client_of_another_user_is_refused(self):
+        self.serve_commands()
+        with mock.patch.object(status, '_peer_uid', return_value=12345):
+            answer = self.ask_raw(b'{"command": "reset-budget"}\n')
+        self.assertIn('command reset-budget refused to uid 12345', answer[
+            'error'])
+        self.assertEqual([], self.done)
+
+    def test_a_failing_command_is_an_error(self):
+        def broken(instance):
+            raise ValueError('not an instance UUID')
+
+        server = status.StatusServer(self.path, self.snapshot,
+                                     commands={'reset-budget': broken})
+        server.start()
+        self.addCleanup(server.stop)
+        error = self.assertRaises(status.StatusError, status.command,
+                                  self.path, 'reset-budget', 'x')
+        self.assertIn('not an instance UUID', str(error))
+
+    def test_an_answer_that_says_nothing_done_is_refused(self):
+        self.serve()
+        # a monitor without the command answers with the instances
+        with mock.patch.object(status.StatusServer, '_command',
+                               lambda self, conn, name: None):
+            error = self.assertRaises(status.StatusError, status.command,
+                                      self.path, 'reset-budget')
+        self.assertIn('it does not say what it did', str(error))

@@ -68,9 +68,11 @@ def vitrage_event(event):
     does. Unsigned: ``VitrageNotifier`` signs each try
     (``vitrage_events.sign``).
 
-    :returns: the body, or None for a status that changes no alarm
-        (``starting``).
+    :returns: the body, or None for an event that changes no alarm (a
+        status ``starting``, a recovery suspended).
     """
+    if event.kind == verdicts.EVENT_RECOVERY_SUSPENDED:
+        return None
     if event.kind == verdicts.EVENT_STATUS_CHANGED:
         if event.status == verdicts.APP_STARTING:
             return None

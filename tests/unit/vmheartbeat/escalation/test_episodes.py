@@ -127,7 +127,7 @@ class EscalatorTestCase(test_base.TestCase):
         self.closed.put((instance_uuid, outcome))
 
     def make_escalator(self, prober=None, notifiers=None, states_=None,
-                       task_states=None):
+                       task_states=None, guards=None):
         stop = threading.Event()
         if notifiers is None:
             notifiers = [('recorder', fakes.RecordingNotifier())]
@@ -149,7 +149,7 @@ class EscalatorTestCase(test_base.TestCase):
         sink = fakes.RecordingSink()
         escalator = episodes.Escalator(
             escalation_flows.EscalationFlows(self.conf, **vars(services)),
-            self.conf, stop, sink)
+            self.conf, stop, sink, guards)
         services.sink = sink
         escalator.open(self.on_closed)
         self.addCleanup(escalator.stop, 0)
@@ -347,6 +347,33 @@ class EscalationOutcomeTestCase(EscalatorTestCase):
         # the table hears which failure it was
         self.assertEqual((checks.HEARTBEAT, verdicts.CLASS_HEARTBEAT),
                          self.failures[A])
+
+    def test_a_reported_recovery_is_kept_by_the_guards(self):
+        kept = mock.Mock(spec=['recovered'])
+        escalator, _ = self.make_escalator(guards=kept)
+        escalator.start(A, [], 2.0, recovery_run=2)
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
+        kept.recovered.assert_called_once_with(A, 2)
+
+    def test_what_is_not_a_reported_recovery_is_not_kept(self):
+        kept = mock.Mock(spec=['recovered'])
+        # reported only
+        escalator, _ = self.make_escalator(guards=kept)
+        escalator.start(A, [], 2.0, recover=False)
+        self.assertEqual((A, Outcome.NOTIFIED), self.outcome())
+        # answered at a re-probe
+        escalator, _ = self.make_escalator(
+            prober=EscalationProber([fakes.TIMED_OUT, fakes.ANSWERED]),
+            guards=kept)
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, Outcome.ANSWERED), self.outcome())
+        # refused
+        escalator, _ = self.make_escalator(notifiers=[
+            ('recorder', fakes.RecordingNotifier([fakes.permanent_error()]))],
+            guards=kept)
+        escalator.start(A, [], 2.0)
+        self.assertEqual((A, Outcome.REJECTED), self.outcome())
+        kept.recovered.assert_not_called()
 
     def test_the_status_is_unknown_unless_given(self):
         escalator, services = self.make_escalator()

@@ -67,7 +67,7 @@ class HealthTestCase(TableTestCase):
         self.parts.escalator.start.assert_called_once_with(
             A, evidence=mock.ANY, probe_timeout=2.0,
             failure_class=verdicts.CLASS_HEARTBEAT, check=checks.HEARTBEAT,
-            recover=True, check_settings=None, status=None)
+            recover=True, check_settings=None, status=None, recovery_run=0)
         evidence = self.parts.escalator.start.call_args[1]['evidence']
         self.assertEqual(4, len(evidence))
         self.assertEqual(machine.FAILED, self.state(self.parts))
@@ -666,7 +666,7 @@ class AppEventsTestCase(TableTestCase):
             A, evidence=mock.ANY, probe_timeout=5.0,
             failure_class=verdicts.CLASS_APP_FAILED, check=checks.APP,
             recover=False, check_settings=mock.ANY,
-            status=verdicts.APP_FAILED)
+            status=verdicts.APP_FAILED, recovery_run=0)
         warnings = self.lines('WARNING')
         self.assertEqual(1, len(warnings), warnings)
         self.assertIn('Instance %s: the application asks to be recovered'

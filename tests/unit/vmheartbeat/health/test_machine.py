@@ -195,3 +195,48 @@ class InstanceHealthTestCase(base.TestCase):
     def test_repr(self):
         self.assertIn(A, repr(self.health))
         self.assertIn('starting', repr(self.health))
+
+
+class OnHoldTestCase(base.TestCase):
+    """A failure the recovery guards hold: neither escalated nor lost."""
+
+    def setUp(self):
+        super().setUp()
+        self.health = machine.InstanceHealth(
+            A, fakes.settings(failure_threshold=3), now=0.0, grace=60.0)
+        self.health.record(fakes.ANSWERED, 1.0)
+        for now in (2.0, 3.0, 4.0):
+            failed = self.health.record(fakes.TIMED_OUT, now)
+        self.assertTrue(failed)
+        self.assertTrue(self.health.hold())
+
+    def test_held_keeps_the_failure(self):
+        self.assertEqual(machine.ON_HOLD, self.health.state)
+        self.assertEqual(('heartbeat', verdicts.CLASS_HEARTBEAT),
+                         (self.health.failed_check,
+                          self.health.failure_class))
+        # more misses start nothing, but say it still fails
+        self.assertFalse(self.health.record(fakes.TIMED_OUT, 5.0))
+        self.assertTrue(self.health.still_failing('heartbeat',
+                                                  fakes.TIMED_OUT))
+        self.assertFalse(self.health.still_failing('heartbeat',
+                                                   fakes.ANSWERED))
+        self.assertFalse(self.health.still_failing('app', fakes.TIMED_OUT))
+
+    def test_release_makes_it_failed_again(self):
+        self.assertTrue(self.health.release())
+        self.assertEqual(machine.FAILED, self.health.state)
+        self.assertFalse(self.health.release())
+
+    def test_an_answer_clears_it(self):
+        self.assertFalse(self.health.record(fakes.ANSWERED, 5.0))
+        self.assertEqual(machine.HEALTHY, self.health.state)
+        self.assertIsNone(self.health.failed_check)
+        self.assertFalse(self.health.still_failing('heartbeat',
+                                                   fakes.TIMED_OUT))
+
+    def test_a_restart_or_suppression_leaves_it(self):
+        self.health.suppress('paused')
+        self.assertEqual(machine.SUPPRESSED, self.health.state)
+        self.health.restart(10.0)
+        self.assertEqual(machine.STARTING, self.health.state)

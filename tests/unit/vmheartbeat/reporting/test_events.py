@@ -94,7 +94,8 @@ class EventTestCase(base.TestCase):
 
     def test_kinds(self):
         self.assertEqual(('failed', 'reported', 'recovered',
-                          'status_changed'), verdicts.EVENT_KINDS)
+                          'status_changed', 'recovery_suspended'),
+                         verdicts.EVENT_KINDS)
 
 
 class SerializationTestCase(base.TestCase):

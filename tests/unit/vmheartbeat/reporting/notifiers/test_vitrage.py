@@ -111,7 +111,7 @@ class VitrageEventTestCase(base.TestCase):
                          details['source'])
         self.assertEqual(('heartbeat', 'heartbeat_lost'),
                          (details['check'], details['failure_class']))
-        self.assertEqual(('failed', '1.0', one.generated_time),
+        self.assertEqual(('failed', events.VERSION, one.generated_time),
                          (details['event_kind'], details['event_version'],
                           details['generated_time']))
         # Vitrage keeps them as alarm properties: plain values only

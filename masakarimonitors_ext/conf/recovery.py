@@ -1,0 +1,72 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options that bound how often an instance is recovered: [recovery].
+
+The defaults follow what mature HA systems settled on: vSphere HA's VM
+monitoring resets a VM at most 3 times an hour; Kubernetes backs restarts
+off, doubling up to a 5-minute cap, and forgets the back-off after
+10 minutes of running well; Oxide cut its auto-restart cool-down to
+5 minutes after innocent instances were penalised by a longer one. A
+flavor may override the budget and its window (see the admin guide,
+"Recovery guards"), bounded as these options are.
+"""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    'recovery',
+    title='Recovery guards',
+    help='How often Masakari is asked to recover one instance. A failure '
+         'past these limits is still reported to every notifier, as '
+         'report only.')
+
+
+opts = [
+    cfg.IntOpt('max_recoveries',
+               default=3, min=0, max=100,
+               help='Recoveries of one instance within "window" seconds; '
+                    'a failure past them is reported only (event '
+                    'recovery_suspended) until the oldest of them is '
+                    'older than the window. 0 never recovers.'),
+    cfg.FloatOpt('window',
+                 default=3600.0, min=60.0, max=7 * 86400.0,
+                 help='Seconds over which "max_recoveries" counts.'),
+    cfg.FloatOpt('backoff_initial',
+                 default=60.0, min=0.0, max=86400.0,
+                 help='Least seconds between the first recovery of an '
+                      'instance and its next one; each further recovery '
+                      'doubles it, up to "backoff_max". A failure within '
+                      'it is held, and escalated when it ends if the '
+                      'instance still fails. 0 turns the back-off off.'),
+    cfg.FloatOpt('backoff_max',
+                 default=300.0, min=0.0, max=86400.0,
+                 help='The longest back-off between two recoveries of one '
+                      'instance, in seconds.'),
+    cfg.FloatOpt('backoff_reset',
+                 default=600.0, min=1.0, max=7 * 86400.0,
+                 help='Seconds an instance runs without failing after a '
+                      'recovery before its back-off starts again from '
+                      '"backoff_initial" (its next failure is recovered '
+                      'at once, within "max_recoveries").'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}
