@@ -14,13 +14,17 @@
 
 """Options that bound how often an instance is recovered: [recovery].
 
-The defaults follow what mature HA systems settled on: vSphere HA's VM
-monitoring resets a VM at most 3 times an hour; Kubernetes backs restarts
-off, doubling up to a 5-minute cap, and forgets the back-off after
-10 minutes of running well; Oxide cut its auto-restart cool-down to
-5 minutes after innocent instances were penalised by a longer one. A
-flavor may override the budget and its window (see the admin guide,
-"Recovery guards"), bounded as these options are.
+The defaults follow what mature HA systems settled on, and Masakari
+itself: vSphere HA's VM monitoring resets a VM at most 3 times an hour;
+Kubernetes backs restarts off, doubling up to a cap, and forgets the
+back-off after a while of running well; Oxide cut its auto-restart
+cool-down to 5 minutes after innocent instances were penalised by a
+longer one. Masakari refuses a second notification of one instance
+within ``duplicate_notification_detection_interval`` (180 s by default)
+of the first as a duplicate (409): a recovery asked for sooner would be
+lost, so the first back-off is that long. A flavor may override the
+budget and its window (see the admin guide, "Recovery guards"), bounded
+as these options are.
 """
 
 from oslo_config import cfg
@@ -44,18 +48,22 @@ opts = [
                  default=3600.0, min=60.0, max=7 * 86400.0,
                  help='Seconds over which "max_recoveries" counts.'),
     cfg.FloatOpt('backoff_initial',
-                 default=60.0, min=0.0, max=86400.0,
+                 default=180.0, min=0.0, max=86400.0,
                  help='Least seconds between the first recovery of an '
                       'instance and its next one; each further recovery '
                       'doubles it, up to "backoff_max". A failure within '
-                      'it is held, and escalated when it ends if the '
-                      'instance still fails. 0 turns the back-off off.'),
+                      'it is on hold, and escalated when it ends if the '
+                      'instance still fails. Keep it at least Masakari\'s '
+                      'duplicate_notification_detection_interval (180 s '
+                      'by default): Masakari refuses a recovery of the '
+                      'same instance sooner as a duplicate. 0 turns the '
+                      'back-off off.'),
     cfg.FloatOpt('backoff_max',
-                 default=300.0, min=0.0, max=86400.0,
+                 default=600.0, min=0.0, max=86400.0,
                  help='The longest back-off between two recoveries of one '
                       'instance, in seconds.'),
     cfg.FloatOpt('backoff_reset',
-                 default=600.0, min=1.0, max=7 * 86400.0,
+                 default=1800.0, min=1.0, max=7 * 86400.0,
                  help='Seconds an instance runs without failing after a '
                       'recovery before its back-off starts again from '
                       '"backoff_initial" (its next failure is recovered '

@@ -34,10 +34,11 @@ class LogNotifier(base.Notifier):
                       event.generated_time, ' | '.join(event.evidence))
         else:
             LOG.info('Health event %s: instance %s on %s, check %s, class '
-                     '%s, status %s at %s: %s%s', event.kind,
+                     '%s, status %s at %s: %s%s%s', event.kind,
                      event.instance_uuid, event.hostname, event.check,
                      event.failure_class or '-', event.status or '-',
                      event.generated_time, event.details or '-',
                      ''.join('; %s: %s' % answer
-                             for answer in event.answers))
+                             for answer in event.answers),
+                     '; until %s' % event.until if event.until else '')
         return 'logged'

@@ -36,7 +36,7 @@ class BudgetsTestCase(base.TestCase):
         self.assertEqual((('max_recoveries', 1), ('window', 7200.0)), found)
         self.assertEqual([], problems)
         budget = budgets.of(budgets.defaults(self.conf), found)
-        self.assertEqual((1, 7200.0, 60.0), (
+        self.assertEqual((1, 7200.0, 180.0), (
             budget.max_recoveries, budget.window, budget.backoff_initial))
 
     def test_values_out_of_bounds_keep_the_operators(self):

@@ -20,6 +20,7 @@ import time
 
 import fixtures
 
+from masakarimonitors_ext.conf import recovery as recovery_conf
 from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat import verdicts
@@ -40,6 +41,9 @@ class GuardsTestCase(base.TestCase):
         super().setUp()
         self.state = self.useFixture(fixtures.TempDir()).path
         self.flags(group='vmheartbeat', state_path=self.state)
+        # shorter than the defaults, for round numbers
+        self.flags(group='recovery', backoff_initial=60.0, backoff_max=300.0,
+                   backoff_reset=600.0)
         self.wall = base.FakeClock(T0)
         self.guards = self.opened()
         self.budget = budgets.defaults(self.conf)
@@ -64,13 +68,20 @@ class GuardsTestCase(base.TestCase):
 
 class BudgetTestCase(GuardsTestCase):
 
-    def test_defaults_are_three_an_hour_with_a_capped_backoff(self):
-        self.assertEqual((3, 3600.0, 60.0, 300.0, 600.0), (
-            self.budget.max_recoveries, self.budget.window,
-            self.budget.backoff_initial, self.budget.backoff_max,
-            self.budget.backoff_reset))
+    def test_defaults_are_three_an_hour_past_masakaris_window(self):
+        defaults = budgets.Budget(**{opt.name: opt.default
+                                     for opt in recovery_conf.opts})
+        self.assertEqual((3, 3600.0, 180.0, 600.0, 1800.0), (
+            defaults.max_recoveries, defaults.window,
+            defaults.backoff_initial, defaults.backoff_max,
+            defaults.backoff_reset))
+        self.assertEqual([0.0, 180.0, 360.0, 600.0, 600.0],
+                         [defaults.backoff(run) for run in range(5)])
+
+    def test_the_backoff_doubles_up_to_its_cap(self):
         self.assertEqual([0.0, 60.0, 120.0, 240.0, 300.0, 300.0],
                          [self.budget.backoff(run) for run in range(6)])
+        self.assertEqual(300.0, self.budget.backoff(10 ** 6))
 
     def test_the_fourth_failure_within_the_window_is_reported_only(self):
         for _ in range(3):

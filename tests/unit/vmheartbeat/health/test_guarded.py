@@ -52,6 +52,8 @@ class GuardedTestCase(TableTestCase):
         self.flags(group='vmheartbeat',
                    state_path=self.useFixture(fixtures.TempDir()).path)
         self.flags(hostname='compute-1')
+        self.flags(group='recovery', backoff_initial=60.0, backoff_max=300.0,
+                   backoff_reset=600.0)
         self.wall = base.FakeClock(T0)
         self.guards = guards.RecoveryGuards(self.conf, wall=self.wall)
         self.assertTrue(self.guards.open())
