@@ -1,0 +1,136 @@
+# Copyright 2026 masakari-monitors-ext developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Recovery guards against the real guest, qemu-ga and Masakari.
+
+An application in the tiny guest fails and heals again and again (it
+writes ``failed``, then ``healthy``, to the status it answers); Masakari
+finishes each notification without restarting the domain (metadata
+``{}``). What Masakari's API answered is counted from its own log.
+"""
+
+from tests.functional import base
+from tests.functional import test_application_health as app_tests
+
+SPEC = base.EXTRA_SPEC
+
+
+class TestRecoveryBudget(app_tests.ApplicationTestCase):
+
+    def fail_and_heal(self, proc, guest, reported):
+        """The application fails, is reported, and answers healthy again.
+
+        :param reported: how many failures of it were reported before.
+        """
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=base.DETECTION_WINDOW, count=reported + 1)
+        self.guest_shell(guest, 'echo healthy >/tmp/app-status')
+        proc.wait_for_status(guest.uuid,
+                             lambda item: item['state'] == 'healthy',
+                             'healthy again', timeout=30)
+
+    def test_three_recoveries_then_report_only_until_reset(self):
+        # two recoveries an hour (the flavor's), no back-off
+        guest = self.app_guest(extra_specs={SPEC + '_max_recoveries': '2'})
+        self.start_app(guest)
+        proc = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        self.watched_with_app(guest, proc)
+        for reported in range(2):
+            self.fail_and_heal(proc, guest, reported)
+        self.assert_posts((202, 202))
+
+        # the third failure is reported to every notifier, not recovered
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        proc.wait_for_log(r'Instance %s: its app_failed is reported only, '
+                          r'not recovered: recovery budget spent: 2 '
+                          r'recoveries within 3600s' % guest.uuid,
+                          timeout=base.DETECTION_WINDOW)
+        proc.wait_for_log(r'Instance %s failed its app check \(app_failed, '
+                          r'report only\)' % guest.uuid, timeout=10)
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=base.DETECTION_WINDOW, count=3)
+        # the event, through the log notifier, with until when
+        proc.wait_for_log(r'Health event recovery_suspended: instance %s .*'
+                          r'report_only: recovery budget spent.*; until '
+                          r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ' % guest.uuid,
+                          timeout=10)
+        item = self.status_of(proc, guest)
+        self.assertEqual('reported_only', item['state'])
+        self.assertEqual((2, 2, 'report_only'), (
+            item['recovery']['recoveries'],
+            item['recovery']['max_recoveries'],
+            item['recovery']['permission']))
+        code, text, err = proc.status(guest.uuid)
+        self.assertEqual(0, code, err)
+        self.assertIn('reported (report only: not recovered)', text)
+        self.assertIn('recoveries: 2 of 2 within 3600.0s', text)
+        # Masakari got nothing more
+        self.assert_posts((202, 202))
+
+        # healed, then the operator resets the budget: recovered again
+        self.guest_shell(guest, 'echo healthy >/tmp/app-status')
+        proc.wait_for_status(guest.uuid,
+                             lambda item: item['state'] == 'healthy',
+                             'healthy again', timeout=30)
+        code, out, err = proc.command('reset-budget', guest.uuid)
+        self.assertEqual((0, ''), (code, err))
+        self.assertIn('Recovery budget reset for %s (1 with recoveries '
+                      'kept)' % guest.uuid, out)
+        proc.wait_for_log(r'Recovery budget reset for %s by the operator'
+                          % guest.uuid, timeout=10)
+        self.fail_and_heal(proc, guest, 3)
+        self.assert_notifications(guest, 3, posts=(202, 202, 202))
+        # told once
+        self.assertEqual(1, len(proc.lines(
+            r'Health event recovery_suspended: instance %s' % guest.uuid)))
+
+    def test_the_budget_survives_a_restart(self):
+        guest = self.app_guest(extra_specs={SPEC + '_max_recoveries': '1'})
+        self.start_app(guest)
+        first = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        self.watched_with_app(guest, first)
+        self.fail_and_heal(first, guest, 0)
+        first.stop()
+        second = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        second.wait_for_log(r'Read back the recoveries of 1 instances',
+                            timeout=30)
+        self.watched_with_app(guest, second)
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        second.wait_for_log(r'Instance %s failed its app check \(app_failed, '
+                            r'report only\)' % guest.uuid,
+                            timeout=base.DETECTION_WINDOW)
+        second.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                            timeout=base.DETECTION_WINDOW)
+        self.assert_notifications(guest, 1, posts=(202,))
+
+    def test_a_second_failure_within_the_backoff_waits_for_its_end(self):
+        guest = self.app_guest()
+        self.start_app(guest)
+        proc = self.monitor(sections={'recovery': {'backoff_initial': 8}})
+        self.watched_with_app(guest, proc)
+        self.fail_and_heal(proc, guest, 0)
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        held = proc.wait_for_status(
+            guest.uuid, lambda item: item['state'] == 'on_hold',
+            'on hold', timeout=base.DETECTION_WINDOW)
+        self.assertEqual('hold', held['recovery']['permission'])
+        proc.wait_for_log(r'Instance %s: its app_failed is on hold, not '
+                          r'recovered: back-off after 1 recoveries'
+                          % guest.uuid, timeout=10)
+        self.assert_posts((202,))
+        # escalated once the back-off is over, as it still fails
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=8 + base.DETECTION_WINDOW, count=2)
+        self.assert_notifications(guest, 2, posts=(202, 202))
