@@ -71,9 +71,10 @@ def status_main(argv):
     path = status.socket_path(config)
     try:
         if config.instance:
-            instances, notifiers = status.query(path, config.instance), []
+            instances = status.query(path, config.instance)
+            notifiers, recovery = [], {}
         else:
-            instances, notifiers = status.query_host(path)
+            instances, notifiers, recovery = status.query_recovery(path)
     except status.StatusError as e:
         sys.stderr.write('%s status: %s\n' % (PROG, e))
         return 2
@@ -88,12 +89,16 @@ def status_main(argv):
         answer = {'instances': instances}
         if not config.instance:
             answer['notifiers'] = notifiers
+        if recovery:
+            answer['recovery'] = recovery
         print(json.dumps(answer, indent=2, sort_keys=True,
                          ensure_ascii=True))
     else:
         print(status.format_text(instances) or 'No instances on this host.')
         if notifiers:
             print(status.format_notifiers(notifiers))
+        if recovery:
+            print(status.format_recovery(recovery))
     return 0
 
 

@@ -68,6 +68,28 @@ opts = [
                       'recovery before its back-off starts again from '
                       '"backoff_initial" (its next failure is recovered '
                       'at once, within "max_recoveries").'),
+    cfg.FloatOpt('storm_window',
+                 default=60.0, min=1.0, max=3600.0,
+                 help='Seconds within which failures of different '
+                      'instances of this host count together for the '
+                      'storm guard.'),
+    cfg.IntOpt('storm_failures',
+               default=3, min=0, max=10000,
+               help='Instances of this host whose failures within '
+                    '"storm_window" are recovered as they come; a further '
+                    'one suggests a cause of the host or of something it '
+                    'shares (storage, network, libvirtd): from it on, '
+                    'every failure is reported only, and one '
+                    'mass_failure_suspected event is sent, until no more '
+                    'than that many instances failed within the window. '
+                    '0 turns the storm guard off.'),
+    cfg.FloatOpt('storm_share',
+                 default=0.5, min=0.0, max=1.0,
+                 help='The storm guard trips sooner on a host with few '
+                      'watched instances: after this share of them '
+                      '(rounded up, at least one) when that is fewer than '
+                      '"storm_failures". 1.0 leaves "storm_failures" '
+                      'alone.'),
 ]
 
 

@@ -186,7 +186,8 @@ class VMHeartbeatManager:
                                           self.inventory, self._adopter)
         self.status = status.StatusServer(
             status.socket_path(conf), self.instances.snapshot,
-            self.outbox.counts, {RESET_BUDGET: self.reset_budget})
+            self.outbox.counts, {RESET_BUDGET: self.reset_budget},
+            self.instances.host_view)
 
     # Lifecycle
 

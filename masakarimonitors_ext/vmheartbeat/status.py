@@ -98,12 +98,17 @@ class StatusServer:
         notifier, for an answer about the whole host; None for none.
     :param commands: {name: callable(instance) returning a
         JSON-serializable dict}, the commands a client may ask for.
+    :param host: returns a JSON-serializable dict of the recovery guards'
+        view of the host (``Instances.host_view``), for an answer about
+        the whole host; None for none.
     """
 
-    def __init__(self, path, snapshot, notifiers=None, commands=None):
+    def __init__(self, path, snapshot, notifiers=None, commands=None,
+                 host=None):
         self.path = path
         self._snapshot = snapshot
         self._notifiers = notifiers
+        self._host = host
         self._commands = commands or {}
         self._sock = None
         self._thread = None
@@ -173,9 +178,11 @@ class StatusServer:
                     answer = {'done': command(instance)}
                 else:
                     answer = {'instances': self._snapshot(instance)}
-                if (command is None and instance is None and
-                        self._notifiers is not None):
-                    answer['notifiers'] = self._notifiers()
+                if command is None and instance is None:
+                    if self._notifiers is not None:
+                        answer['notifiers'] = self._notifiers()
+                    if self._host is not None:
+                        answer['recovery'] = self._host()
                 data = json.dumps(answer, allow_nan=False)
             except Exception as e:
                 text = _error_text(e)
@@ -321,11 +328,20 @@ def query_host(path, timeout=10.0):
     :returns: (instances, notifiers): two lists of dicts, notifiers empty
         when the monitor gave none.
     """
+    return _ask(path, None, timeout)[:2]
+
+
+def query_recovery(path, timeout=10.0):
+    """The recovery guards' view of the whole host, as :func:`query`.
+
+    :returns: (instances, notifiers, recovery): recovery a dict, empty
+        when the monitor gave none.
+    """
     return _ask(path, None, timeout)
 
 
 def _ask(path, instance, timeout):
-    """The answer's instances and notifiers, checked as :func:`query`."""
+    """The answer's instances, notifiers and recovery, as :func:`query`."""
     answer = _exchange(path, {'instance': instance}, timeout)
     instances = answer.get('instances')
     if not isinstance(instances, list) or not all(
@@ -337,7 +353,11 @@ def _ask(path, instance, timeout):
             isinstance(item, dict) for item in notifiers):
         raise StatusError('unreadable answer from the monitor: a list of '
                           'notifiers that is not one')
-    return instances, notifiers
+    recovery = answer.get('recovery') or {}
+    if not isinstance(recovery, dict):
+        raise StatusError('unreadable answer from the monitor: a recovery '
+                          'view that is not an object')
+    return instances, notifiers, recovery
 
 
 def command(path, name, instance=None, timeout=10.0):
@@ -524,3 +544,30 @@ def _recovery_lines(recovery):
             else 'reported only', _text(recovery.get('until') or 'raised'),
             _text(recovery.get('reason')))
     return [line]
+
+
+def format_recovery(recovery):
+    """The recovery guards' view of the host, as lines of text.
+
+    Never raises for an answer of an unexpected shape, as
+    :func:`format_text`.
+    """
+    recovery = _dict(recovery)
+    if not recovery:
+        return ''
+    if recovery.get('mass_failure_suspected'):
+        return ('mass failure suspected since %s: %s instances failed '
+                'within %ss, more than %s; failures are reported only, '
+                'not recovered, until %s' % (
+                    _text(recovery.get('since')),
+                    _number(recovery.get('failed_within_window')),
+                    _number(recovery.get('window')),
+                    _number(recovery.get('threshold')),
+                    _text(recovery.get('until'))))
+    if recovery.get('threshold') is None:
+        return 'storm guard: off'
+    return ('storm guard: %s instances failed within %ss (more than %s: '
+            'mass failure suspected)' % (
+                _number(recovery.get('failed_within_window')),
+                _number(recovery.get('window')),
+                _number(recovery.get('threshold'))))

@@ -60,8 +60,11 @@ EVENT_REPORTED = 'reported'
 EVENT_RECOVERED = 'recovered'
 EVENT_STATUS_CHANGED = 'status_changed'
 EVENT_RECOVERY_SUSPENDED = 'recovery_suspended'
+#: about the whole host, not one instance (its instance_uuid is None)
+EVENT_MASS_FAILURE = 'mass_failure_suspected'
 EVENT_KINDS = (EVENT_FAILED, EVENT_REPORTED, EVENT_RECOVERED,
-               EVENT_STATUS_CHANGED, EVENT_RECOVERY_SUSPENDED)
+               EVENT_STATUS_CHANGED, EVENT_RECOVERY_SUSPENDED,
+               EVENT_MASS_FAILURE)
 
 
 class Permission(enum.Enum):

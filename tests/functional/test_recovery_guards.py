@@ -20,6 +20,9 @@ finishes each notification without restarting the domain (metadata
 ``{}``). What Masakari's API answered is counted from its own log.
 """
 
+import os
+
+from masakarimonitors_ext.vmheartbeat import status
 from tests.functional import base
 from tests.functional import test_application_health as app_tests
 
@@ -41,7 +44,7 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
                              lambda item: item['state'] == 'healthy',
                              'healthy again', timeout=30)
 
-    def test_three_recoveries_then_report_only_until_reset(self):
+    def test_recoveries_then_report_only_across_a_restart_until_reset(self):
         # two recoveries an hour (the flavor's), no back-off
         guest = self.app_guest(extra_specs={SPEC + '_max_recoveries': '2'})
         self.start_app(guest)
@@ -79,11 +82,22 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
         # Masakari got nothing more
         self.assert_posts((202, 202))
 
-        # healed, then the operator resets the budget: recovered again
+        # healed; the budget stays spent across a restart of the monitor
         self.guest_shell(guest, 'echo healthy >/tmp/app-status')
         proc.wait_for_status(guest.uuid,
                              lambda item: item['state'] == 'healthy',
                              'healthy again', timeout=30)
+        proc.stop()
+        proc = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        proc.wait_for_log(r'Read back the recoveries of 1 instances',
+                          timeout=30)
+        self.watched_with_app(guest, proc)
+        item = self.status_of(proc, guest)
+        self.assertEqual((2, 'report_only'), (
+            item['recovery']['recoveries'],
+            item['recovery']['permission']))
+
+        # the operator resets the budget: recovered again
         code, out, err = proc.command('reset-budget', guest.uuid)
         self.assertEqual((0, ''), (code, err))
         self.assertIn('Recovery budget reset for %s (1 with recoveries '
@@ -92,28 +106,8 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
                           % guest.uuid, timeout=10)
         self.fail_and_heal(proc, guest, 3)
         self.assert_notifications(guest, 3, posts=(202, 202, 202))
-        # told once
-        self.assertEqual(1, len(proc.lines(
-            r'Health event recovery_suspended: instance %s' % guest.uuid)))
-
-    def test_the_budget_survives_a_restart(self):
-        guest = self.app_guest(extra_specs={SPEC + '_max_recoveries': '1'})
-        self.start_app(guest)
-        first = self.monitor(sections={'recovery': {'backoff_initial': 0}})
-        self.watched_with_app(guest, first)
-        self.fail_and_heal(first, guest, 0)
-        first.stop()
-        second = self.monitor(sections={'recovery': {'backoff_initial': 0}})
-        second.wait_for_log(r'Read back the recoveries of 1 instances',
-                            timeout=30)
-        self.watched_with_app(guest, second)
-        self.guest_shell(guest, 'echo failed >/tmp/app-status')
-        second.wait_for_log(r'Instance %s failed its app check \(app_failed, '
-                            r'report only\)' % guest.uuid,
-                            timeout=base.DETECTION_WINDOW)
-        second.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
-                            timeout=base.DETECTION_WINDOW)
-        self.assert_notifications(guest, 1, posts=(202,))
+        self.assertEqual([], proc.lines(
+            r'Health event recovery_suspended: instance %s' % guest.uuid))
 
     def test_a_second_failure_within_the_backoff_waits_for_its_end(self):
         guest = self.app_guest()
@@ -134,3 +128,51 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
         proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
                           timeout=8 + base.DETECTION_WINDOW, count=2)
         self.assert_notifications(guest, 2, posts=(202, 202))
+
+
+class TestStormGuard(base.FunctionalTestCase):
+
+    def test_five_of_eight_hung_at_once_then_a_single_failure(self):
+        guests = [self.make_guest(metadata={}) for _ in range(8)]
+        # at most 3 of 8 instances failing within 20 s are recovered
+        proc = self.start_monitor(sections={'recovery': {
+            'storm_failures': 3, 'storm_share': 0.5, 'storm_window': 20}})
+        for guest in guests:
+            self.wait_watched(proc, guest)
+        hung, single = guests[:5], guests[5]
+        for guest in hung:
+            guest.sigstop()
+        for guest in hung:
+            proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                              timeout=60)
+        # Masakari was asked to recover three, no more
+        self.assert_posts((202,) * 3)
+        self.assertEqual(3, sum(
+            len(self.masakari.notifications_for(g.uuid)) for g in hung))
+        self.assertEqual(2, len(proc.lines(
+            r'Instance [0-9a-f-]+ failed its heartbeats \(heartbeat_lost, '
+            r'report only\)')))
+        # one host event, to every notifier that takes it (the log here)
+        self.assertEqual(1, len(proc.lines(
+            r'Mass failure suspected on this host: mass failure suspected: '
+            r'4 instances of this host failed within 20s, more than 3')))
+        self.assertEqual(1, len(proc.lines(
+            r'Health event mass_failure_suspected: host %s' %
+            base.HOSTNAME)))
+        code, text, err = proc.status()
+        self.assertEqual(0, code, err)
+        self.assertIn('mass failure suspected since', text)
+        # the window over, a single failure is recovered: nothing lost
+        self.wait_until(lambda: not proc_host(proc)['mass_failure_suspected'],
+                        40, 'the storm window over')
+        single.kill_agent()
+        self.wait_notifications(single)
+        self.assert_posts((202,) * 4)
+        proc.wait_for_log(r'Mass failure no longer suspected', timeout=10)
+
+
+def proc_host(proc):
+    """The recovery guards' view of the host, as ``status`` shows it."""
+    path = os.path.join(proc.sections['vmheartbeat']['state_path'],
+                        status.SOCKET)
+    return status.query_recovery(path)[2]

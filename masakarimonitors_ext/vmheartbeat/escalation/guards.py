@@ -26,6 +26,14 @@ may be done with it (``verdicts.Permission``):
   failure waits, and is escalated when it ends if the instance still
   fails.
 
+Before the instance's own budget, the storm guard looks at the whole
+host: when more instances failed within ``[recovery] storm_window`` than
+:func:`storm_threshold` allows, the cause is probably the host or
+something its instances share, and a recovery of each would make it
+worse. The failures up to the threshold are recovered as they come (the
+common case is one sick guest); from the next one on, every failure is
+``report_only``, until the window holds no more than the threshold.
+
 Each recovery (an episode that every required notifier took, with
 Masakari asked to recover) is kept, with the wall clock's time, in
 ``recovery_guards.json`` under ``state_path``, so that a restart of the
@@ -69,7 +77,8 @@ _CLOCK_SKEW = 300.0
 Recovery = collections.namedtuple('Recovery', 'at run')
 
 
-class Permit(collections.namedtuple('Permit', 'permission reason until run')):
+class Permit(collections.namedtuple('Permit',
+                                    'permission reason until run storm')):
     """What may be done with one failure.
 
     :ivar permission: a ``verdicts.Permission``.
@@ -78,7 +87,13 @@ class Permit(collections.namedtuple('Permit', 'permission reason until run')):
     :ivar until: the wall-clock time at which it changes, None for never.
     :ivar run: for ``recover``: this recovery's place in its run (1 for
         the first), which sets the back-off after it.
+    :ivar storm: it is the storm guard's, about the whole host.
     """
+
+    __slots__ = ()
+
+    def __new__(cls, permission, reason, until, run, storm=False):
+        return super().__new__(cls, permission, reason, until, run, storm)
 
     @property
     def until_iso(self):
@@ -130,6 +145,26 @@ def _body(kept):
             for uuid, recoveries in sorted(kept.items())}
 
 
+def storm_threshold(conf, watched):
+    """How many failed instances within the storm window are recovered.
+
+    ``[recovery] storm_failures``, or fewer on a host with few watched
+    instances: ``storm_share`` of them, rounded up, at least one. None
+    when the storm guard is off.
+    """
+    group = conf.recovery
+    if not group.storm_failures:
+        return None
+    return min(group.storm_failures,
+               max(1, math.ceil(group.storm_share * max(watched, 1))))
+
+
+def _storm_ends(failed, threshold, window):
+    """When no more than ``threshold`` of these failure times are recent."""
+    times = sorted(failed)
+    return times[len(times) - threshold - 1] + window
+
+
 def _permit(recoveries, budget, now):
     """What a failure at ``now`` may have, given the kept recoveries."""
     if budget.max_recoveries == 0:
@@ -168,6 +203,7 @@ class RecoveryGuards:
     """
 
     def __init__(self, conf, wall=time.time):
+        self._conf = conf
         self._path = conf.vmheartbeat.state_path
         self._wall = wall
         self._file = statefile.StateFile(
@@ -178,6 +214,11 @@ class RecoveryGuards:
         self._kept = {}
         #: {instance_uuid: (permission, until)} last told of
         self._told = {}
+        #: {instance_uuid: wall-clock time of its failure}, within the
+        #: storm window
+        self._failed = {}
+        #: when the storm guard tripped, None while it has not
+        self._storm_since = None
         self._lock_fd = None
 
     def open(self):
@@ -203,16 +244,22 @@ class RecoveryGuards:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def permit(self, instance_uuid, budget):
+    def permit(self, instance_uuid, budget, watched=1):
         """What may be done with a failure of the instance now.
 
         :param budget: its ``budgets.Budget``.
+        :param watched: how many instances this host watches, for the
+            storm guard.
         :returns: (``Permit``, news): news is True the first time this
             permission, with this end, is given to the instance, so that
-            it is logged and told once.
+            it is logged and told once; for the storm guard's, only when
+            it trips, so that the host's event is told once.
         """
         now = self._wall()
         with self._lock:
+            storm, tripped = self._storm(instance_uuid, watched, now)
+            if storm is not None:
+                return storm, tripped
             granted = _permit(self._kept.get(instance_uuid, ()), budget, now)
             told = (granted.permission, granted.until)
             news = (granted.permission is not verdicts.Permission.RECOVER and
@@ -222,6 +269,55 @@ class RecoveryGuards:
             else:
                 self._told[instance_uuid] = told
         return granted, news
+
+    def _storm(self, instance_uuid, watched, now):
+        """The storm guard's permit, or None; lock held.
+
+        :returns: (permit or None, tripped now).
+        """
+        threshold = storm_threshold(self._conf, watched)
+        window = self._conf.recovery.storm_window
+        self._failed = {uuid: at for uuid, at in self._failed.items()
+                        if at > now - window}
+        self._failed.setdefault(instance_uuid, now)
+        if threshold is None or len(self._failed) <= threshold:
+            if self._storm_since is not None:
+                LOG.warning('Mass failure no longer suspected: %d '
+                            'instances failed within %ds; failures are '
+                            'recovered again', len(self._failed), window)
+                self._storm_since = None
+            return None, False
+        tripped = self._storm_since is None
+        if tripped:
+            self._storm_since = now
+        return Permit(
+            verdicts.Permission.REPORT_ONLY,
+            'mass failure suspected: %d instances of this host failed '
+            'within %ds, more than %d' % (len(self._failed), window,
+                                          threshold),
+            _storm_ends(self._failed.values(), threshold, window), 0,
+            storm=True), tripped
+
+    def host(self, watched=1):
+        """The storm guard's view of the host, for the status, as a dict."""
+        now = self._wall()
+        window = self._conf.recovery.storm_window
+        with self._lock:
+            failed = [at for at in self._failed.values()
+                      if at > now - window]
+            since = self._storm_since
+        threshold = storm_threshold(self._conf, watched)
+        suspected = (since is not None and threshold is not None and
+                     len(failed) > threshold)
+        return {
+            'mass_failure_suspected': suspected,
+            'since': iso(since) if suspected else None,
+            'until': (iso(_storm_ends(failed, threshold, window))
+                      if suspected else None),
+            'failed_within_window': len(failed),
+            'window': window,
+            'threshold': threshold,
+        }
 
     def recovered(self, instance_uuid, run):
         """Masakari took a recovery of the instance: keep it.

@@ -192,6 +192,15 @@ class Instances:
                     for record in records
                     if record.domain is not None or record.health is not None]
 
+    def host_view(self):
+        """The recovery guards' view of the host, for the status."""
+        if self._guards is None:
+            return None
+        with self._lock:
+            watched = sum(1 for r in self._records.values()
+                          if r.health is not None)
+        return self._guards.host(watched)
+
     def _guard_view(self, record):
         if self._guards is None or record.health is None:
             return None
@@ -478,10 +487,19 @@ class Instances:
         if self._guards is None or not record.recovers(entry.failure_class):
             entry.release()
             return True
-        permit, news = self._guards.permit(record.uuid,
-                                           record.budget(self._budget))
+        watched = sum(1 for r in self._records.values()
+                      if r.health is not None)
+        permit, news = self._guards.permit(
+            record.uuid, record.budget(self._budget), watched)
         record.permit = permit
-        if news:
+        if news and permit.storm:
+            LOG.warning('Mass failure suspected on this host: %s; every '
+                        'failure is reported only, not recovered, until %s',
+                        permit.reason, permit.until_iso)
+            self._emit(verdicts.EVENT_MASS_FAILURE, None, None,
+                       recover=False, until=permit.until_iso,
+                       details=permit.reason)
+        elif news:
             LOG.warning('Instance %s: its %s is %s, not recovered: %s; '
                         'until %s', record.uuid, entry.failure_class,
                         'on hold' if permit.permission is

@@ -21,7 +21,9 @@ the instance answering again after a report (``recovered``), a change
 of the health status an application reports (``status_changed``), or the
 recovery guards holding its recoveries back (``recovery_suspended``: its
 recovery budget spent, or the back-off after a recovery, with why and
-until when).
+until when). One kind is about the whole host, its ``instance_uuid``
+None: the storm guard suspecting a mass failure
+(``mass_failure_suspected``).
 
 Failures reach the notifiers through their escalation flow; the other
 kinds through the :class:`EventSink`, which hands them to the persisted
@@ -87,9 +89,11 @@ class Event:
     """Something that happened to the health of one instance.
 
     :param kind: one of :data:`verdicts.EVENT_KINDS`.
-    :param instance_uuid: the instance.
+    :param instance_uuid: the instance; None for an event about the
+        whole host.
     :param hostname: this compute host.
-    :param check: the check it is about (``checks.KINDS``).
+    :param check: the check it is about (``checks.KINDS``); None for an
+        event about the whole host.
     :param failure_class: for ``failed`` and ``reported``, what failed;
         else None.
     :param recover: for ``failed``: the instance is to be recovered; when
@@ -105,7 +109,8 @@ class Event:
         receiver answered.
     :param until: for ``recovery_suspended``: ISO 8601 UTC time at which
         the instance may be recovered again, None for never (its budget
-        is 0).
+        is 0); for ``mass_failure_suspected``, at which the host's
+        instances are recovered again unless more fail.
     :param generated_time: ISO 8601 UTC time of the event; for a failure,
         the same for every try.
     :param event_id: a UUID, the same for every try of this event, so that
@@ -133,7 +138,8 @@ class Event:
         A failure and its report are errors, a recovery is information,
         and a status change is as bad as the status it changed to.
         """
-        if self.kind in (verdicts.EVENT_FAILED, verdicts.EVENT_REPORTED):
+        if self.kind in (verdicts.EVENT_FAILED, verdicts.EVENT_REPORTED,
+                         verdicts.EVENT_MASS_FAILURE):
             return ERROR
         if self.kind == verdicts.EVENT_STATUS_CHANGED:
             return _STATUS_SEVERITY.get(self.status, INFO)

@@ -706,3 +706,45 @@ class CommandTestCase(StatusTestCase):
             error = self.assertRaises(status.StatusError, status.command,
                                       self.path, 'reset-budget')
         self.assertIn('it does not say what it did', str(error))
+
+
+class RecoveryViewTestCase(StatusTestCase):
+
+    SHOWN = {'mass_failure_suspected': True, 'since': '2026-12-03T17:00:00Z',
+             'until': '2026-12-03T17:01:00Z', 'failed_within_window': 5,
+             'window': 60.0, 'threshold': 3}
+
+    def test_the_whole_host_has_the_recovery_view(self):
+        server = status.StatusServer(self.path, self.snapshot,
+                                     host=lambda: self.SHOWN)
+        server.start()
+        self.addCleanup(server.stop)
+        self.assertEqual((SNAPSHOT, [], self.SHOWN),
+                         status.query_recovery(self.path))
+        # not with one instance
+        self.assertEqual(SNAPSHOT[:1], status.query(
+            self.path, SNAPSHOT[0]['instance_uuid']))
+
+    def test_a_view_that_is_not_an_object_is_refused(self):
+        server = status.StatusServer(self.path, self.snapshot,
+                                     host=lambda: ['x'])
+        server.start()
+        self.addCleanup(server.stop)
+        error = self.assertRaises(status.StatusError, status.query_recovery,
+                                  self.path)
+        self.assertIn('a recovery view that is not an object', str(error))
+
+    def test_text(self):
+        self.assertEqual(
+            'mass failure suspected since 2026-12-03T17:00:00Z: 5 instances '
+            'failed within 60.0s, more than 3; failures are reported only, '
+            'not recovered, until 2026-12-03T17:01:00Z',
+            status.format_recovery(self.SHOWN))
+        self.assertEqual('storm guard: off', status.format_recovery(
+            {'threshold': None, 'mass_failure_suspected': False}))
+        self.assertEqual('', status.format_recovery({}))
+        # any shape, escaped
+        for odd in (None, [], 'x', {'mass_failure_suspected': True,
+                                    'since': ['\x1b[2J'], 'until': {}}):
+            text = status.format_recovery(odd)
+            self.assertNotIn('\x1b', text)

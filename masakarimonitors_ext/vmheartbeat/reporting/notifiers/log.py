@@ -32,6 +32,10 @@ class LogNotifier(base.Notifier):
                       event.failure_class,
                       'recover' if event.recover else 'report only',
                       event.generated_time, ' | '.join(event.evidence))
+        elif event.instance_uuid is None:
+            LOG.warning('Health event %s: host %s: %s; until %s',
+                        event.kind, event.hostname, event.details or '-',
+                        event.until or '-')
         else:
             LOG.info('Health event %s: instance %s on %s, check %s, class '
                      '%s, status %s at %s: %s%s%s', event.kind,

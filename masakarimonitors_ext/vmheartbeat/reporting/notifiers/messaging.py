@@ -16,8 +16,9 @@
 
 What Vitrage, Aodh, Ceilometer and operators' own tools listen to: one
 notification per event on each of ``[oslo_messaging_notifications]
-topics``, with event type ``vmheartbeat.instance.<kind>``, the priority of
-the event's severity and a versioned payload.
+topics``, with event type ``vmheartbeat.instance.<kind>`` (or
+``vmheartbeat.host.<kind>`` for an event about the whole host), the
+priority of the event's severity and a versioned payload.
 """
 
 import threading
@@ -31,8 +32,10 @@ from masakarimonitors_ext.vmheartbeat.reporting.notifiers import base
 
 LOG = logging.getLogger(__name__)
 
-#: every event type starts with this
+#: every event type about an instance starts with this
 EVENT_TYPE_PREFIX = 'vmheartbeat.instance.'
+#: and every one about the whole host with this
+HOST_EVENT_TYPE_PREFIX = 'vmheartbeat.host.'
 PAYLOAD_NAME = 'InstanceHealthEventPayload'
 PAYLOAD_NAMESPACE = 'masakarimonitors_ext'
 PUBLISHER = 'masakari-vmheartbeatmonitor'
@@ -43,6 +46,8 @@ _ENVELOPE = 2.0
 
 
 def event_type(event):
+    if event.instance_uuid is None:
+        return HOST_EVENT_TYPE_PREFIX + event.kind
     return EVENT_TYPE_PREFIX + event.kind
 
 

@@ -65,8 +65,9 @@ class MistralNotifier(rest.RestNotifier):
             'workflow_name': self.conf.mistral.workflow,
             'input': json.dumps({self.conf.mistral.input_name:
                                  event.to_dict()}),
-            'description': 'masakari-vmheartbeatmonitor: instance %s %s' % (
-                event.instance_uuid, event.kind),
+            'description': 'masakari-vmheartbeatmonitor: %s %s' % (
+                'host %s' % event.hostname if event.instance_uuid is None
+                else 'instance %s' % event.instance_uuid, event.kind),
         }
         response = self.post('/executions', body, 'execution of workflow %s'
                              % self.conf.mistral.workflow)

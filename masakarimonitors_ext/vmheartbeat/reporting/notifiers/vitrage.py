@@ -69,9 +69,11 @@ def vitrage_event(event):
     (``vitrage_events.sign``).
 
     :returns: the body, or None for an event that changes no alarm (a
-        status ``starting``, a recovery suspended).
+        status ``starting``, a recovery suspended, a mass failure of the
+        host).
     """
-    if event.kind == verdicts.EVENT_RECOVERY_SUSPENDED:
+    if event.kind in (verdicts.EVENT_RECOVERY_SUSPENDED,
+                      verdicts.EVENT_MASS_FAILURE):
         return None
     if event.kind == verdicts.EVENT_STATUS_CHANGED:
         if event.status == verdicts.APP_STARTING:

@@ -41,9 +41,10 @@ class GuardsTestCase(base.TestCase):
         super().setUp()
         self.state = self.useFixture(fixtures.TempDir()).path
         self.flags(group='vmheartbeat', state_path=self.state)
-        # shorter than the defaults, for round numbers
+        # shorter than the defaults, for round numbers; the storm guard
+        # has tests of its own
         self.flags(group='recovery', backoff_initial=60.0, backoff_max=300.0,
-                   backoff_reset=600.0)
+                   backoff_reset=600.0, storm_failures=0)
         self.wall = base.FakeClock(T0)
         self.guards = self.opened()
         self.budget = budgets.defaults(self.conf)
@@ -69,8 +70,9 @@ class GuardsTestCase(base.TestCase):
 class BudgetTestCase(GuardsTestCase):
 
     def test_defaults_are_three_an_hour_past_masakaris_window(self):
-        defaults = budgets.Budget(**{opt.name: opt.default
-                                     for opt in recovery_conf.opts})
+        defaults = budgets.Budget(**{
+            opt.name: opt.default for opt in recovery_conf.opts
+            if not opt.name.startswith('storm_')})
         self.assertEqual((3, 3600.0, 180.0, 600.0, 1800.0), (
             defaults.max_recoveries, defaults.window,
             defaults.backoff_initial, defaults.backoff_max,
@@ -328,3 +330,93 @@ class DescribeTestCase(GuardsTestCase):
             'until': guards.iso(T0 + 60.0)},
             {k: v for k, v in shown.items() if k != 'reason'})
         json.dumps(shown, allow_nan=False)
+
+
+C = '8d3e7b20-3c4d-4e5f-8a0b-2c3d4e5f6071'
+D = '9e4f8c31-4d5e-4f60-9b1c-3d4e5f607182'
+E = 'af5a9d42-5e6f-4071-8c2d-4e5f60718293'
+
+
+class StormTestCase(GuardsTestCase):
+    """The storm guard: many instances of the host failing at once."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='recovery', storm_failures=3, storm_share=0.5,
+                   storm_window=60.0)
+
+    def permits(self, uuids, watched=8):
+        return [self.guards.permit(uuid, self.budget, watched)
+                for uuid in uuids]
+
+    def test_the_threshold(self):
+        self.assertEqual(3, guards.storm_threshold(self.conf, 8))
+        self.assertEqual(3, guards.storm_threshold(self.conf, 6))
+        self.assertEqual(2, guards.storm_threshold(self.conf, 4))
+        self.assertEqual(1, guards.storm_threshold(self.conf, 2))
+        self.assertEqual(1, guards.storm_threshold(self.conf, 1))
+        self.assertEqual(1, guards.storm_threshold(self.conf, 0))
+        self.flags(group='recovery', storm_failures=0)
+        self.assertIsNone(guards.storm_threshold(self.conf, 8))
+
+    def test_the_first_failures_are_recovered_then_none(self):
+        granted = self.permits([A, B, C, D, E])
+        self.assertEqual([RECOVER] * 3 + [REPORT_ONLY] * 2,
+                         [p.permission for p, _news in granted])
+        # the host's news once, when it trips
+        self.assertEqual([False, False, False, True, False],
+                         [news for _p, news in granted])
+        storm = granted[3][0]
+        self.assertTrue(storm.storm)
+        self.assertIn('mass failure suspected: 4 instances of this host '
+                      'failed within 60s, more than 3', storm.reason)
+        # until the oldest but three is older than the window
+        self.assertEqual(T0 + 60.0, storm.until)
+        self.assertFalse(granted[0][0].storm)
+
+    def test_one_instance_failing_again_counts_once(self):
+        for _ in range(5):
+            self.guards.permit(A, self.budget, 8)
+        self.assertEqual(RECOVER, self.permits([B])[0][0].permission)
+        self.assertEqual(2, self.guards.host(8)['failed_within_window'])
+
+    def test_it_ends_when_the_window_holds_few_enough(self):
+        self.permits([A, B, C, D])
+        shown = self.guards.host(8)
+        self.assertEqual((True, guards.iso(T0), guards.iso(T0 + 60.0), 4, 3),
+                         (shown['mass_failure_suspected'], shown['since'],
+                          shown['until'], shown['failed_within_window'],
+                          shown['threshold']))
+        self.wall.advance(61.0)
+        self.assertFalse(self.guards.host(8)['mass_failure_suspected'])
+        # a single failure afterwards is recovered, and said
+        self.assertEqual(RECOVER, self.permits([E])[0][0].permission)
+        self.assertIn('Mass failure no longer suspected', self.logger.output)
+        # and a new storm is news again
+        granted = self.permits([A, B, C])
+        self.assertEqual([RECOVER, RECOVER, REPORT_ONLY],
+                         [p.permission for p, _news in granted])
+        self.assertTrue(granted[2][1])
+
+    def test_failures_spread_out_are_no_storm(self):
+        for uuid in (A, B, C, D, E):
+            self.assertEqual(RECOVER, self.permits([uuid])[0][0].permission)
+            self.wall.advance(30.0)
+
+    def test_few_watched_instances_trip_it_sooner(self):
+        granted = self.permits([A, B], watched=2)
+        self.assertEqual([RECOVER, REPORT_ONLY],
+                         [p.permission for p, _news in granted])
+
+    def test_off(self):
+        self.flags(group='recovery', storm_failures=0)
+        self.assertEqual([RECOVER] * 5, [p.permission for p, _news in
+                                         self.permits([A, B, C, D, E])])
+        self.assertIsNone(self.guards.host(8)['threshold'])
+
+    def test_the_storm_comes_before_the_budget(self):
+        self.recover(A)
+        self.wall.advance(30.0)
+        granted = self.permits([B, C, D, A])
+        self.assertEqual(REPORT_ONLY, granted[-1][0].permission)
+        self.assertTrue(granted[-1][0].storm)

@@ -45,6 +45,9 @@ T0 = 1_700_000_000.0
 
 class GuardedTestCase(TableTestCase):
 
+    #: ``[recovery] storm_failures``: off but in the storm guard's tests
+    storm_failures = 0
+
     def setUp(self):
         super().setUp()
         self.logger = self.useFixture(fixtures.FakeLogger(
@@ -53,7 +56,8 @@ class GuardedTestCase(TableTestCase):
                    state_path=self.useFixture(fixtures.TempDir()).path)
         self.flags(hostname='compute-1')
         self.flags(group='recovery', backoff_initial=60.0, backoff_max=300.0,
-                   backoff_reset=600.0)
+                   backoff_reset=600.0, storm_failures=self.storm_failures,
+                   storm_window=60.0)
         self.wall = base.FakeClock(T0)
         self.guards = guards.RecoveryGuards(self.conf, wall=self.wall)
         self.assertTrue(self.guards.open())
@@ -234,3 +238,62 @@ class BackoffTestCase(GuardedTestCase):
         self.fail()
         self.parts.instances.lifecycle(A, 'started')
         self.assertEqual(machine.STARTING, self.state(self.parts))
+
+
+C = '33333333-3333-3333-3333-333333333333'
+
+
+class StormTestCase(GuardedTestCase):
+    """The table with the storm guard: A, B and C watched."""
+
+    storm_failures = 1
+
+    def setUp(self):
+        super().setUp()
+        self.optin.decisions[C] = optin.Decision(True, fakes.settings(),
+                                                 'opted in')
+        self.parts.domains_listed({A: domain(), B: domain(), C: domain()})
+        self.answer(C)
+
+    def mass(self):
+        return [e for e in self.sink.events
+                if e.kind == verdicts.EVENT_MASS_FAILURE]
+
+    def test_past_the_threshold_every_failure_is_reported_only(self):
+        self.assertTrue(self.fail(A)['recover'])
+        started = self.fail(B)
+        self.assertFalse(started['recover'])
+        self.assertFalse(self.fail(C)['recover'])
+        [event] = self.mass()
+        self.assertEqual((None, None, 'compute-1', 'error'),
+                         (event.instance_uuid, event.check, event.hostname,
+                          event.severity))
+        self.assertIn('mass failure suspected: 2 instances of this host '
+                      'failed within 60s, more than 1', event.details)
+        self.assertEqual(guards.iso(T0 + 60.0), event.until)
+        lines = [line for line in self.logger.output.splitlines()
+                 if 'Mass failure suspected on this host' in line]
+        self.assertEqual(1, len(lines))
+        self.assertTrue(lines[0].startswith('WARNING'))
+        # no per-instance suspension for a storm
+        self.assertEqual([], self.suspended())
+
+    def test_the_status_shows_it(self):
+        self.fail(A)
+        self.fail(B)
+        shown = self.parts.instances.host_view()
+        self.assertTrue(shown['mass_failure_suspected'])
+        text = status.format_recovery(shown)
+        self.assertIn('mass failure suspected since %s: 2 instances failed '
+                      'within 60.0s, more than 1' % guards.iso(T0), text)
+        self.wall.advance(61.0)
+        self.assertIn('storm guard: 0 instances failed within 60.0s',
+                      status.format_recovery(
+                          self.parts.instances.host_view()))
+
+    def test_after_the_window_a_single_failure_is_recovered(self):
+        self.reported(self.fail(A))
+        self.reported(self.fail(B))
+        self.wall.advance(61.0)
+        self.assertTrue(self.fail(C)['recover'])
+        self.assertEqual(1, len(self.mass()))

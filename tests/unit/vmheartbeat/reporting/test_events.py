@@ -94,7 +94,8 @@ class EventTestCase(base.TestCase):
 
     def test_kinds(self):
         self.assertEqual(('failed', 'reported', 'recovered',
-                          'status_changed', 'recovery_suspended'),
+                          'status_changed', 'recovery_suspended',
+                          'mass_failure_suspected'),
                          verdicts.EVENT_KINDS)
 
 

@@ -101,3 +101,26 @@ class LogNotifierEventTestCase(base.TestCase):
             ['INFO Health event status_changed: instance %s on compute-1, '
              'check heartbeat, class -, status - at 2026-11-24T19:15:00: -'
              % A], self.logger.output.splitlines())
+
+    def test_a_suspension_says_until_when(self):
+        event = events.Event(verdicts.EVENT_RECOVERY_SUSPENDED, A,
+                             'compute-1', 'heartbeat',
+                             failure_class='heartbeat_lost',
+                             details='report_only: recovery budget spent',
+                             until='2026-12-03T18:00:00Z',
+                             generated_time='2026-12-03T17:00:00')
+        log.LogNotifier(self.conf).notify(event)
+        [line] = self.logger.output.splitlines()
+        self.assertTrue(line.endswith(
+            ': report_only: recovery budget spent; until '
+            '2026-12-03T18:00:00Z'), line)
+
+    def test_a_host_event_is_one_warning_about_the_host(self):
+        event = events.Event(verdicts.EVENT_MASS_FAILURE, None, 'compute-1',
+                             None, details='mass failure suspected: 4',
+                             until='2026-12-03T18:00:00Z')
+        log.LogNotifier(self.conf).notify(event)
+        self.assertEqual(
+            ['WARNING Health event mass_failure_suspected: host compute-1: '
+             'mass failure suspected: 4; until 2026-12-03T18:00:00Z'],
+            self.logger.output.splitlines())

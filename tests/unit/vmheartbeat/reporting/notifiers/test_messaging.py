@@ -156,6 +156,18 @@ class NotifyTestCase(MessagingTestCase):
         timeutils.parse_strtime(message['timestamp'],
                                 '%Y-%m-%d %H:%M:%S.%f')
 
+    def test_a_host_event_has_a_host_event_type(self):
+        one = events.Event(verdicts.EVENT_MASS_FAILURE, None, 'compute-1',
+                           None, details='mass failure suspected',
+                           until='2026-12-03T18:00:00Z')
+        self.notifier().notify(one)
+        message = self.transport.sent[0]['message']
+        self.assertEqual(('vmheartbeat.host.mass_failure_suspected', 'ERROR'),
+                         (message['event_type'], message['priority']))
+        data = message['payload']['masakari_object.data']
+        self.assertEqual((None, '2026-12-03T18:00:00Z'),
+                         (data['instance_uuid'], data['until']))
+
     def test_payload(self):
         one = event(STATUS_CHANGED, verdicts.APP_DEGRADED)
         self.notifier().notify(one)

@@ -112,6 +112,14 @@ class MistralNotifierTestCase(base.TestCase):
         self.assertIn('instance %s recovered' % A,
                       request.json()['description'])
 
+    def test_a_host_event_names_the_host(self):
+        self.notify(events.Event(verdicts.EVENT_MASS_FAILURE, None,
+                                 'compute-1', None))
+        [request] = self.service.wait_requests(1)
+        self.assertEqual('masakari-vmheartbeatmonitor: host compute-1 '
+                         'mass_failure_suspected',
+                         request.json()['description'])
+
     def test_a_repeated_event_sends_the_same_id(self):
         # Mistral answers a repeat of an id with the execution it has
         self.notify(failure(), (201, {'id': failure().event_id,

@@ -168,6 +168,12 @@ class VitrageEventTestCase(base.TestCase):
         self.assertIsNone(vitrage.vitrage_event(
             event(STATUS_CHANGED, status=verdicts.APP_STARTING)))
 
+    def test_guards_events_change_no_alarm(self):
+        self.assertIsNone(vitrage.vitrage_event(
+            event(verdicts.EVENT_RECOVERY_SUSPENDED)))
+        self.assertIsNone(vitrage.vitrage_event(events.Event(
+            verdicts.EVENT_MASS_FAILURE, None, 'compute-1', None)))
+
     def test_a_time_with_an_offset_is_turned_to_utc(self):
         body = vitrage.vitrage_event(event(
             FAILED, generated_time=GENERATED + '+02:00'))
