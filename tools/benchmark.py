@@ -67,6 +67,7 @@ from tools.benchmark_results import BENCH_RABBIT_VHOST
 from tools.benchmark_results import BENCH_STANDIN_PORT
 from tools.benchmark_results import clock
 from tools.benchmark_results import cpu_seconds
+from tools.benchmark_results import GUARDS_OFF
 from tools.benchmark_results import machine_jiffies
 from tools.benchmark_results import MonitorLog
 from tools.benchmark_results import report
@@ -217,7 +218,8 @@ class Bench:
             vmheartbeat['libvirt_connections'] = case.connections
         sections = {'DEFAULT': {'hostname': HOSTNAME},
                     'libvirt': {'connection_uri': libvirt_guest.DEFAULT_URI},
-                    'vmheartbeat': vmheartbeat}
+                    'vmheartbeat': vmheartbeat,
+                    'recovery': GUARDS_OFF}
         sections.update(self.masakari.monitor_config())
         self.monitor = monitor.MonitorProcess(self.workdir, sections).start()
         self.log = MonitorLog(self.monitor.log_file)

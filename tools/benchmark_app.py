@@ -62,6 +62,7 @@ from tools.benchmark_results import BENCH_RABBIT_VHOST
 from tools.benchmark_results import BENCH_STANDIN_PORT
 from tools.benchmark_results import clock
 from tools.benchmark_results import cpu_seconds
+from tools.benchmark_results import GUARDS_OFF
 from tools.benchmark_results import log_time
 from tools.benchmark_results import percentile
 from tools.benchmark_results import say
@@ -128,7 +129,8 @@ class Bench:
                         'notifiers': 'masakari', 'resync_interval': 5,
                         'state_path': os.path.join(self.workdir,
                                                    'state-%d' % self.phase)},
-                    'guest_checks': {'exec_allowed_commands': ['/bin/true']}}
+                    'guest_checks': {'exec_allowed_commands': ['/bin/true']},
+                    'recovery': GUARDS_OFF}
         sections.update(self.masakari.monitor_config())
         saved = dict(os.environ)
         os.environ.update(env or {})
