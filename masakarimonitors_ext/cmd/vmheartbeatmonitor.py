@@ -21,11 +21,13 @@ foreground and stops cleanly on SIGTERM or SIGINT.
 monitor, through its local socket, what it knows of the instances.
 ``masakari-vmheartbeatmonitor reset-budget INSTANCE|--all`` forgets the
 recoveries of one instance, or of all, so that their next failures are
-recovered again.
+recovered again. ``pause INSTANCE --for DURATION`` holds the escalation of
+one instance for a while (a maintenance), ``resume INSTANCE`` ends it.
 """
 
 import json
 import os
+import re
 import signal
 import sys
 
@@ -109,6 +111,42 @@ RESET_OPTS = [
 ]
 
 
+def _ask_or_change(config, prog, name, instance, arguments, offline):
+    """Ask the running monitor to run a command, or change its files.
+
+    :param offline: ``action(guards)`` that does it in the files, for
+        when no monitor answers and none holds them.
+    :returns: (what was done, a dict, or None; how: 'asked' or 'offline';
+        an exit code when it could not be done, else None).
+    """
+    try:
+        return status.command(status.socket_path(config), name, instance,
+                              arguments), 'asked', None
+    except status.StatusError as e:
+        problem = e
+    try:
+        done = guards.offline(config, offline)
+    except (exception.ConfigurationError, ValueError) as error:
+        done, problem = None, error
+    if done is None:
+        sys.stderr.write('%s: %s\n' % (prog, guestdata.escape(problem, 500)))
+        return None, None, 2
+    return done, 'offline', None
+
+
+def _instance_of(config, prog):
+    """The instance the command line names, or None (said on stderr)."""
+    if not config.instance or not uuidutils.is_uuid_like(config.instance):
+        sys.stderr.write('%s: %s is not an instance UUID\n' % (
+            prog, guestdata.escape(config.instance or 'nothing', 80)))
+        return None
+    return config.instance.lower()
+
+
+_OFFLINE = ('; no monitor runs: it reads it at its start, and no event is '
+            'sent')
+
+
 def reset_budget_main(argv):
     """Reset recovery budgets (exit 2, with one line, when it cannot).
 
@@ -122,32 +160,106 @@ def reset_budget_main(argv):
     if bool(config.instance) == bool(config.all):
         sys.stderr.write('%s: name one INSTANCE, or --all\n' % prog)
         return 2
-    if config.instance and not uuidutils.is_uuid_like(config.instance):
-        sys.stderr.write('%s: %s is not an instance UUID\n' % (
-            prog, guestdata.escape(config.instance, 80)))
-        return 2
-    instance = config.instance.lower() if config.instance else None
-    what = 'every instance' if instance is None else instance
-    try:
-        done = status.command(status.socket_path(config),
-                              manager.RESET_BUDGET, instance)
-    except status.StatusError as e:
-        try:
-            count = guards.reset_offline(config, instance)
-        except exception.ConfigurationError as error:
-            count, e = None, error
-        if count is None:
-            sys.stderr.write('%s: %s\n' % (prog, e))
+    instance = None
+    if config.instance:
+        instance = _instance_of(config, prog)
+        if instance is None:
             return 2
-        print('Recovery budget reset for %s (%d with recoveries kept); '
-              'no monitor runs: it reads them at its start.' % (what, count))
-        return 0
-    print('Recovery budget reset for %s (%s with recoveries kept).' % (
-        what, guestdata.escape(done.get('instances_reset'), 20)))
+    done, how, code = _ask_or_change(
+        config, prog, manager.RESET_BUDGET, instance, None,
+        lambda kept: {'instances_reset': kept.reset(instance)})
+    if code is not None:
+        return code
+    print('Recovery budget reset for %s (%s with recoveries kept)%s.' % (
+        'every instance' if instance is None else instance,
+        guestdata.escape(done.get('instances_reset'), 20),
+        _OFFLINE if how == 'offline' else ''))
     return 0
 
 
-SUBCOMMANDS = {'status': status_main, 'reset-budget': reset_budget_main}
+PAUSE_OPTS = [
+    cfg.StrOpt('for', dest='duration',
+               help='How long: a number of seconds, or with a unit: 90m, '
+                    '2h, 1d. Required: a pause has an end.'),
+    INSTANCE_OPT,
+]
+
+_UNITS = {'': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86400}
+
+
+def duration(text):
+    """Seconds of a duration such as ``2h``, ``90m``, ``30s`` or ``600``.
+
+    :raises ValueError: for anything else.
+    """
+    match = re.fullmatch(r'\s*(\d{1,9}(?:\.\d{1,6})?)\s*([smhd]?)\s*',
+                         text or '')
+    if match is None:
+        raise ValueError('%s is not a duration (say 90m, 2h or 1d)' % (
+            guestdata.escape(text, 40)))
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError('a pause needs an end after now')
+    return seconds
+
+
+def pause_main(argv):
+    """Pause the escalation of one instance (exit 2 when it cannot)."""
+    config = conf.CONF
+    config.register_cli_opts(PAUSE_OPTS)
+    prog = PROG + ' pause'
+    config(argv, project='masakarimonitors', prog=prog)
+    if not config.duration:
+        sys.stderr.write('%s: a pause needs an end: --for DURATION (say '
+                         '2h)\n' % prog)
+        return 2
+    instance = _instance_of(config, prog)
+    if instance is None:
+        return 2
+    try:
+        seconds = duration(config.duration)
+    except ValueError as e:
+        sys.stderr.write('%s: %s\n' % (prog, e))
+        return 2
+    done, how, code = _ask_or_change(
+        config, prog, manager.PAUSE, instance, {'seconds': seconds},
+        lambda kept: {'paused_until': kept.pauses.pause(instance, seconds)})
+    if code is not None:
+        return code
+    print('Escalation of %s paused until %s%s.' % (
+        instance, guestdata.escape(done.get('paused_until'), 40),
+        _OFFLINE if how == 'offline' else ''))
+    return 0
+
+
+RESUME_OPTS = [INSTANCE_OPT]
+
+
+def resume_main(argv):
+    """End the operator's pause of one instance (exit 1: it had none)."""
+    config = conf.CONF
+    config.register_cli_opts(RESUME_OPTS)
+    prog = PROG + ' resume'
+    config(argv, project='masakarimonitors', prog=prog)
+    instance = _instance_of(config, prog)
+    if instance is None:
+        return 2
+    done, how, code = _ask_or_change(
+        config, prog, manager.RESUME, instance, None,
+        lambda kept: {'resumed': kept.pauses.resume(instance)})
+    if code is not None:
+        return code
+    if not done.get('resumed'):
+        sys.stderr.write('%s: the operator had not paused %s\n' % (
+            prog, instance))
+        return 1
+    print('Escalation of %s resumed%s.' % (
+        instance, _OFFLINE if how == 'offline' else ''))
+    return 0
+
+
+SUBCOMMANDS = {'status': status_main, 'reset-budget': reset_budget_main,
+               'pause': pause_main, 'resume': resume_main}
 
 
 def main(argv=None):

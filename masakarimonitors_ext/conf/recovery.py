@@ -90,6 +90,12 @@ opts = [
                       '(rounded up, at least one) when that is fewer than '
                       '"storm_failures". 1.0 leaves "storm_failures" '
                       'alone.'),
+    cfg.FloatOpt('max_pause',
+                 default=7 * 86400.0, min=60.0, max=90 * 86400.0,
+                 help='The longest maintenance pause of one instance, in '
+                      'seconds, by the "pause" command or by the server '
+                      'metadata "<extra_spec_key>_paused_until": a longer '
+                      'one, or one without an end, is refused.'),
 ]
 
 

@@ -37,6 +37,7 @@ from masakarimonitors_ext.vmheartbeat.common import statefile
 from masakarimonitors_ext.vmheartbeat.escalation import episodes
 from masakarimonitors_ext.vmheartbeat.escalation.flows import escalation_flows
 from masakarimonitors_ext.vmheartbeat.escalation import guards
+from masakarimonitors_ext.vmheartbeat.escalation import pauses
 from masakarimonitors_ext.vmheartbeat.health import instances
 from masakarimonitors_ext.vmheartbeat.probing import connections
 from masakarimonitors_ext.vmheartbeat.probing import prober
@@ -53,8 +54,22 @@ LOG = logging.getLogger(__name__)
 
 PROBES_NAMESPACE = 'masakarimonitors_ext.vmheartbeat.probes'
 NOTIFIERS_NAMESPACE = 'masakarimonitors_ext.vmheartbeat.notifiers'
-#: the status socket's command that resets recovery budgets
+#: the status socket's commands: reset recovery budgets, pause and resume
+#: the escalation of one instance
 RESET_BUDGET = 'reset-budget'
+PAUSE = 'pause'
+RESUME = 'resume'
+
+
+def _instance(instance_uuid):
+    """The instance a command names, as the monitor spells it.
+
+    :raises ValueError: when it names none.
+    """
+    if not isinstance(instance_uuid, str) or not uuidutils.is_uuid_like(
+            instance_uuid):
+        raise ValueError('not an instance UUID')
+    return instance_uuid.lower()
 
 
 def load_probe_driver(conf):
@@ -172,7 +187,8 @@ class VMHeartbeatManager:
         self.outbox = outbox.Outbox(conf, self.notifiers)
         self.events = events.EventSink(
             self.outbox, conf.guest_checks.status_event_interval)
-        self.guards = guards.RecoveryGuards(conf)
+        self.guards = guards.RecoveryGuards(
+            conf, pauses=pauses.Pauses(conf, self.events))
         self.escalator = episodes.Escalator(
             escalation_flows.EscalationFlows(
                 conf, self.prober, self.inventory, self.notifiers,
@@ -186,8 +202,10 @@ class VMHeartbeatManager:
                                           self.inventory, self._adopter)
         self.status = status.StatusServer(
             status.socket_path(conf), self.instances.snapshot,
-            self.outbox.counts, {RESET_BUDGET: self.reset_budget},
+            self.outbox.counts, {RESET_BUDGET: self.reset_budget,
+                                 PAUSE: self.pause, RESUME: self.resume},
             self.instances.host_view)
+        self._counts_due = None
 
     # Lifecycle
 
@@ -213,8 +231,7 @@ class VMHeartbeatManager:
         self._adopter.submit(self.check_services)
         LOG.info('VM heartbeat monitor started on %s (opt-in: %s)',
                  self.conf.hostname, self.conf.vmheartbeat.opt_in)
-        wait_until_set(self._stop, self.log_counts,
-                       self.conf.vmheartbeat.resync_interval)
+        wait_until_set(self._stop, self.tick, SIGNAL_POLL)
         LOG.info('VM heartbeat monitor stopping')
         self.log_counts()
         self.status.stop()
@@ -234,16 +251,39 @@ class VMHeartbeatManager:
     def stop(self):
         self._stop.set()
 
-    def reset_budget(self, instance_uuid):
+    def tick(self):
+        """About every second: end the pauses due; log the counts."""
+        self.guards.pauses.expire()
+        now = time.monotonic()
+        if self._counts_due is None or now >= self._counts_due:
+            self._counts_due = now + self.conf.vmheartbeat.resync_interval
+            self.log_counts()
+
+    def reset_budget(self, instance_uuid, arguments=None):
         """The ``reset-budget`` command: forget recoveries, of one or all.
 
         :param instance_uuid: the instance, None for every instance.
         """
-        if instance_uuid is not None and not uuidutils.is_uuid_like(
-                instance_uuid):
-            raise ValueError('not an instance UUID')
-        return {'instances_reset': self.guards.reset(
-            None if instance_uuid is None else instance_uuid.lower())}
+        if instance_uuid is not None:
+            instance_uuid = _instance(instance_uuid)
+        return {'instances_reset': self.guards.reset(instance_uuid)}
+
+    def pause(self, instance_uuid, arguments=None):
+        """The ``pause`` command: no escalation of one instance for a while.
+
+        :param arguments: ``{"seconds": how long}``.
+        """
+        seconds = (arguments or {}).get('seconds')
+        if (isinstance(seconds, bool) or
+                not isinstance(seconds, (int, float))):
+            raise ValueError('a pause needs an end: how many seconds')
+        return {'paused_until': self.guards.pauses.pause(
+            _instance(instance_uuid), float(seconds))}
+
+    def resume(self, instance_uuid, arguments=None):
+        """The ``resume`` command: end the operator's pause of one instance."""
+        return {'resumed': self.guards.pauses.resume(
+            _instance(instance_uuid))}
 
     def check_services(self):
         """Check Nova and the notifiers once: one WARNING line each.

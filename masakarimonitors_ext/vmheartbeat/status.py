@@ -26,8 +26,9 @@ socket of root or of its own user, and prints the answer escaped, since
 it carries what guests said.
 
 A request may name a command instead (``{"command": "reset-budget",
-"instance": UUID or null}``): the monitor runs it, only for a client of
-root or of its own user, and answers ``{"done": {...}}``.
+"instance": UUID or null, "arguments": {...}}``): the monitor runs it,
+only for a client of root or of its own user, and answers ``{"done":
+{...}}``.
 """
 
 import json
@@ -96,8 +97,9 @@ class StatusServer:
     :param snapshot: returns a list of JSON-serializable dicts.
     :param notifiers: returns a list of JSON-serializable dicts, one per
         notifier, for an answer about the whole host; None for none.
-    :param commands: {name: callable(instance) returning a
-        JSON-serializable dict}, the commands a client may ask for.
+    :param commands: {name: callable(instance, arguments) returning a
+        JSON-serializable dict}, the commands a client may ask for;
+        arguments is the request's ``arguments`` object ({} when none).
     :param host: returns a JSON-serializable dict of the recovery guards'
         view of the host (``Instances.host_view``), for an answer about
         the whole host; None for none.
@@ -166,7 +168,7 @@ class StatusServer:
 
     def _answer(self, conn):
         try:
-            instance, command = self._parse(self._read(conn))
+            instance, command, arguments = self._parse(self._read(conn))
             if command is not None:
                 command = self._command(conn, command)
         except _BadRequest as e:
@@ -175,7 +177,7 @@ class StatusServer:
         else:
             try:
                 if command is not None:
-                    answer = {'done': command(instance)}
+                    answer = {'done': command(instance, arguments)}
                 else:
                     answer = {'instances': self._snapshot(instance)}
                 if command is None and instance is None:
@@ -226,7 +228,11 @@ class StatusServer:
 
     @staticmethod
     def _parse(line):
-        """(the instance asked for or None for all, the command or None)."""
+        """What a request asks.
+
+        :returns: (the instance or None for all, the command or None, the
+            command's arguments).
+        """
         try:
             request = guestdata.loads(line.decode('utf-8') or '{}',
                                       _MAX_REQUEST, _MAX_REQUEST_DEPTH)
@@ -242,7 +248,10 @@ class StatusServer:
         command = request.get('command')
         if command is not None and not isinstance(command, str):
             raise _BadRequest('command is not a string')
-        return instance, command
+        arguments = request.get('arguments', {})
+        if not isinstance(arguments, dict):
+            raise _BadRequest('arguments are not an object')
+        return instance, command, arguments
 
     def stop(self):
         if self._sock is None:
@@ -360,13 +369,15 @@ def _ask(path, instance, timeout):
     return instances, notifiers, recovery
 
 
-def command(path, name, instance=None, timeout=10.0):
+def command(path, name, instance=None, arguments=None, timeout=10.0):
     """Have the running monitor run a command, checked as :func:`query`.
 
+    :param arguments: the command's arguments, a dict, or None.
     :returns: what it answered it did, a dict.
     :raises: StatusError as :func:`query`; also when the monitor refused.
     """
-    done = _exchange(path, {'command': name, 'instance': instance},
+    done = _exchange(path, {'command': name, 'instance': instance,
+                            'arguments': arguments or {}},
                      timeout).get('done')
     if not isinstance(done, dict):
         raise StatusError('unreadable answer from the monitor: it does not '

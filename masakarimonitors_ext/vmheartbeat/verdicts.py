@@ -62,9 +62,11 @@ EVENT_STATUS_CHANGED = 'status_changed'
 EVENT_RECOVERY_SUSPENDED = 'recovery_suspended'
 #: about the whole host, not one instance (its instance_uuid is None)
 EVENT_MASS_FAILURE = 'mass_failure_suspected'
+EVENT_PAUSE_STARTED = 'pause_started'
+EVENT_PAUSE_ENDED = 'pause_ended'
 EVENT_KINDS = (EVENT_FAILED, EVENT_REPORTED, EVENT_RECOVERED,
                EVENT_STATUS_CHANGED, EVENT_RECOVERY_SUSPENDED,
-               EVENT_MASS_FAILURE)
+               EVENT_MASS_FAILURE, EVENT_PAUSE_STARTED, EVENT_PAUSE_ENDED)
 
 
 class Permission(enum.Enum):

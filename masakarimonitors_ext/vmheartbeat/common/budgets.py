@@ -17,10 +17,17 @@
 The operator sets it in ``[recovery]``; a flavor may override the number
 of recoveries and their window (``<key>_max_recoveries``,
 ``<key>_recovery_window``), each bounded exactly as its option is, and so
-is a value read back from the disk.
+is a value read back from the disk. The instance's owner may pause its
+escalation with the server metadata ``<key>_paused_until`` (an ISO 8601
+time), bounded by ``[recovery] max_pause`` (:func:`pause_from_metadata`).
 """
 
 import dataclasses
+import datetime
+import math
+import time
+
+from oslo_utils import timeutils
 
 from masakarimonitors_ext.conf import recovery as recovery_conf
 from masakarimonitors_ext.vmheartbeat.common import checks
@@ -108,3 +115,57 @@ def of(default, overrides):
     if not overrides:
         return default
     return dataclasses.replace(default, **dict(overrides))
+
+
+#: the longest ISO 8601 time read from the server metadata
+_MAX_TIME_CHARS = 64
+
+
+def iso(when):
+    """A wall-clock time as ISO 8601 UTC, to the second."""
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(when)))
+
+
+def check_pause_end(until, now, max_pause):
+    """Refuse a pause end that is not within ``max_pause`` from ``now``.
+
+    :raises ValueError: saying why.
+    """
+    if (isinstance(until, bool) or not isinstance(until, (int, float)) or
+            not math.isfinite(until)):
+        raise ValueError('a pause needs an end')
+    if until <= now:
+        raise ValueError('its end %s is past' % iso(until))
+    if until > now + max_pause:
+        raise ValueError('its end %s is more than %ds ([recovery] '
+                         'max_pause) ahead' % (iso(until), max_pause))
+
+
+def pause_from_metadata(metadata, key, now, max_pause):
+    """The end of a pause the server metadata asks for.
+
+    :param metadata: the server's metadata, a dict (or None).
+    :returns: (until, problem): the end (wall clock) or None for no pause
+        (none asked, one past, or one refused), and why it was refused or
+        None.
+    """
+    raw = (metadata or {}).get(key + '_paused_until')
+    if raw is None or raw == '':
+        return None, None
+    name = key + '_paused_until'
+    if not isinstance(raw, str) or len(raw) > _MAX_TIME_CHARS:
+        return None, '%s is not an ISO 8601 time' % name
+    try:
+        when = timeutils.parse_isotime(raw)
+    except ValueError:
+        return None, '%s=%r is not an ISO 8601 time' % (name, raw)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    until = when.timestamp()
+    if until <= now:
+        return None, None
+    try:
+        check_pause_end(until, now, max_pause)
+    except ValueError as e:
+        return None, '%s=%r: %s' % (name, raw, e)
+    return until, None

@@ -26,13 +26,9 @@ may be done with it (``verdicts.Permission``):
   failure waits, and is escalated when it ends if the instance still
   fails.
 
-Before the instance's own budget, the storm guard looks at the whole
-host: when more instances failed within ``[recovery] storm_window`` than
-:func:`storm_threshold` allows, the cause is probably the host or
-something its instances share, and a recovery of each would make it
-worse. The failures up to the threshold are recovered as they come (the
-common case is one sick guest); from the next one on, every failure is
-``report_only``, until the window holds no more than the threshold.
+First of all, a maintenance pause of the instance (``pauses.Pauses``)
+holds its failure until the pause ends. Then, before the instance's own
+budget, the storm guard (``storm.StormGuard``) looks at the whole host.
 
 Each recovery (an episode that every required notifier took, with
 Masakari asked to recover) is kept, with the wall clock's time, in
@@ -46,7 +42,6 @@ monitor holds it.
 """
 
 import collections
-import datetime
 import fcntl
 import math
 import os
@@ -57,8 +52,11 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from masakarimonitors_ext import exception
+from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.common import guestdata
 from masakarimonitors_ext.vmheartbeat.common import statefile
+from masakarimonitors_ext.vmheartbeat.escalation import pauses as pauses_mod
+from masakarimonitors_ext.vmheartbeat.escalation import storm as storm_mod
 from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
@@ -101,10 +99,7 @@ class Permit(collections.namedtuple('Permit',
         return None if self.until is None else iso(self.until)
 
 
-def iso(when):
-    """A wall-clock time as ISO 8601 UTC, to the second."""
-    return datetime.datetime.fromtimestamp(
-        int(when), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+iso = budgets.iso
 
 
 def _parse(body, now):
@@ -145,26 +140,6 @@ def _body(kept):
             for uuid, recoveries in sorted(kept.items())}
 
 
-def storm_threshold(conf, watched):
-    """How many failed instances within the storm window are recovered.
-
-    ``[recovery] storm_failures``, or fewer on a host with few watched
-    instances: ``storm_share`` of them, rounded up, at least one. None
-    when the storm guard is off.
-    """
-    group = conf.recovery
-    if not group.storm_failures:
-        return None
-    return min(group.storm_failures,
-               max(1, math.ceil(group.storm_share * max(watched, 1))))
-
-
-def _storm_ends(failed, threshold, window):
-    """When no more than ``threshold`` of these failure times are recent."""
-    times = sorted(failed)
-    return times[len(times) - threshold - 1] + window
-
-
 def _permit(recoveries, budget, now):
     """What a failure at ``now`` may have, given the kept recoveries."""
     if budget.max_recoveries == 0:
@@ -200,10 +175,13 @@ class RecoveryGuards:
     :param conf: the configuration (``[vmheartbeat] state_path``).
     :param wall: ``time.time`` or a stand-in: budgets are kept across
         restarts, in the wall clock's time.
+    :param pauses: the ``pauses.Pauses`` asked first; one of its own
+        (without events) when None.
     """
 
-    def __init__(self, conf, wall=time.time):
+    def __init__(self, conf, wall=time.time, pauses=None):
         self._conf = conf
+        self.pauses = pauses or pauses_mod.Pauses(conf, wall=wall)
         self._path = conf.vmheartbeat.state_path
         self._wall = wall
         self._file = statefile.StateFile(
@@ -214,11 +192,7 @@ class RecoveryGuards:
         self._kept = {}
         #: {instance_uuid: (permission, until)} last told of
         self._told = {}
-        #: {instance_uuid: wall-clock time of its failure}, within the
-        #: storm window
-        self._failed = {}
-        #: when the storm guard tripped, None while it has not
-        self._storm_since = None
+        self.storm = storm_mod.StormGuard(conf, wall)
         self._lock_fd = None
 
     def open(self):
@@ -234,6 +208,7 @@ class RecoveryGuards:
         kept = self._file.load(lambda body: _parse(body, self._wall()))
         with self._lock:
             self._kept = kept or {}
+        self.pauses.load()
         if kept:
             LOG.info('Read back the recoveries of %d instances (%s)',
                      len(kept), self._file.path)
@@ -255,11 +230,17 @@ class RecoveryGuards:
             it is logged and told once; for the storm guard's, only when
             it trips, so that the host's event is told once.
         """
+        paused = self.pauses.paused(instance_uuid)
+        if paused is not None:
+            until, who = paused
+            return Permit(verdicts.Permission.HOLD,
+                          'escalation paused by the %s' % who, until, 0), False
+        storm, tripped = self.storm.permit(instance_uuid, watched)
+        if storm is not None:
+            return Permit(verdicts.Permission.REPORT_ONLY, storm.reason,
+                          storm.until, 0, storm=True), tripped
         now = self._wall()
         with self._lock:
-            storm, tripped = self._storm(instance_uuid, watched, now)
-            if storm is not None:
-                return storm, tripped
             granted = _permit(self._kept.get(instance_uuid, ()), budget, now)
             told = (granted.permission, granted.until)
             news = (granted.permission is not verdicts.Permission.RECOVER and
@@ -270,54 +251,9 @@ class RecoveryGuards:
                 self._told[instance_uuid] = told
         return granted, news
 
-    def _storm(self, instance_uuid, watched, now):
-        """The storm guard's permit, or None; lock held.
-
-        :returns: (permit or None, tripped now).
-        """
-        threshold = storm_threshold(self._conf, watched)
-        window = self._conf.recovery.storm_window
-        self._failed = {uuid: at for uuid, at in self._failed.items()
-                        if at > now - window}
-        self._failed.setdefault(instance_uuid, now)
-        if threshold is None or len(self._failed) <= threshold:
-            if self._storm_since is not None:
-                LOG.warning('Mass failure no longer suspected: %d '
-                            'instances failed within %ds; failures are '
-                            'recovered again', len(self._failed), window)
-                self._storm_since = None
-            return None, False
-        tripped = self._storm_since is None
-        if tripped:
-            self._storm_since = now
-        return Permit(
-            verdicts.Permission.REPORT_ONLY,
-            'mass failure suspected: %d instances of this host failed '
-            'within %ds, more than %d' % (len(self._failed), window,
-                                          threshold),
-            _storm_ends(self._failed.values(), threshold, window), 0,
-            storm=True), tripped
-
     def host(self, watched=1):
-        """The storm guard's view of the host, for the status, as a dict."""
-        now = self._wall()
-        window = self._conf.recovery.storm_window
-        with self._lock:
-            failed = [at for at in self._failed.values()
-                      if at > now - window]
-            since = self._storm_since
-        threshold = storm_threshold(self._conf, watched)
-        suspected = (since is not None and threshold is not None and
-                     len(failed) > threshold)
-        return {
-            'mass_failure_suspected': suspected,
-            'since': iso(since) if suspected else None,
-            'until': (iso(_storm_ends(failed, threshold, window))
-                      if suspected else None),
-            'failed_within_window': len(failed),
-            'window': window,
-            'threshold': threshold,
-        }
+        """The storm guard's view of the host, for the status."""
+        return self.storm.host(watched)
 
     def recovered(self, instance_uuid, run):
         """Masakari took a recovery of the instance: keep it.
@@ -361,6 +297,10 @@ class RecoveryGuards:
             recoveries = list(self._kept.get(instance_uuid, ()))
         granted = _permit(recoveries, budget, now)
         recent = [r for r in recoveries if r.at > now - budget.window]
+        paused = self.pauses.paused(instance_uuid)
+        if paused is not None:
+            granted = Permit(verdicts.Permission.HOLD, 'escalation paused '
+                             'by the %s' % paused[1], paused[0], 0)
         return {
             'recoveries': len(recent),
             'max_recoveries': budget.max_recoveries,
@@ -369,6 +309,8 @@ class RecoveryGuards:
             'permission': granted.permission.value,
             'reason': granted.reason,
             'until': None if granted.until is None else iso(granted.until),
+            'paused_until': None if paused is None else iso(paused[0]),
+            'paused_by': None if paused is None else paused[1],
         }
 
     def _pruned(self, now):
@@ -412,16 +354,28 @@ def hold_lock(path):
     return fd
 
 
+def offline(conf, action):
+    """Run ``action(guards)`` on the kept state, when no monitor holds it.
+
+    For the commands (``reset-budget``, ``pause``, ``resume``) when no
+    monitor runs: the files are changed directly, under the lock.
+
+    :returns: what ``action`` returned, or None when a monitor holds the
+        files (ask it instead).
+    """
+    guards = RecoveryGuards(conf)
+    if not guards.open():
+        return None
+    try:
+        return action(guards)
+    finally:
+        guards.close()
+
+
 def reset_offline(conf, instance_uuid=None):
     """Reset budgets in the file, when no monitor holds it.
 
     :returns: how many instances had some, or None when a monitor holds
         the file (ask it instead).
     """
-    guards = RecoveryGuards(conf)
-    if not guards.open():
-        return None
-    try:
-        return guards.reset(instance_uuid)
-    finally:
-        guards.close()
+    return offline(conf, lambda guards: guards.reset(instance_uuid))

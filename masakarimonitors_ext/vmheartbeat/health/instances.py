@@ -134,10 +134,11 @@ class Instances:
     Lock order: the table's lock comes first. While it holds it, the table
     calls only the scheduler (``watch``, ``unwatch``, ``watching``,
     ``probe_now``), the escalator (``escalating``), the recovery guards
-    (``permit``, ``describe``) and the event sink (``emit``); each takes
-    its own lock briefly and never calls the table
-    back while holding it (the scheduler reports results, the escalator
-    closes episodes, outside their locks: their tests check it). The
+    (``permit``, ``describe``, and their pauses' ``from_metadata``) and
+    the event sink (``emit``); each takes its own lock briefly and never
+    calls the table back while holding it (the scheduler reports results,
+    the escalator closes episodes, outside their locks: their tests check
+    it). The
     prober and the escalator's ``start`` are called without the table's
     lock.
     """
@@ -377,6 +378,10 @@ class Instances:
             record.domain = domain
             was_unwatched = record.decided and record.health is None
             record.decision = decision
+            if self._guards is not None:
+                self._guards.pauses.from_metadata(
+                    instance_uuid, decision.paused_until,
+                    decision.pause_problem)
             entry = record.health
             removed = ()
             if not decision.watched:

@@ -21,7 +21,9 @@ the instance answering again after a report (``recovered``), a change
 of the health status an application reports (``status_changed``), or the
 recovery guards holding its recoveries back (``recovery_suspended``: its
 recovery budget spent, or the back-off after a recovery, with why and
-until when). One kind is about the whole host, its ``instance_uuid``
+until when), a maintenance pause of its escalation starting or ending
+(``pause_started``, with until when, and ``pause_ended``). One kind is
+about the whole host, its ``instance_uuid``
 None: the storm guard suspecting a mass failure
 (``mass_failure_suspected``).
 
@@ -143,7 +145,8 @@ class Event:
             return ERROR
         if self.kind == verdicts.EVENT_STATUS_CHANGED:
             return _STATUS_SEVERITY.get(self.status, INFO)
-        if self.kind == verdicts.EVENT_RECOVERY_SUSPENDED:
+        if self.kind in (verdicts.EVENT_RECOVERY_SUSPENDED,
+                         verdicts.EVENT_PAUSE_STARTED):
             return WARNING
         return INFO
 

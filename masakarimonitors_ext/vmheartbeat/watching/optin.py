@@ -26,6 +26,7 @@ known answer is used.
 
 import abc
 import dataclasses
+import math
 import os
 import threading
 import time
@@ -45,6 +46,9 @@ from masakarimonitors_ext.vmheartbeat import verdicts
 
 LOG = logging.getLogger(__name__)
 
+#: seconds a stored pause end may be past what max_pause allows
+_CLOCK_SKEW = 300.0
+
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
@@ -59,6 +63,11 @@ class Decision:
     :param report_only: failure classes not recovered, only reported.
     :param recovery: what the flavor overrides of the recovery budget,
         sorted (field, value) pairs (``budgets.from_extra_specs``).
+    :param paused_until: the end (wall clock) of a maintenance pause the
+        server metadata asks for, None for none
+        (``budgets.pause_from_metadata``).
+    :param pause_problem: why a pause the server metadata asks for is
+        refused, or None.
     """
 
     watched: bool
@@ -68,6 +77,8 @@ class Decision:
     checks: tuple = ()
     report_only: frozenset = frozenset()
     recovery: tuple = ()
+    paused_until: float = None
+    pause_problem: str = None
 
 
 class OptInUnknown(exception.VMHeartbeatError):
@@ -169,10 +180,21 @@ def _decision_from(entry, conf):
     reason = entry['reason']
     if not isinstance(reason, str):
         raise ValueError('reason is not text')
+    paused_until = entry.get('paused_until')
+    if paused_until is not None:
+        if (isinstance(paused_until, bool) or
+                not isinstance(paused_until, (int, float)) or
+                not math.isfinite(paused_until) or
+                paused_until > time.time() + conf.recovery.max_pause +
+                _CLOCK_SKEW):
+            raise ValueError('a pause end that no server could give')
+        if paused_until <= time.time():
+            paused_until = None
     return Decision(entry['watched'], settings,
                     guestdata.escape(reason, 500), checks=found,
                     report_only=report_only,
-                    recovery=budgets.from_stored(entry.get('recovery', {})))
+                    recovery=budgets.from_stored(entry.get('recovery', {})),
+                    paused_until=paused_until)
 
 
 def _body_of(decisions):
@@ -183,7 +205,8 @@ def _body_of(decisions):
                                 if d.settings else None),
                    'checks': [c.to_dict() for c in d.checks],
                    'report_only': sorted(d.report_only),
-                   'recovery': dict(d.recovery)}
+                   'recovery': dict(d.recovery),
+                   'paused_until': d.paused_until}
             for uuid, d in decisions.items()}
 
 
@@ -334,11 +357,18 @@ class FlavorOptIn(OptInPolicy):
             raise nova_client.NovaUnavailable(
                 'Nova returned no flavor extra specs (needs compute '
                 'microversion 2.47 or later)')
-        return decide_from_extra_specs(
+        decision = decide_from_extra_specs(
             extra_specs, self._key, self._defaults, self._check_defaults,
             self._conf.guest_checks.audit_min_period,
             self._conf.guest_checks.report_only,
             self._conf.guest_checks.exec_allowed_commands)
+        if not decision.watched:
+            return decision
+        until, problem = budgets.pause_from_metadata(
+            getattr(server, 'metadata', None), self._key, time.time(),
+            self._conf.recovery.max_pause)
+        return dataclasses.replace(decision, paused_until=until,
+                                   pause_problem=problem)
 
     def _save(self):
         with self._lock:

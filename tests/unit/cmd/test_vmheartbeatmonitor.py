@@ -332,7 +332,7 @@ class ResetBudgetMainTestCase(base.TestCase):
         done = []
         server = status.StatusServer(
             self.socket, lambda _i: [], commands={
-                manager.RESET_BUDGET: lambda i: done.append(i) or {
+                manager.RESET_BUDGET: lambda i, _a: done.append(i) or {
                     'instances_reset': 1}})
         server.start()
         self.addCleanup(server.stop)
@@ -368,4 +368,62 @@ class ResetBudgetMainTestCase(base.TestCase):
     def test_not_a_uuid_is_refused_escaped(self):
         self.assertEqual(2, self.reset('../x\x1b[2J'))
         self.assertIn('../x\\x1b[2J is not an instance UUID',
+                      self.stderr.getvalue())
+
+
+class PauseMainTestCase(ResetBudgetMainTestCase):
+    """``pause INSTANCE --for DURATION`` and ``resume INSTANCE``."""
+
+    def run_command(self, name, *args):
+        self.conf.clear()
+        path = os.path.join(self.tempdir, 'masakarimonitors.conf')
+        with open(path, 'w') as f:
+            f.write('[vmheartbeat]\nstate_path = %s\n' % self.tempdir)
+        return vmheartbeatmonitor.main([name, '--config-file', path] +
+                                       list(args))
+
+    def test_durations(self):
+        self.assertEqual([90.0, 5400.0, 7200.0, 86400.0, 1.5], [
+            vmheartbeatmonitor.duration(t)
+            for t in ('90', '90m', '2h', '1d', '1.5s')])
+        for bad in ('', '0', '2 weeks', '-1h', '1e9', 'h', '1.5.5m'):
+            self.assertRaises(ValueError, vmheartbeatmonitor.duration, bad)
+
+    def test_asks_the_running_monitor(self):
+        asked = []
+        server = status.StatusServer(self.socket, lambda _i: [], commands={
+            manager.PAUSE: lambda i, a: asked.append((i, a)) or {
+                'paused_until': '2026-12-03T20:00:00Z'},
+            manager.RESUME: lambda i, a: asked.append((i, a)) or {
+                'resumed': False}})
+        server.start()
+        self.addCleanup(server.stop)
+        self.assertEqual(0, self.run_command('pause', A, '--for', '2h'))
+        self.assertIn('Escalation of %s paused until 2026-12-03T20:00:00Z.'
+                      % A, self.stdout.getvalue())
+        self.assertEqual(1, self.run_command('resume', A))
+        self.assertIn('the operator had not paused %s' % A,
+                      self.stderr.getvalue())
+        self.assertEqual([(A, {'seconds': 7200.0}), (A, {})], asked)
+
+    def test_a_pause_needs_an_end(self):
+        self.assertEqual(2, self.run_command('pause', A))
+        self.assertIn('a pause needs an end: --for DURATION',
+                      self.stderr.getvalue())
+        self.assertEqual(2, self.run_command('pause', A, '--for', 'ever'))
+        self.assertIn('ever is not a duration', self.stderr.getvalue())
+
+    def test_offline_pause_then_resume(self):
+        self.assertEqual(0, self.run_command('pause', A, '--for', '1h'))
+        self.assertIn('no monitor runs', self.stdout.getvalue())
+        kept = guards.RecoveryGuards(self.conf)
+        self.assertTrue(kept.open())
+        self.assertEqual('operator', kept.pauses.paused(A)[1])
+        kept.close()
+        self.assertEqual(0, self.run_command('resume', A))
+        self.assertEqual(1, self.run_command('resume', A))
+
+    def test_too_long_is_refused(self):
+        self.assertEqual(2, self.run_command('pause', A, '--for', '30d'))
+        self.assertIn('more than 604800s ([recovery] max_pause) ahead',
                       self.stderr.getvalue())

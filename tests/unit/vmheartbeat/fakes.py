@@ -259,12 +259,13 @@ def permanent_error():
     return exception.PermanentNotificationError('Masakari answered 400')
 
 
-def server(extra_specs, task_state=None):
+def server(extra_specs, task_state=None, metadata=None):
     """A Nova server as openstacksdk gives it, its flavor embedded."""
     flavor = {'original_name': 'm1.small'}
     if extra_specs is not None:
         flavor['extra_specs'] = extra_specs
-    return types.SimpleNamespace(flavor=flavor, task_state=task_state)
+    return types.SimpleNamespace(flavor=flavor, task_state=task_state,
+                                 metadata=metadata or {})
 
 
 class FakeCompute:

@@ -315,3 +315,42 @@ class RunTestCase(ManagerTestCase):
         monitor.instances.episode_closed(A, Outcome.ANSWERED)
         self.assertEqual(machine.HEALTHY, self.state(monitor))
         self.assertTrue(monitor.scheduler.watching(hb(A)))
+
+
+class CommandsTestCase(ManagerTestCase):
+    """The commands the status socket runs, and the manager's tick."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group='vmheartbeat',
+                   state_path=self.useFixture(fixtures.TempDir()).path)
+        self.monitor = self.make_manager()
+        self.assertTrue(self.monitor.guards.open())
+        self.addCleanup(self.monitor.guards.close)
+
+    def test_commands_name_an_instance(self):
+        for bad in (None, 'x', 12, '../etc'):
+            self.assertRaises(ValueError, self.monitor.pause, bad,
+                              {'seconds': 60})
+            self.assertRaises(ValueError, self.monitor.resume, bad)
+        self.assertRaises(ValueError, self.monitor.reset_budget, 'x')
+        self.assertEqual({'instances_reset': 0},
+                         self.monitor.reset_budget(None))
+
+    def test_a_pause_needs_its_seconds(self):
+        for arguments in (None, {}, {'seconds': 'soon'}, {'seconds': True}):
+            self.assertRaises(ValueError, self.monitor.pause, table.A,
+                              arguments)
+        done = self.monitor.pause(table.A.upper(), {'seconds': 60})
+        self.assertEqual(['paused_until'], list(done))
+        self.assertEqual({'resumed': True}, self.monitor.resume(table.A))
+
+    def test_the_tick_ends_the_pauses_due_and_logs_the_counts_now_and_then(
+            self):
+        self.monitor.guards.pauses.expire = mock.Mock()
+        self.monitor.log_counts = mock.Mock()
+        for _ in range(3):
+            self.monitor.tick()
+        self.assertEqual(3, self.monitor.guards.pauses.expire.call_count)
+        # once per resync_interval
+        self.assertEqual(1, self.monitor.log_counts.call_count)

@@ -644,7 +644,7 @@ class CommandTestCase(StatusTestCase):
     def serve_commands(self):
         self.done = []
 
-        def reset(instance):
+        def reset(instance, arguments):
             self.done.append(instance)
             return {'instances_reset': 1}
 
@@ -687,7 +687,7 @@ class CommandTestCase(StatusTestCase):
         self.assertEqual([], self.done)
 
     def test_a_failing_command_is_an_error(self):
-        def broken(instance):
+        def broken(instance, arguments):
             raise ValueError('not an instance UUID')
 
         server = status.StatusServer(self.path, self.snapshot,

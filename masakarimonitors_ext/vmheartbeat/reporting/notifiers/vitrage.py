@@ -49,6 +49,13 @@ def _bounded(value):
     return value
 
 
+#: the recovery guards' events: they change no alarm
+_NO_ALARM = frozenset([verdicts.EVENT_RECOVERY_SUSPENDED,
+                       verdicts.EVENT_MASS_FAILURE,
+                       verdicts.EVENT_PAUSE_STARTED,
+                       verdicts.EVENT_PAUSE_ENDED])
+
+
 def vitrage_event(event):
     """The body of ``POST /v1/event`` for a health event.
 
@@ -69,11 +76,9 @@ def vitrage_event(event):
     (``vitrage_events.sign``).
 
     :returns: the body, or None for an event that changes no alarm (a
-        status ``starting``, a recovery suspended, a mass failure of the
-        host).
+        status ``starting``, the recovery guards' events).
     """
-    if event.kind in (verdicts.EVENT_RECOVERY_SUSPENDED,
-                      verdicts.EVENT_MASS_FAILURE):
+    if event.kind in _NO_ALARM:
         return None
     if event.kind == verdicts.EVENT_STATUS_CHANGED:
         if event.status == verdicts.APP_STARTING:

@@ -23,6 +23,7 @@ import fixtures
 from masakarimonitors_ext.conf import recovery as recovery_conf
 from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.escalation import guards
+from masakarimonitors_ext.vmheartbeat.escalation import storm
 from masakarimonitors_ext.vmheartbeat import verdicts
 from tests.unit import base
 
@@ -72,7 +73,8 @@ class BudgetTestCase(GuardsTestCase):
     def test_defaults_are_three_an_hour_past_masakaris_window(self):
         defaults = budgets.Budget(**{
             opt.name: opt.default for opt in recovery_conf.opts
-            if not opt.name.startswith('storm_')})
+            if opt.name not in ('storm_window', 'storm_failures',
+                                'storm_share', 'max_pause')})
         self.assertEqual((3, 3600.0, 180.0, 600.0, 1800.0), (
             defaults.max_recoveries, defaults.window,
             defaults.backoff_initial, defaults.backoff_max,
@@ -327,7 +329,8 @@ class DescribeTestCase(GuardsTestCase):
         self.assertEqual({
             'recoveries': 1, 'max_recoveries': 3, 'window': 3600.0,
             'last_recovery': guards.iso(T0), 'permission': 'hold',
-            'until': guards.iso(T0 + 60.0)},
+            'until': guards.iso(T0 + 60.0), 'paused_until': None,
+            'paused_by': None},
             {k: v for k, v in shown.items() if k != 'reason'})
         json.dumps(shown, allow_nan=False)
 
@@ -350,14 +353,14 @@ class StormTestCase(GuardsTestCase):
                 for uuid in uuids]
 
     def test_the_threshold(self):
-        self.assertEqual(3, guards.storm_threshold(self.conf, 8))
-        self.assertEqual(3, guards.storm_threshold(self.conf, 6))
-        self.assertEqual(2, guards.storm_threshold(self.conf, 4))
-        self.assertEqual(1, guards.storm_threshold(self.conf, 2))
-        self.assertEqual(1, guards.storm_threshold(self.conf, 1))
-        self.assertEqual(1, guards.storm_threshold(self.conf, 0))
+        self.assertEqual(3, storm.storm_threshold(self.conf, 8))
+        self.assertEqual(3, storm.storm_threshold(self.conf, 6))
+        self.assertEqual(2, storm.storm_threshold(self.conf, 4))
+        self.assertEqual(1, storm.storm_threshold(self.conf, 2))
+        self.assertEqual(1, storm.storm_threshold(self.conf, 1))
+        self.assertEqual(1, storm.storm_threshold(self.conf, 0))
         self.flags(group='recovery', storm_failures=0)
-        self.assertIsNone(guards.storm_threshold(self.conf, 8))
+        self.assertIsNone(storm.storm_threshold(self.conf, 8))
 
     def test_the_first_failures_are_recovered_then_none(self):
         granted = self.permits([A, B, C, D, E])

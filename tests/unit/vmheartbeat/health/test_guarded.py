@@ -19,12 +19,14 @@ fake escalator: what the escalator would keep of a reported recovery is
 kept by :meth:`GuardedTestCase.reported`.
 """
 
+import time
 import types
 
 import fixtures
 
 from masakarimonitors_ext.vmheartbeat.common import nova
 from masakarimonitors_ext.vmheartbeat.escalation import guards
+from masakarimonitors_ext.vmheartbeat.escalation import pauses
 from masakarimonitors_ext.vmheartbeat.health import machine
 from masakarimonitors_ext.vmheartbeat.health import views
 from masakarimonitors_ext.vmheartbeat import status
@@ -40,7 +42,8 @@ from tests.unit.vmheartbeat.table import KEY
 from tests.unit.vmheartbeat.table import TableTestCase
 
 SUSPENDED = verdicts.EVENT_RECOVERY_SUSPENDED
-T0 = 1_700_000_000.0
+#: a time of today: the opt-in reads the server metadata with the real clock
+T0 = float(int(time.time()))
 
 
 class GuardedTestCase(TableTestCase):
@@ -297,3 +300,46 @@ class StormTestCase(GuardedTestCase):
         self.wall.advance(61.0)
         self.assertTrue(self.fail(C)['recover'])
         self.assertEqual(1, len(self.mass()))
+
+
+class PauseTestCase(GuardedTestCase):
+    """A paused instance: its checks go on, its failure is on hold."""
+
+    def test_a_paused_failure_waits_for_the_end_of_the_pause(self):
+        self.guards.pauses.pause(A, 600)
+        self.assertIsNone(self.fail())
+        self.assertEqual(machine.ON_HOLD, self.state(self.parts))
+        [item] = self.parts.instances.snapshot(A)
+        self.assertEqual(('operator', guards.iso(T0 + 600)), (
+            item['recovery']['paused_by'], item['recovery']['paused_until']))
+        self.assertIn('next failure on hold until %s: escalation paused by '
+                      'the operator' % guards.iso(T0 + 600),
+                      status.format_text([item]))
+        # its checks go on, and are shown
+        self.miss(self.parts, 3)
+        self.parts.escalator.start.assert_not_called()
+        self.assertEqual([], self.suspended())
+        self.wall.advance(600)
+        self.miss(self.parts)
+        started = self.parts.escalator.start.call_args[1]
+        self.assertTrue(started['recover'])
+
+    def test_the_server_metadata_pauses_through_the_opt_in(self):
+        until = guards.iso(T0 + 900)
+        compute = fakes.FakeCompute()
+        compute.servers[A] = fakes.server(
+            {KEY: 'true'}, metadata={KEY + '_paused_until': until})
+        compute.servers[B] = fakes.server(
+            {KEY: 'true'}, metadata={KEY + '_paused_until': 'never'})
+        policy = optin.FlavorOptIn(self.conf, nova.Nova(
+            self.conf, types.SimpleNamespace(compute=compute)), self.clock)
+        self.flags(group='vmheartbeat', opt_in='flavor')
+        self.start(policy)
+        # (the opt-in reads it with the real clock)
+        self.assertEqual(pauses.METADATA,
+                         self.guards.pauses.paused(A)[1])
+        self.assertIsNone(self.guards.pauses.paused(B))
+        self.assertIn('the server metadata asks for a pause that is '
+                      'refused: %s_paused_until=' % KEY, self.logger.output)
+        self.assertIsNone(self.fail(A))
+        self.assertTrue(self.fail(B)['recover'])

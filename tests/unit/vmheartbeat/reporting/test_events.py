@@ -95,7 +95,8 @@ class EventTestCase(base.TestCase):
     def test_kinds(self):
         self.assertEqual(('failed', 'reported', 'recovered',
                           'status_changed', 'recovery_suspended',
-                          'mass_failure_suspected'),
+                          'mass_failure_suspected', 'pause_started',
+                          'pause_ended'),
                          verdicts.EVENT_KINDS)
 
 
