@@ -21,6 +21,7 @@ finishes each notification without restarting the domain (metadata
 """
 
 import os
+import time
 
 from masakarimonitors_ext.vmheartbeat import status
 from tests.functional import base
@@ -177,3 +178,48 @@ def proc_host(proc):
     path = os.path.join(proc.sections['vmheartbeat']['state_path'],
                         status.SOCKET)
     return status.query_recovery(path)[2]
+
+
+class TestMaintenancePause(base.FunctionalTestCase):
+
+    def test_paused_failures_wait_for_the_end_of_the_pause(self):
+        # one paused by its owner (server metadata), one by the operator
+        by_owner = self.make_guest(metadata={
+            SPEC + '_paused_until': time.strftime(
+                '%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 40))})
+        by_operator = self.make_guest(metadata={})
+        proc = self.start_monitor()
+        for guest in (by_owner, by_operator):
+            self.wait_watched(proc, guest)
+        proc.wait_for_log(r'Instance %s: escalation paused by the server '
+                          r'metadata until' % by_owner.uuid, timeout=10)
+        # a pause needs an end
+        code, _out, err = proc.command('pause', by_operator.uuid)
+        self.assertEqual(2, code)
+        self.assertIn('a pause needs an end', err)
+        code, out, err = proc.command('pause', by_operator.uuid, '--for',
+                                      '30s')
+        self.assertEqual(0, code, err)
+        self.assertIn('Escalation of %s paused until' % by_operator.uuid,
+                      out)
+        for guest in (by_owner, by_operator):
+            guest.kill_agent()
+        for guest in (by_owner, by_operator):
+            item = proc.wait_for_status(
+                guest.uuid, lambda item: item['state'] == 'on_hold',
+                'on hold', timeout=base.DETECTION_WINDOW)
+            self.assertEqual('heartbeat_lost', item['failure_class'])
+        # the checks go on, and are shown; nothing is sent
+        code, text, err = proc.status(by_operator.uuid)
+        self.assertEqual(0, code, err)
+        self.assertIn('failed, on hold (not escalated yet)', text)
+        self.assertIn('escalation paused by the operator', text)
+        self.assertEqual([], self.notification_posts())
+        # each escalated once its pause is over
+        for guest in (by_owner, by_operator):
+            proc.wait_for_log(r'Instance %s: escalation pause by the .* '
+                              r'expired' % guest.uuid, timeout=60)
+            self.wait_notifications(guest)
+        self.assert_posts((202, 202))
+        self.assertEqual(2, len(proc.lines(r'Health event pause_started')))
+        self.assertEqual(2, len(proc.lines(r'Health event pause_ended')))
