@@ -107,6 +107,23 @@ class StateFile:
                     problem, aside, self.what)
         return None
 
+    def keep(self, body):
+        """:meth:`save`, or one ERROR line saying what is kept in memory.
+
+        For a document the monitor keeps in memory too: one that cannot be
+        written is lost only if the monitor restarts.
+
+        :returns: False when it could not be written.
+        """
+        try:
+            self.save(body)
+        except OSError as e:
+            LOG.error('Cannot keep the %s in %s (%s): they are kept in '
+                      'memory, and lost if the monitor restarts', self.what,
+                      self.path, e)
+            return False
+        return True
+
     def save(self, body):
         """Replace the document with this body (JSON-serializable).
 

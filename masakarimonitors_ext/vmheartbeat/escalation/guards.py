@@ -185,7 +185,7 @@ class RecoveryGuards:
         self._path = conf.vmheartbeat.state_path
         self._wall = wall
         self._file = statefile.StateFile(
-            os.path.join(self._path, FILE), _VERSION, 'recovery budget',
+            os.path.join(self._path, FILE), _VERSION, 'recovery budgets',
             advisory=True)
         self._lock = threading.Lock()
         #: {instance_uuid: [Recovery, ...]}, oldest first
@@ -322,14 +322,7 @@ class RecoveryGuards:
         return self._kept
 
     def _save(self, body):
-        try:
-            self._file.save(body)
-        except OSError as e:
-            LOG.error('Cannot keep the recovery budgets in %s (%s): they '
-                      'are kept in memory, and lost if the monitor restarts',
-                      self._file.path, e)
-            return False
-        return True
+        return self._file.keep(body)
 
 
 def hold_lock(path):

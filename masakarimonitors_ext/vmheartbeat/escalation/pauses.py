@@ -233,9 +233,4 @@ class Pauses:
                 if OPERATOR in pauses}
 
     def _save(self, body):
-        try:
-            self._file.save(body)
-        except OSError as e:
-            LOG.error('Cannot keep the maintenance pauses in %s (%s): they '
-                      'are kept in memory, and lost if the monitor restarts',
-                      self._file.path, e)
+        return self._file.keep(body)

@@ -133,8 +133,8 @@ NOTIFIERS = [
 ]
 
 
-class StatusMainTestCase(base.TestCase):
-    """``masakari-vmheartbeatmonitor status`` against a served snapshot."""
+class CommandLineTestCase(base.TestCase):
+    """A subcommand run as main() runs it, its output captured."""
 
     def setUp(self):
         super().setUp()
@@ -144,6 +144,14 @@ class StatusMainTestCase(base.TestCase):
         self.stdout = io.StringIO()
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
         self.socket = os.path.join(self.tempdir, status.SOCKET)
+        self.flags(group='vmheartbeat', state_path=self.tempdir)
+
+
+class StatusMainTestCase(CommandLineTestCase):
+    """``masakari-vmheartbeatmonitor status`` against a served snapshot."""
+
+    def setUp(self):
+        super().setUp()
         self.asked = []
 
     def serve(self, items=SNAPSHOT, notifiers=None):
@@ -297,18 +305,8 @@ class StatusMainTestCase(base.TestCase):
             self.stderr.getvalue().splitlines())
 
 
-class ResetBudgetMainTestCase(base.TestCase):
+class ResetBudgetMainTestCase(CommandLineTestCase):
     """``masakari-vmheartbeatmonitor reset-budget``."""
-
-    def setUp(self):
-        super().setUp()
-        self.tempdir = self.useFixture(fixtures.TempDir()).path
-        self.stderr = io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
-        self.stdout = io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.stdout))
-        self.socket = os.path.join(self.tempdir, status.SOCKET)
-        self.flags(group='vmheartbeat', state_path=self.tempdir)
 
     def reset(self, *args):
         # NOTE: each run of a command parses the command line once
