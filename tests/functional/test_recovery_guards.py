@@ -135,7 +135,11 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
 class TestStormGuard(base.FunctionalTestCase):
 
     def test_five_of_eight_hung_at_once_then_a_single_failure(self):
-        guests = [self.make_guest(metadata={}) for _ in range(8)]
+        # booted together: their agents answer sooner than one by one
+        guests = [self.make_guest(metadata={}, wait_agent=False)
+                  for _ in range(8)]
+        for guest in guests:
+            guest.wait_agent(120)
         # at most 3 of 8 instances failing within 20 s are recovered
         proc = self.start_monitor(sections={'recovery': {
             'storm_failures': 3, 'storm_share': 0.5, 'storm_window': 20}})
@@ -186,7 +190,7 @@ class TestMaintenancePause(base.FunctionalTestCase):
         # one paused by its owner (server metadata), one by the operator
         by_owner = self.make_guest(metadata={
             SPEC + '_paused_until': time.strftime(
-                '%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 40))})
+                '%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 30))})
         by_operator = self.make_guest(metadata={})
         proc = self.start_monitor()
         for guest in (by_owner, by_operator):
@@ -198,7 +202,7 @@ class TestMaintenancePause(base.FunctionalTestCase):
         self.assertEqual(2, code)
         self.assertIn('a pause needs an end', err)
         code, out, err = proc.command('pause', by_operator.uuid, '--for',
-                                      '30s')
+                                      '15s')
         self.assertEqual(0, code, err)
         self.assertIn('Escalation of %s paused until' % by_operator.uuid,
                       out)
