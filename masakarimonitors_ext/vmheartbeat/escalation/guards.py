@@ -219,12 +219,15 @@ class RecoveryGuards:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def permit(self, instance_uuid, budget, watched=1):
+    def permit(self, instance_uuid, budget, watched=1, recoverable=True):
         """What may be done with a failure of the instance now.
 
         :param budget: its ``budgets.Budget``.
         :param watched: how many instances this host watches, for the
             storm guard.
+        :param recoverable: False for a failure class the flavor reports
+            only: only a pause holds it; it spends nothing and counts for
+            no storm.
         :returns: (``Permit``, news): news is True the first time this
             permission, with this end, is given to the instance, so that
             it is logged and told once; for the storm guard's, only when
@@ -235,6 +238,9 @@ class RecoveryGuards:
             until, who = paused
             return Permit(verdicts.Permission.HOLD,
                           'escalation paused by the %s' % who, until, 0), False
+        if not recoverable:
+            return Permit(verdicts.Permission.REPORT_ONLY,
+                          'its flavor reports it only', None, 0), False
         storm, tripped = self.storm.permit(instance_uuid, watched)
         if storm is not None:
             return Permit(verdicts.Permission.REPORT_ONLY, storm.reason,

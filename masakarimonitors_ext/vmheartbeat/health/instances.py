@@ -69,8 +69,7 @@ class Instance:
         stopped and started again (Masakari's recovery), so that its
         answer is the ``recovered`` event.
     :param permit: the recovery guards' ``guards.Permit`` for its current
-        failure, None when they were not asked (no failure, or a class the
-        flavor reports only).
+        failure, None when they were not asked.
     """
 
     uuid: str
@@ -489,13 +488,14 @@ class Instances:
             reported only), False when it is on hold.
         """
         record.permit = None
-        if self._guards is None or not record.recovers(entry.failure_class):
+        if self._guards is None:
             entry.release()
             return True
         watched = sum(1 for r in self._records.values()
                       if r.health is not None)
         permit, news = self._guards.permit(
-            record.uuid, record.budget(self._budget), watched)
+            record.uuid, record.budget(self._budget), watched,
+            record.recovers(entry.failure_class))
         record.permit = permit
         if news and permit.storm:
             LOG.warning('Mass failure suspected on this host: %s; every '

@@ -324,6 +324,17 @@ class PauseTestCase(GuardedTestCase):
         started = self.parts.escalator.start.call_args[1]
         self.assertTrue(started['recover'])
 
+    def test_a_pause_holds_a_class_the_flavor_reports_only_too(self):
+        self.optin.decisions[A] = optin.Decision(
+            True, fakes.settings(), 'opted in',
+            report_only=frozenset([verdicts.CLASS_HEARTBEAT]))
+        self.start(self.optin)
+        self.guards.pauses.pause(A, 600)
+        self.assertIsNone(self.fail())
+        self.wall.advance(600)
+        self.miss(self.parts)
+        self.assertFalse(self.parts.escalator.start.call_args[1]['recover'])
+
     def test_the_server_metadata_pauses_through_the_opt_in(self):
         until = guards.iso(T0 + 900)
         compute = fakes.FakeCompute()
