@@ -42,6 +42,7 @@ from masakarimonitors_ext.vmheartbeat.common import guestdata
 from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import status_text
 
 LOG = logging.getLogger(__name__)
 
@@ -96,11 +97,12 @@ def status_main(argv):
         print(json.dumps(answer, indent=2, sort_keys=True,
                          ensure_ascii=True))
     else:
-        print(status.format_text(instances) or 'No instances on this host.')
+        print(status_text.format_text(instances) or
+              'No instances on this host.')
         if notifiers:
-            print(status.format_notifiers(notifiers))
+            print(status_text.format_notifiers(notifiers))
         if recovery:
-            print(status.format_recovery(recovery))
+            print(status_text.format_recovery(recovery))
     return 0
 
 

@@ -20,10 +20,10 @@ line of JSON, ``{"instance": UUID or null}``, and reads one JSON answer:
 ``{"instances": [...]}``, each instance as :func:`describe` gives it (the
 instances table takes the snapshot), with ``"notifiers": [...]`` (what the
 outbox keeps and dropped for each, ``outbox.Outbox.counts``) when the whole
-host is asked, or ``{"error": "..."}``.
-``masakari-vmheartbeatmonitor status`` is that client: it asks only a
-socket of root or of its own user, and prints the answer escaped, since
-it carries what guests said.
+host is asked, with ``"recovery": {...}`` (the storm guard's view), or
+``{"error": "..."}``. ``masakari-vmheartbeatmonitor status`` is that
+client: it asks only a socket of root or of its own user, and prints the
+answer escaped (``status_text``), since it carries what guests said.
 
 A request may name a command instead (``{"command": "reset-budget",
 "instance": UUID or null, "arguments": {...}}``): the monitor runs it,
@@ -43,7 +43,6 @@ import traceback
 from oslo_log import log as logging
 
 from masakarimonitors_ext.vmheartbeat.common import guestdata
-from masakarimonitors_ext.vmheartbeat.health import views
 
 LOG = logging.getLogger(__name__)
 
@@ -55,9 +54,6 @@ _REQUEST_TIMEOUT = 5.0
 _MAX_ANSWER = 16 * 1024 * 1024
 #: seconds the server waits after accept() failed (out of descriptors)
 _ACCEPT_PAUSE = 1.0
-
-_STATE_TEXT = {views.REPORTED_ONLY: 'reported (report only: not recovered)',
-               views.ON_HOLD: 'failed, on hold (not escalated yet)'}
 
 
 class StatusError(Exception):
@@ -427,158 +423,3 @@ def _exchange(path, request, timeout):
     if 'error' in answer:
         raise StatusError(guestdata.escape(answer['error'], 500))
     return answer
-
-
-#: characters of one field of the answer the text shows
-_SHOWN = 2048
-
-
-def _text(value, limit=_SHOWN):
-    """A field of the answer as text: escaped, never raw on a terminal.
-
-    The answer carries what guests and libvirt said (details, names),
-    and whoever serves the socket chose all of it.
-    """
-    return '-' if value is None else guestdata.escape(value, limit)
-
-
-def _number(value):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return _text(value, 40)
-
-
-def _age(seconds):
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-        return '%.1fs ago' % seconds
-    return _text(seconds, 40)
-
-
-def _dict(value):
-    return value if isinstance(value, dict) else {}
-
-
-def format_text(instances):
-    """The instances as lines of text, one block each, every field escaped.
-
-    Never raises for an answer of an unexpected shape: what is missing is
-    shown as ``-``.
-    """
-    lines = []
-    for item in instances:
-        lines.extend(_block(_dict(item)))
-    return '\n'.join(lines)
-
-
-def format_notifiers(notifiers):
-    """What the outbox keeps for each notifier, as lines of text.
-
-    Never raises for an answer of an unexpected shape, as
-    :func:`format_text`.
-    """
-    if not notifiers:
-        return ''
-    lines = ['notifiers (events waiting in the outbox, dropped since the '
-             'start):']
-    for item in notifiers:
-        item = _dict(item)
-        lines.append('  %s (%s): %s waiting, %s dropped' % (
-            _text(item.get('notifier')), _text(item.get('policy')),
-            _number(item.get('pending')), _number(item.get('dropped'))))
-    return '\n'.join(lines)
-
-
-def _block(item):
-    lines = ['%s %s: %s (%s)' % (
-        _text(item.get('instance_uuid')), _text(item.get('name') or None),
-        'watched' if item.get('watched') else 'not watched',
-        _text(item.get('reason')))]
-    if not item.get('watched'):
-        return lines
-    state = item.get('state')
-    # NOTE: an unhashable state (a list) is no key of _STATE_TEXT
-    shown = _STATE_TEXT.get(state) if isinstance(state, str) else None
-    state = 'state %s' % (shown or _text(state))
-    if item.get('suppressed_because'):
-        state += ' (%s)' % _text(item['suppressed_because'])
-    if item.get('failure_class'):
-        state += ', failure %s of the %s check%s' % (
-            _text(item['failure_class']), _text(item.get('failed_check')),
-            ', escalating' if item.get('escalating') else '')
-    lines.append('  ' + state)
-    if item.get('app_status') == views.APP_UNKNOWN:
-        age = item.get('app_status_age')
-        lines.append('  application: unknown (%s)' % (
-            'no answer yet' if age is None else 'last answer %s' % _age(
-                age)))
-    elif item.get('app_status'):
-        lines.append('  application: %s%s' % (
-            _text(item['app_status']), ': %s' % _text(item['app_details'])
-            if item.get('app_details') else ''))
-    report_only = item.get('report_only')
-    if report_only:
-        lines.append('  report only: %s' % (
-            ', '.join(_text(c) for c in report_only)
-            if isinstance(report_only, list) else _text(report_only)))
-    lines.extend(_recovery_lines(_dict(item.get('recovery'))))
-    for kind, check in sorted(_dict(item.get('checks')).items()):
-        check = _dict(check)
-        last = check.get('last')
-        if not isinstance(last, dict):
-            result = 'not run yet'
-        else:
-            result = '%s %s' % (_text(last.get('outcome')),
-                                _age(last.get('age')))
-            if last.get('status'):
-                result += ', status %s' % _text(last['status'])
-            if last.get('detail'):
-                result += ': %s' % _text(last['detail'])
-        lines.append('  %s: %s (misses %s/%s, every %ss)' % (
-            _text(kind), result, _number(check.get('misses')),
-            _number(check.get('failure_threshold')),
-            _number(check.get('interval'))))
-    return lines
-
-
-def _recovery_lines(recovery):
-    """The instance's recovery budget, as the guards describe it."""
-    if not recovery:
-        return []
-    line = '  recoveries: %s of %s within %ss (last %s)' % (
-        _number(recovery.get('recoveries')),
-        _number(recovery.get('max_recoveries')),
-        _number(recovery.get('window')),
-        _text(recovery.get('last_recovery')))
-    if recovery.get('permission') not in (None, 'recover'):
-        line += '; next failure %s until %s: %s' % (
-            'on hold' if recovery.get('permission') == 'hold'
-            else 'reported only', _text(recovery.get('until') or 'raised'),
-            _text(recovery.get('reason')))
-    return [line]
-
-
-def format_recovery(recovery):
-    """The recovery guards' view of the host, as lines of text.
-
-    Never raises for an answer of an unexpected shape, as
-    :func:`format_text`.
-    """
-    recovery = _dict(recovery)
-    if not recovery:
-        return ''
-    if recovery.get('mass_failure_suspected'):
-        return ('mass failure suspected since %s: %s instances failed '
-                'within %ss, more than %s; failures are reported only, '
-                'not recovered, until %s' % (
-                    _text(recovery.get('since')),
-                    _number(recovery.get('failed_within_window')),
-                    _number(recovery.get('window')),
-                    _number(recovery.get('threshold')),
-                    _text(recovery.get('until'))))
-    if recovery.get('threshold') is None:
-        return 'storm guard: off'
-    return ('storm guard: %s instances failed within %ss (more than %s: '
-            'mass failure suspected)' % (
-                _number(recovery.get('failed_within_window')),
-                _number(recovery.get('window')),
-                _number(recovery.get('threshold'))))

@@ -26,6 +26,7 @@ from masakarimonitors_ext.vmheartbeat.common import budgets
 from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat import manager
 from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import status_text
 from tests.unit import base
 
 
@@ -179,7 +180,7 @@ class StatusMainTestCase(CommandLineTestCase):
     def test_text_of_every_instance(self):
         self.serve()
         self.assertEqual(0, self.status())
-        self.assertEqual(status.format_text(SNAPSHOT) + '\n',
+        self.assertEqual(status_text.format_text(SNAPSHOT) + '\n',
                          self.stdout.getvalue())
         self.assertIn('%s instance-1111: watched (opt_in = all)' % A,
                       self.stdout.getvalue())
@@ -189,8 +190,8 @@ class StatusMainTestCase(CommandLineTestCase):
     def test_text_shows_the_notifiers_of_the_host(self):
         self.serve(notifiers=NOTIFIERS)
         self.assertEqual(0, self.status())
-        self.assertEqual(status.format_text(SNAPSHOT) + '\n' +
-                         status.format_notifiers(NOTIFIERS) + '\n',
+        self.assertEqual(status_text.format_text(SNAPSHOT) + '\n' +
+                         status_text.format_notifiers(NOTIFIERS) + '\n',
                          self.stdout.getvalue())
         self.assertIn('  rest (best effort): 1000 waiting, 37 dropped',
                       self.stdout.getvalue())
@@ -198,7 +199,7 @@ class StatusMainTestCase(CommandLineTestCase):
     def test_text_of_one_instance_shows_no_notifiers(self):
         self.serve(notifiers=NOTIFIERS)
         self.assertEqual(0, self.status(A))
-        self.assertEqual(status.format_text(SNAPSHOT[:1]) + '\n',
+        self.assertEqual(status_text.format_text(SNAPSHOT[:1]) + '\n',
                          self.stdout.getvalue())
 
     def test_json_of_the_host(self):

@@ -29,7 +29,7 @@ from masakarimonitors_ext.vmheartbeat.escalation import guards
 from masakarimonitors_ext.vmheartbeat.escalation import pauses
 from masakarimonitors_ext.vmheartbeat.health import machine
 from masakarimonitors_ext.vmheartbeat.health import views
-from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import status_text
 from masakarimonitors_ext.vmheartbeat import verdicts
 from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit import base
@@ -137,7 +137,7 @@ class BudgetTestCase(GuardedTestCase):
         self.assertEqual(views.REPORTED_ONLY, item['state'])
         self.assertEqual(3, item['recovery']['recoveries'])
         self.assertEqual('report_only', item['recovery']['permission'])
-        text = status.format_text([item])
+        text = status_text.format_text([item])
         self.assertIn('reported (report only: not recovered)', text)
         self.assertIn('recoveries: 3 of 3 within 3600.0s', text)
         self.assertIn('next failure reported only until %s' % guards.iso(
@@ -230,7 +230,7 @@ class BackoffTestCase(GuardedTestCase):
         [item] = self.parts.instances.snapshot(A)
         self.assertEqual(machine.ON_HOLD, item['state'])
         self.assertEqual('hold', item['recovery']['permission'])
-        text = status.format_text([item])
+        text = status_text.format_text([item])
         self.assertIn('failed, on hold (not escalated yet)', text)
         self.assertIn('next failure on hold until %s' % guards.iso(
             T0 + 60.0), text)
@@ -286,12 +286,12 @@ class StormTestCase(GuardedTestCase):
         self.fail(B)
         shown = self.parts.instances.host_view()
         self.assertTrue(shown['mass_failure_suspected'])
-        text = status.format_recovery(shown)
+        text = status_text.format_recovery(shown)
         self.assertIn('mass failure suspected since %s: 2 instances failed '
                       'within 60.0s, more than 1' % guards.iso(T0), text)
         self.wall.advance(61.0)
         self.assertIn('storm guard: 0 instances failed within 60.0s',
-                      status.format_recovery(
+                      status_text.format_recovery(
                           self.parts.instances.host_view()))
 
     def test_after_the_window_a_single_failure_is_recovered(self):
@@ -314,7 +314,7 @@ class PauseTestCase(GuardedTestCase):
             item['recovery']['paused_by'], item['recovery']['paused_until']))
         self.assertIn('next failure on hold until %s: escalation paused by '
                       'the operator' % guards.iso(T0 + 600),
-                      status.format_text([item]))
+                      status_text.format_text([item]))
         # its checks go on, and are shown
         self.miss(self.parts, 3)
         self.parts.escalator.start.assert_not_called()

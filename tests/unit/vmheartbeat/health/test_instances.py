@@ -32,7 +32,7 @@ from masakarimonitors_ext.vmheartbeat.health import instances
 from masakarimonitors_ext.vmheartbeat.health import machine
 from masakarimonitors_ext.vmheartbeat.health import views
 from masakarimonitors_ext.vmheartbeat.probing.probes import base
-from masakarimonitors_ext.vmheartbeat import status
+from masakarimonitors_ext.vmheartbeat import status_text
 from masakarimonitors_ext.vmheartbeat import verdicts
 from masakarimonitors_ext.vmheartbeat.watching import optin
 from tests.unit.vmheartbeat import fakes
@@ -424,7 +424,7 @@ class AppEventsTestCase(TableTestCase):
         self.assertEqual(verdicts.CLASS_APP_FAILED, item['failure_class'])
         self.assertIn('  state reported (report only: not recovered), '
                       'failure app_failed of the app check',
-                      status.format_text([item]).splitlines())
+                      status_text.format_text([item]).splitlines())
         # answering again: healthy, as any reported failure
         self.on_result(app(), APP_HEALTHY)
         [item] = self.parts.instances.snapshot(A)
@@ -439,7 +439,7 @@ class AppEventsTestCase(TableTestCase):
         self.assertEqual(verdicts.CLASS_HEARTBEAT, item['failure_class'])
         self.assertIn('  state reported, failure heartbeat_lost of the '
                       'heartbeat check',
-                      status.format_text([item]).splitlines())
+                      status_text.format_text([item]).splitlines())
 
     def test_snapshot_of_an_application_that_no_longer_answers(self):
         [item] = self.parts.instances.snapshot(A)
@@ -466,7 +466,7 @@ class AppEventsTestCase(TableTestCase):
              'status': None, 'details': '', 'age': 1.0},
             item['checks'][checks.APP]['last'])
         self.assertIn('  application: unknown (last answer 5.0s ago)',
-                      status.format_text([item]).splitlines())
+                      status_text.format_text([item]).splitlines())
 
     def test_snapshot_of_an_application_whose_check_stopped(self):
         self.on_result(app(), APP_HEALTHY)
