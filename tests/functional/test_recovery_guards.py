@@ -225,5 +225,7 @@ class TestMaintenancePause(base.FunctionalTestCase):
                               r'expired' % guest.uuid, timeout=60)
             self.wait_notifications(guest)
         self.assert_posts((202, 202))
-        self.assertEqual(2, len(proc.lines(r'Health event pause_started')))
-        self.assertEqual(2, len(proc.lines(r'Health event pause_ended')))
+        self.assertEqual(2, len(proc.lines(
+            r'Health event pause_started: instance')))
+        self.assertEqual(2, len(proc.lines(
+            r'Health event pause_ended: instance')))

@@ -39,7 +39,7 @@ class LogNotifier(base.Notifier):
         else:
             LOG.info('Health event %s: instance %s on %s, check %s, class '
                      '%s, status %s at %s: %s%s%s', event.kind,
-                     event.instance_uuid, event.hostname, event.check,
+                     event.instance_uuid, event.hostname, event.check or '-',
                      event.failure_class or '-', event.status or '-',
                      event.generated_time, event.details or '-',
                      ''.join('; %s: %s' % answer
