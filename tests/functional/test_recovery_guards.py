@@ -45,14 +45,31 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
                              lambda item: item['state'] == 'healthy',
                              'healthy again', timeout=30)
 
-    def test_recoveries_then_report_only_across_a_restart_until_reset(self):
-        # two recoveries an hour (the flavor's), no back-off
+    def test_backoff_budget_report_only_across_a_restart_until_reset(self):
+        # two recoveries an hour (the flavor's), 8 s between them
         guest = self.app_guest(extra_specs={SPEC + '_max_recoveries': '2'})
         self.start_app(guest)
-        proc = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        proc = self.monitor(sections={'recovery': {'backoff_initial': 8}})
         self.watched_with_app(guest, proc)
-        for reported in range(2):
-            self.fail_and_heal(proc, guest, reported)
+        self.fail_and_heal(proc, guest, 0)
+
+        # a second failure within the back-off waits for its end
+        self.guest_shell(guest, 'echo failed >/tmp/app-status')
+        held = proc.wait_for_status(
+            guest.uuid, lambda item: item['state'] == 'on_hold',
+            'on hold', timeout=base.DETECTION_WINDOW)
+        self.assertEqual('hold', held['recovery']['permission'])
+        proc.wait_for_log(r'Instance %s: its app_failed is on hold, not '
+                          r'recovered: back-off after 1 recoveries'
+                          % guest.uuid, timeout=10)
+        self.assert_posts((202,))
+        # escalated once the back-off is over, as it still fails
+        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
+                          timeout=8 + base.DETECTION_WINDOW, count=2)
+        self.guest_shell(guest, 'echo healthy >/tmp/app-status')
+        proc.wait_for_status(guest.uuid,
+                             lambda item: item['state'] == 'healthy',
+                             'healthy again', timeout=30)
         self.assert_posts((202, 202))
 
         # the third failure is reported to every notifier, not recovered
@@ -89,7 +106,7 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
                              lambda item: item['state'] == 'healthy',
                              'healthy again', timeout=30)
         proc.stop()
-        proc = self.monitor(sections={'recovery': {'backoff_initial': 0}})
+        proc = self.monitor(sections={'recovery': {'backoff_initial': 8}})
         proc.wait_for_log(r'Read back the recoveries of 1 instances',
                           timeout=30)
         self.watched_with_app(guest, proc)
@@ -108,28 +125,9 @@ class TestRecoveryBudget(app_tests.ApplicationTestCase):
         # (the first failure this monitor's log reports)
         self.fail_and_heal(proc, guest, 0)
         self.assert_notifications(guest, 3, posts=(202, 202, 202))
+        # the reset forgot the back-off too
         self.assertEqual([], proc.lines(
             r'Health event recovery_suspended: instance %s' % guest.uuid))
-
-    def test_a_second_failure_within_the_backoff_waits_for_its_end(self):
-        guest = self.app_guest()
-        self.start_app(guest)
-        proc = self.monitor(sections={'recovery': {'backoff_initial': 8}})
-        self.watched_with_app(guest, proc)
-        self.fail_and_heal(proc, guest, 0)
-        self.guest_shell(guest, 'echo failed >/tmp/app-status')
-        held = proc.wait_for_status(
-            guest.uuid, lambda item: item['state'] == 'on_hold',
-            'on hold', timeout=base.DETECTION_WINDOW)
-        self.assertEqual('hold', held['recovery']['permission'])
-        proc.wait_for_log(r'Instance %s: its app_failed is on hold, not '
-                          r'recovered: back-off after 1 recoveries'
-                          % guest.uuid, timeout=10)
-        self.assert_posts((202,))
-        # escalated once the back-off is over, as it still fails
-        proc.wait_for_log(r'Instance %s: failure reported' % guest.uuid,
-                          timeout=8 + base.DETECTION_WINDOW, count=2)
-        self.assert_notifications(guest, 2, posts=(202, 202))
 
 
 class TestStormGuard(base.FunctionalTestCase):
